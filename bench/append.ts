@@ -1,0 +1,75 @@
+/**
+ * bench/append: event store append throughput on real PostgreSQL 15.
+ *   - single-event appends/s with 16 connections (and p50/p99 append latency)
+ *   - the physical baseline in the same run: a bare single-row INSERT loop into a plain
+ *     table with the same 16 connections
+ *   - batched appends, 500 events per batch, events/s
+ * Targets (2-core machine): single >= 0.7x raw INSERT; batched >= 50,000 events/s.
+ */
+import { randomUUID } from 'node:crypto';
+import { createPgExecutor } from '../src/db/pgExecutor.ts';
+import { openEventStore } from '../src/eventstore/index.ts';
+import { startPostgres } from '../test/harness/servers.ts';
+import { closedLoop, percentile, round, table, writeResult } from './lib.ts';
+
+// The baseline is prepared too, as the append is: the ratio compares work, not planning.
+const RAW_INSERT = 'INSERT INTO bench_raw (payload) VALUES ($1)';
+
+export async function run(opts: { seconds?: number } = {}): Promise<Record<string, number | null>> {
+  const seconds = opts.seconds ?? Number(process.env.BENCH_SECONDS ?? 8);
+  const connections = 16;
+  const batchSize = 500;
+  const batchConnections = 4;
+  const fsync = process.env.BENCH_PG_FSYNC === 'on';
+  const server = await startPostgres({ fsync, settings: { max_connections: '100', shared_buffers: '256MB' } });
+  try {
+    const store = await openEventStore({ url: server.url, migrate: true, poolSize: connections });
+    const raw = createPgExecutor({ url: server.url, max: connections });
+    const pgSettings = Object.fromEntries(
+      (await raw.query<{ name: string; setting: string }>("SELECT name, setting FROM pg_settings WHERE name IN ('fsync','synchronous_commit','shared_buffers','wal_level','server_version')")).rows.map((r) => [r.name, r.setting]),
+    );
+    await raw.exec('CREATE TABLE bench_raw (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, payload jsonb NOT NULL)');
+    const payload = { orderId: 'ord_0123456789abcdef', customerId: 'c-42', status: 'PAID', totalAmount: '129.90' };
+    const payloadText = JSON.stringify(payload);
+
+    // Warm both paths (plans, caches, pool connections) before measuring.
+    await closedLoop(connections, 1, async (l, i) => void (await store.append(`warm-${l}-${i % 50}`, [{ type: 'Warm', data: payload }])));
+    await closedLoop(connections, 1, async () => void (await raw.query(RAW_INSERT, [payloadText], { name: 'bench_raw_insert' })));
+
+    // Alternate the two measurements so drift on the machine hits both alike.
+    const rawRun = await closedLoop(connections, seconds, async () => void (await raw.query(RAW_INSERT, [payloadText], { name: 'bench_raw_insert' })));
+    const single = await closedLoop(connections, seconds, async (l, i) => void (await store.append(`orders-${l}-${i % 200}`, [{ type: 'OrderPaid', data: payload }])));
+
+    const batch = Array.from({ length: batchSize }, () => ({ type: 'OrderPaid', data: payload }));
+    const batched = await closedLoop(batchConnections, seconds, async (l, i) => void (await store.append(`batch-${l}-${i}-${randomUUID()}`, batch)));
+
+    const figures = {
+      single_appends_per_s: round(single.ops / single.elapsedS, 0),
+      raw_insert_per_s: round(rawRun.ops / rawRun.elapsedS, 0),
+      single_vs_raw: round(single.ops / single.elapsedS / (rawRun.ops / rawRun.elapsedS), 3),
+      batched_events_per_s: round((batched.ops * batchSize) / batched.elapsedS, 0),
+      append_p50_ms: round(percentile(single.latenciesMs, 50), 3),
+      append_p99_ms: round(percentile(single.latenciesMs, 99), 3),
+      raw_insert_p50_ms: round(percentile(rawRun.latenciesMs, 50), 3),
+      batch_p50_ms: round(percentile(batched.latenciesMs, 50), 2),
+    };
+    await raw.close();
+    await store.close();
+    const file = writeResult({
+      name: 'append',
+      settings: { seconds, connections, batchSize, batchConnections, postgres: pgSettings },
+      figures,
+    });
+    console.log(`bench/append (PostgreSQL ${pgSettings.server_version}, fsync=${pgSettings.fsync}, synchronous_commit=${pgSettings.synchronous_commit}, ${connections} connections, ${seconds}s each)`);
+    console.log(table([
+      ['bare INSERT (baseline)', `${figures.raw_insert_per_s} rows/s, p50 ${figures.raw_insert_p50_ms} ms`],
+      ['single-event append', `${figures.single_appends_per_s} appends/s, p50 ${figures.append_p50_ms} ms, p99 ${figures.append_p99_ms} ms`],
+      ['single vs bare INSERT', `${figures.single_vs_raw}x (target >= 0.7)`],
+      [`batched (${batchSize}/batch, ${batchConnections} conns)`, `${figures.batched_events_per_s} events/s (target >= 50000), p50 ${figures.batch_p50_ms} ms/batch`],
+    ]));
+    console.log(`wrote ${file}`);
+    return figures;
+  } finally {
+    await server.destroy();
+  }
+}

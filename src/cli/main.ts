@@ -1,0 +1,79 @@
+import { parseArgs } from 'node:util';
+import { StranglerError } from '../errors/StranglerError.ts';
+import { runSelfCheck } from './selfcheck.ts';
+import { runMigrate } from './migrate.ts';
+import { runConfigCheck } from './configCheck.ts';
+
+export const USAGE = `strangler: a sidecar that strangles a legacy CRUD service into an event-sourced design
+
+Usage:
+  strangler demo                         the one-command demo with embedded defaults (npm start)
+  strangler selfcheck [--url URL]        exercise the event store (default: embedded, in memory)
+  strangler migrate [--config FILE] [--url URL]
+                                         apply event store migrations (under an advisory lock)
+  strangler config check [--config FILE] validate a configuration file and print it, secrets redacted
+  strangler help                         this text
+
+Exit codes: 0 success, 1 failure, 2 bad configuration or usage.
+`;
+
+export interface CliIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  env: Record<string, string | undefined>;
+}
+
+const defaultIo: CliIo = {
+  out: (l) => process.stdout.write(l + '\n'),
+  err: (l) => process.stderr.write(l + '\n'),
+  env: process.env,
+};
+
+/** Runs the CLI; returns the process exit code. Thin: parse, call, print. */
+export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { config: { type: 'string', short: 'c' }, url: { type: 'string' } },
+    });
+    switch (command) {
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out(USAGE);
+        return command === undefined ? 2 : 0;
+      case 'demo':
+        io.out('Embedded event store self-check (the full demo arrives with the proxy):');
+        return await runSelfCheck({ url: values.url ?? 'memory', out: io.out });
+      case 'selfcheck':
+        return await runSelfCheck({ url: values.url ?? 'memory', out: io.out });
+      case 'migrate':
+        return await runMigrate({ ...(values.config ? { configFile: values.config } : {}), ...(values.url ? { url: values.url } : {}), io });
+      case 'config':
+        if (positionals[0] !== 'check') break;
+        return await runConfigCheck({ ...(values.config ? { configFile: values.config } : {}), io });
+      default:
+        break;
+    }
+    io.err(`Unknown command "${[command, ...rest].join(' ')}".\n\n${USAGE}`);
+    return 2;
+  } catch (err) {
+    return reportError(err, io);
+  }
+}
+
+export function reportError(err: unknown, io: CliIo): number {
+  if (err instanceof StranglerError) {
+    io.err(err.message);
+    return err.code === 'invalid_config' || err.code === 'usage' ? 2 : 1;
+  }
+  if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    io.err(`${err.message}\n\n${USAGE}`);
+    return 2;
+  }
+  io.err(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  return 1;
+}

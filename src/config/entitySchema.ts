@@ -1,0 +1,156 @@
+import { z } from 'zod';
+import { expected, matching, modulePath, oneOf, sqlIdentifier } from './fields.ts';
+import { commandRoute, readRoute, splitRoute } from './routes.ts';
+
+/** One entity of the migration spec (`entities.orders`): where it lives, which routes write and read it. */
+
+const JSON_PATH = /^\$(\.[A-Za-z_][A-Za-z0-9_]*)+$/;
+const EVENT_TYPE = /^[A-Za-z][A-Za-z0-9_.-]*$/;
+const FIELD_NAME = /^[A-Za-z_$][A-Za-z0-9_$-]*$/;
+
+export const ENTITY_NAME = /^[a-z][a-z0-9_]*$/;
+export const RECONCILE_RULES = ['ignore', 'trim', 'rtrim', 'lowercase', 'empty_as_null'] as const;
+
+function fieldName() {
+  return matching(FIELD_NAME, 'a field name (letters, digits, _ and -)');
+}
+
+function fieldList() {
+  return z.array(fieldName(), expected('a list of field names'));
+}
+
+export const commandSchema = z
+  .strictObject(
+    {
+      route: commandRoute(),
+      event: matching(EVENT_TYPE, 'an event type name like OrderPaid'),
+      /** Where the stream id comes from: a JSON path into the legacy response, else the route's `:id`. */
+      id: matching(JSON_PATH, 'a JSON path into the response body like "$.id"').optional(),
+      capture: oneOf(['request', 'response', 'row']).default('request'),
+      /** Fields of the captured body kept in the event; omitted = all (minus the entity's `redact`). */
+      data: fieldList().optional(),
+      expectedVersion: oneOf(['any', 'no_stream', 'stream_exists']).default('any'),
+    },
+    expected('a mapping with route and event'),
+  )
+  .superRefine((cmd, ctx) => {
+    // zod runs this even when `route` failed its pattern; a bad route is reported once, by itself.
+    if (!commandRoute().safeParse(cmd.route).success) return;
+    if (cmd.id === undefined && !splitRoute(cmd.route).params.includes('id')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['id'],
+        message: `required because "${cmd.route}" has no :id parameter (a JSON path into the response body)`,
+      });
+    }
+  });
+
+const querySchema = z.strictObject(
+  {
+    table: sqlIdentifier(),
+    /** Request parameter (path or query string) → read-model column it filters on. */
+    filters: z.record(fieldName(), sqlIdentifier(), expected('a mapping of request parameter → column')).default({}),
+  },
+  expected('a mapping with table and filters'),
+);
+
+export const readSchema = z
+  .strictObject(
+    { route: readRoute(), handler: modulePath().optional(), query: querySchema.optional() },
+    expected('a mapping with route and either handler or query'),
+  )
+  .superRefine((read, ctx) => {
+    const given = [read.handler, read.query].filter((v) => v !== undefined).length;
+    if (given !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: given === 0 ? 'needs either handler (a module) or query (a table lookup)' : 'has both handler and query; keep one',
+      });
+    }
+  });
+
+function tableRef() {
+  return z
+    .strictObject(
+      {
+        /** Omitted = the entity's name. */
+        table: sqlIdentifier().optional(),
+        key: sqlIdentifier().default('id'),
+      },
+      expected('a mapping with table and key'),
+    )
+    .prefault({});
+}
+
+const ruleSchema = oneOf(RECONCILE_RULES);
+const columnsWhat = 'all, a list of column names or a mapping of legacy column → read-model column';
+
+const reconcileSchema = z
+  .strictObject(
+    {
+      /** Normalised to a map legacy column → read-model column; `all` = every legacy column, same names. */
+      columns: z
+        .union(
+          [
+            z.literal('all'),
+            z.array(sqlIdentifier()).transform((list) => Object.fromEntries(list.map((c) => [c, c]))),
+            z.record(sqlIdentifier(), sqlIdentifier()),
+          ],
+          expected(columnsWhat),
+        )
+        .default('all'),
+      /** Column → comparison rules applied to both sides before hashing; one rule or a list. */
+      rules: z
+        .record(
+          sqlIdentifier(),
+          z.union([ruleSchema.transform((r) => [r]), z.array(ruleSchema)], expected(`one of ${RECONCILE_RULES.join(', ')}, or a list of them`)),
+          expected('a mapping of column → rule'),
+        )
+        .default({}),
+    },
+    expected('a mapping with columns and rules'),
+  )
+  .superRefine((rec, ctx) => {
+    if (rec.columns === 'all') return;
+    for (const column of Object.keys(rec.rules)) {
+      if (!(column in rec.columns)) {
+        ctx.addIssue({ code: 'custom', path: ['rules', column], message: `column "${column}" is not in reconcile.columns, so this rule never applies` });
+      }
+    }
+  })
+  .prefault({});
+
+export const entitySchema = z.strictObject(
+  {
+    /** `{entity}` and `{id}` are replaced; every stream of the entity must differ only by `{id}`. */
+    stream: matching(/\{id\}/, 'a stream name template containing {id}, like "orders-{id}"').default('{entity}-{id}'),
+    legacy: tableRef(),
+    readModel: tableRef(),
+    projection: matching(/^(row|\S.*\.(ts|mts|js|mjs))$/, 'row or a path to a .ts or .js projection module').default('row'),
+    /** Fields removed from captured bodies before they become event data (card numbers, passwords). */
+    redact: fieldList().default([]),
+    commands: z.array(commandSchema, expected('a list of commands')).default([]),
+    reads: z.array(readSchema, expected('a list of reads')).default([]),
+    reconcile: reconcileSchema,
+  },
+  expected('a mapping describing the entity'),
+);
+
+/** `entities`: name → entity, with the name-dependent defaults (table names, stream template) filled in. */
+export const entitiesSchema = z
+  .record(matching(ENTITY_NAME, 'an entity name (lowercase letters, digits and _)'), entitySchema, expected('a mapping of entity name → entity'))
+  .default({})
+  .transform((entities) =>
+    Object.fromEntries(
+      Object.entries(entities).map(([name, e]) => [
+        name,
+        {
+          ...e,
+          stream: e.stream.replaceAll('{entity}', name),
+          legacy: { table: e.legacy.table ?? name, key: e.legacy.key },
+          readModel: { table: e.readModel.table ?? name, key: e.readModel.key },
+        },
+      ]),
+    ),
+  );

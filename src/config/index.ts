@@ -1,0 +1,10 @@
+export { loadConfig, DEFAULT_CONFIG_FILE, type LoadConfigOptions } from './loadConfig.ts';
+export { ConfigError, formatConfigIssues, type ConfigIssue } from './ConfigError.ts';
+export { redactedConfig } from './redactedConfig.ts';
+export { redactUrl } from './redactUrl.ts';
+export { Secret } from './secret.ts';
+export { ENV_OVERRIDES } from './envOverrides.ts';
+export { splitRoute, routeShape, COMMAND_METHODS, type RouteParts } from './routes.ts';
+export { RECONCILE_RULES } from './entitySchema.ts';
+export { configSchema, DEFAULT_ADMIN_TOKENS } from './schema.ts';
+export type * from './schema.ts';

@@ -1,0 +1,260 @@
+import { z } from 'zod';
+import {
+  bool,
+  cron,
+  databaseUrl,
+  eventStoreUrl,
+  expected,
+  httpUrl,
+  matching,
+  nonNegativeInt,
+  oneOf,
+  percent,
+  port,
+  positiveInt,
+  rate,
+  text,
+} from './fields.ts';
+import { commandSchema, entitiesSchema, entitySchema, readSchema } from './entitySchema.ts';
+import { routeShape } from './routes.ts';
+import type { Secret } from './secret.ts';
+
+/**
+ * The migration spec (config/strangler.yaml). Every default of the product lives here and
+ * nowhere else; everything has one except `legacy.upstream`. Objects are strict so a typo
+ * (`stepz`) is an error, not a silently ignored setting.
+ */
+
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+const ENV_NAME_WHAT = 'the NAME of the environment variable holding the token (A-Z, 0-9, _), not ${...} or the token itself';
+const HOST = /^[A-Za-z0-9.:[\]-]+$/;
+
+function header() {
+  return matching(HEADER_NAME, 'an HTTP header name like x-user-id');
+}
+
+function section<T extends z.core.$ZodLooseShape>(shape: T, what: string) {
+  return z.strictObject(shape, expected(what));
+}
+
+const serverSchema = section(
+  {
+    host: matching(HOST, 'a host name or IP address').default('0.0.0.0'),
+    port: port().default(8080),
+    bodyLimitBytes: positiveInt().default(10_485_760),
+    /** Request header naming the acting user, copied into event metadata. */
+    actorHeader: header().default('x-user-id'),
+  },
+  'a mapping with port and bodyLimitBytes',
+).prefault({});
+
+export const adminTokenSchema = section(
+  {
+    name: matching(/^[a-z][a-z0-9_-]*$/, 'a token name like ops'),
+    role: oneOf(['operator', 'viewer']),
+    // Never echo this field's value: a token value put here by mistake must not be printed
+    // in the start-up error. loadConfig does not interpolate ${...} in this field either.
+    env: z.string({ error: () => `expected ${ENV_NAME_WHAT}` }).regex(ENV_NAME, { error: () => `expected ${ENV_NAME_WHAT}` }),
+  },
+  'a mapping with name, role and env',
+);
+
+export const DEFAULT_ADMIN_TOKENS = [
+  { name: 'ops', role: 'operator', env: 'STRANGLER_ADMIN_TOKEN' },
+  { name: 'view', role: 'viewer', env: 'STRANGLER_VIEWER_TOKEN' },
+] as const;
+
+const adminSchema = section(
+  {
+    host: matching(HOST, 'a host name or IP address').default('0.0.0.0'),
+    port: port().default(9090),
+    tokens: z
+      .array(adminTokenSchema, expected('a list of tokens'))
+      .default(() => DEFAULT_ADMIN_TOKENS.map((t) => ({ ...t })))
+      .superRefine((tokens, ctx) => {
+        const seen = new Set<string>();
+        tokens.forEach((t, i) => {
+          if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `token name "${t.name}" is used twice` });
+          seen.add(t.name);
+        });
+      }),
+  },
+  'a mapping with port and tokens',
+).prefault({});
+
+const legacyFields = section(
+  {
+    upstream: httpUrl(),
+    /** Idle time allowed on an upstream request before the sidecar answers 504. */
+    timeoutMs: positiveInt().default(30_000),
+    database: section({ url: databaseUrl().nullable().default(null) }, 'a mapping with url').prefault({}),
+  },
+  'a mapping with upstream and database',
+);
+// An absent legacy section parses as {}, so the message names the field it lacks,
+// legacy.upstream, rather than the whole section (the cast: {} lacks the required key).
+const legacySchema = legacyFields.prefault({} as z.input<typeof legacyFields>);
+
+const eventStoreSchema = section(
+  {
+    url: eventStoreUrl().default('embedded'),
+    maxRetries: nonNegativeInt().default(3),
+    retryBackoffMs: nonNegativeInt().default(200),
+    appendTimeoutMs: positiveInt().default(250),
+    spool: section({ path: text('a directory path').default('./data/spool') }, 'a mapping with path').prefault({}),
+    snapshotInterval: positiveInt().default(100),
+    migrateOnStart: bool().default(true),
+  },
+  'a mapping with url and the append settings',
+).prefault({});
+
+const projectionsSchema = section(
+  {
+    workers: positiveInt().default(2),
+    batchSize: positiveInt().default(50),
+    failureStrategy: oneOf(['pause_and_alert']).default('pause_and_alert'),
+  },
+  'a mapping with workers, batchSize and failureStrategy',
+).prefault({});
+
+const reconciliationSchema = section(
+  {
+    schedule: cron().default('0 */6 * * *'),
+    checksumAlgorithm: oneOf(['sha256']).default('sha256'),
+    toleranceDriftPercent: percent().default(0),
+    chunkSize: positiveInt().default(1000),
+  },
+  'a mapping with schedule and checksumAlgorithm',
+).prefault({});
+
+const stickyKeySchema = section(
+  { header: header().optional(), cookie: text('a cookie name').optional(), param: text('a route parameter name').optional() },
+  'one of { header: NAME }, { cookie: NAME } or { param: NAME }',
+)
+  .superRefine((key, ctx) => {
+    if (Object.values(key).filter((v) => v !== undefined).length !== 1) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'expected exactly one of header, cookie or param' });
+    }
+  })
+  .transform((key): StickyKey => {
+    if (key.header !== undefined) return { source: 'header', name: key.header.toLowerCase() };
+    if (key.cookie !== undefined) return { source: 'cookie', name: key.cookie };
+    return { source: 'param', name: key.param ?? '' };
+  });
+
+export interface StickyKey {
+  source: 'header' | 'cookie' | 'param';
+  name: string;
+}
+
+const stepsWhat = 'a rising list of percentages from 1 to 100, like [10, 25, 50, 100]';
+const canarySchema = section(
+  {
+    steps: z
+      .array(z.int(expected('a percentage from 1 to 100')).min(1, expected('a percentage from 1 to 100')).max(100, expected('a percentage from 1 to 100')), expected(stepsWhat))
+      .min(1, expected(stepsWhat))
+      .refine((steps) => steps.every((s, i) => i === 0 || s > (steps[i - 1] ?? 0)), expected(stepsWhat))
+      .default(() => [10, 25, 50, 100]),
+    stickyKey: stickyKeySchema.default({ source: 'header', name: 'x-user-id' }),
+    /** `false`, or a header a tester may send to pick the side (`legacy` / `readmodel`). */
+    overrideHeader: z.union([z.literal(false), header()], expected('false or an HTTP header name')).default(false),
+  },
+  'a mapping with steps, stickyKey and overrideHeader',
+).prefault({});
+
+const rollbackSchema = section(
+  {
+    intervalMs: positiveInt().default(5000),
+    threshold: positiveInt().default(3),
+    policy: oneOf(['rollback', 'freeze', 'alert']).default('rollback'),
+    projectionLagMs: positiveInt().default(5000),
+    stateMismatchRate: rate().default(0.01),
+    errorRate: rate().default(0.05),
+    minSamples: positiveInt().default(100),
+    maxSpoolDepth: positiveInt().default(1000),
+    webhook: section({ url: httpUrl().nullable().default(null) }, 'a mapping with url').prefault({}),
+  },
+  'a mapping with the guard thresholds',
+).prefault({});
+
+export const configSchema = section(
+  {
+    server: serverSchema,
+    admin: adminSchema,
+    legacy: legacySchema,
+    eventStore: eventStoreSchema,
+    projections: projectionsSchema,
+    reconciliation: reconciliationSchema,
+    canary: canarySchema,
+    rollback: rollbackSchema,
+    entities: entitiesSchema,
+  },
+  'a mapping of sections (server, admin, legacy, eventStore, ...)',
+).superRefine((config, ctx) => {
+  // Cross-field checks; zod runs them only once every field above is valid on its own.
+  if (config.server.port === config.admin.port) {
+    ctx.addIssue({ code: 'custom', path: ['admin', 'port'], message: `must differ from server.port (both are ${config.server.port})` });
+  }
+  const owners = new Map<string, string>();
+  for (const [name, entity] of Object.entries(config.entities)) {
+    const routes = [
+      ...entity.commands.map((c, i) => ({ route: c.route, at: `entities.${name}.commands[${i}]`, path: ['entities', name, 'commands', i, 'route'] })),
+      ...entity.reads.map((r, i) => ({ route: r.route, at: `entities.${name}.reads[${i}]`, path: ['entities', name, 'reads', i, 'route'] })),
+    ];
+    for (const { route, at, path } of routes) {
+      const owner = owners.get(routeShape(route));
+      if (owner !== undefined) ctx.addIssue({ code: 'custom', path, message: `"${route}" is already routed by ${owner}` });
+      else owners.set(routeShape(route), at);
+    }
+    entity.commands.forEach((c, i) => {
+      if (c.capture === 'row' && config.legacy.database.url === null) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['entities', name, 'commands', i, 'capture'],
+          message: 'capture: row reads the legacy row back, so legacy.database.url must be set',
+        });
+      }
+    });
+  }
+});
+
+/** The validated spec, defaults applied, exactly as the schema produces it. */
+export type ConfigSpec = z.output<typeof configSchema>;
+/** What may be written in the YAML file. */
+export type ConfigInput = z.input<typeof configSchema>;
+export type ServerConfig = ConfigSpec['server'];
+export type AdminSpec = ConfigSpec['admin'];
+export type AdminTokenSpec = z.output<typeof adminTokenSchema>;
+export type LegacyConfig = ConfigSpec['legacy'];
+export type EventStoreConfig = ConfigSpec['eventStore'];
+export type ProjectionsConfig = ConfigSpec['projections'];
+export type ReconciliationConfig = ConfigSpec['reconciliation'];
+export type CanaryConfig = ConfigSpec['canary'];
+export type RollbackConfig = ConfigSpec['rollback'];
+export type EntityConfig = ConfigSpec['entities'][string];
+export type EntitySpec = z.output<typeof entitySchema>;
+export type CommandSpec = z.output<typeof commandSchema>;
+export type ReadSpec = z.output<typeof readSchema>;
+export type ReconcileSpec = EntityConfig['reconcile'];
+
+export interface ResolvedAdminToken {
+  name: string;
+  role: AdminTokenSpec['role'];
+  /** From `env[token.env]`; prints as "[redacted]". */
+  secret: Secret;
+}
+
+export interface DisabledAdminToken {
+  name: string;
+  /** The variable that was unset or empty. */
+  env: string;
+}
+
+/**
+ * What loadConfig returns: the validated spec with relative paths made absolute and the
+ * admin tokens' secrets read from the environment.
+ */
+export type Config = Omit<ConfigSpec, 'admin'> & {
+  admin: AdminSpec & { resolvedTokens: ResolvedAdminToken[]; disabledTokens: DisabledAdminToken[] };
+};

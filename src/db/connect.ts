@@ -1,0 +1,33 @@
+import path from 'node:path';
+import type { Executor } from './executor.ts';
+import { createPgExecutor, type PgExecutorOptions } from './pgExecutor.ts';
+import { createPgliteExecutor } from './pgliteExecutor.ts';
+import { createMysqlExecutor } from './mysqlExecutor.ts';
+import { StranglerError } from '../errors/StranglerError.ts';
+import { redactUrl } from '../config/redactUrl.ts';
+
+export interface ConnectOptions {
+  /** `embedded`, `embedded:/path/to/dir`, `memory`, `postgres://…`, `mysql://…`, `mariadb://…`. */
+  url: string;
+  /** Data directory for `embedded` (default ./data/eventstore). */
+  embeddedDir?: string;
+  max?: number;
+  settings?: PgExecutorOptions['settings'];
+}
+
+/** Opens the executor a URL names. The caller owns it and closes it. */
+export async function connect(opts: ConnectOptions): Promise<Executor> {
+  const { url } = opts;
+  if (url === 'memory') return createPgliteExecutor({});
+  if (url === 'embedded' || url.startsWith('embedded:')) {
+    const dir = url.startsWith('embedded:') ? url.slice('embedded:'.length) : (opts.embeddedDir ?? './data/eventstore');
+    return createPgliteExecutor({ dataDir: path.resolve(dir) });
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    return createPgExecutor({ url, ...(opts.max ? { max: opts.max } : {}), ...(opts.settings ? { settings: opts.settings } : {}) });
+  }
+  if (/^(mysql|mariadb):\/\//.test(url)) {
+    return createMysqlExecutor({ url: url.replace(/^mariadb:/, 'mysql:'), ...(opts.max ? { max: opts.max } : {}) });
+  }
+  throw new StranglerError('bad_database_url', `Unsupported database URL "${redactUrl(url)}". Example: postgres://user@127.0.0.1:5432/events, mysql://user@127.0.0.1:3306/legacy or embedded`, { status: 400 });
+}

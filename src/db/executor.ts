@@ -1,0 +1,68 @@
+/**
+ * The one database seam. SQL functions take an Executor as their first argument
+ * (`appendToStream(db, streamId, events, opts)`), so the same code runs on a pg pool,
+ * inside a transaction, or on embedded PGlite.
+ *
+ * Drivers hand back raw strings for BIGINT, NUMERIC/DECIMAL, timestamps, dates and JSON:
+ * reconciliation compares bytes, and JS numbers and Dates lose exactly the digits it needs.
+ */
+export type Dialect = 'postgres' | 'pglite' | 'mysql';
+
+export interface QueryResult<R> {
+  rows: R[];
+  /** Rows changed by INSERT/UPDATE/DELETE, or rows returned by SELECT. */
+  rowCount: number;
+}
+
+export interface QueryOptions {
+  /** A name unique to this SQL text across the process. */
+  name?: string;
+}
+
+export interface Executor {
+  readonly dialect: Dialect;
+  /** True on the executor handed to a transaction callback. */
+  readonly inTransaction: boolean;
+  /**
+   * One statement; placeholders are `$1…` on PostgreSQL/PGlite and `?` on MySQL.
+   * `name` makes it a prepared statement on PostgreSQL, planned once per connection: worth
+   * it on hot paths, where planning costs more than running (the append plans in ~60 µs).
+   */
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<QueryResult<R>>;
+  /** Several statements without parameters (DDL, migrations). */
+  exec(sql: string): Promise<void>;
+  /**
+   * Runs fn in a transaction: committed when fn resolves, rolled back when it throws.
+   * Called on an executor that is already inside a transaction, it opens a savepoint.
+   */
+  transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T>;
+  /** Releases connections; idempotent. */
+  close(): Promise<void>;
+}
+
+/** A database error with the server's fields kept (SQLSTATE code, constraint, detail). */
+export interface DbErrorFields {
+  code?: string;
+  constraint?: string;
+  detail?: string;
+  errno?: number;
+}
+
+export function sqlState(err: unknown): string | undefined {
+  if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string') {
+    return (err as { code: string }).code;
+  }
+  return undefined;
+}
+
+/** Named SQLSTATE values the code matches on (PostgreSQL). */
+export const PgState = {
+  uniqueViolation: '23505',
+  serializationFailure: '40001',
+  deadlockDetected: '40P01',
+  lockNotAvailable: '55P03',
+  undefinedTable: '42P01',
+  queryCanceled: '57014',
+  idleInTransactionTimeout: '25P03',
+  adminShutdown: '57P01',
+} as const;

@@ -1,0 +1,85 @@
+import pg from 'pg';
+import type { Executor, QueryOptions, QueryResult } from './executor.ts';
+import { withSavepoint } from './savepoints.ts';
+
+/**
+ * Type OIDs handed back as the server's text, untouched: int8, numeric, date, time,
+ * timestamp, timestamptz, timetz, interval, json, jsonb. Everything else uses pg's parsers.
+ */
+export const RAW_TEXT_OIDS = new Set([20, 1700, 1082, 1083, 1114, 1184, 1266, 1186, 114, 3802]);
+
+const rawTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (RAW_TEXT_OIDS.has(oid)) return (value: string) => value;
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+} as unknown as pg.CustomTypesConfig;
+
+export interface PgExecutorOptions {
+  url: string;
+  max?: number;
+  /** Session settings applied to every connection (`-c name=value`), e.g. idle_in_transaction_session_timeout. */
+  settings?: Record<string, string | number>;
+  applicationName?: string;
+}
+
+type Queryable = pg.Pool | pg.PoolClient;
+
+function wrap(client: Queryable, inTx: boolean, close: () => Promise<void>, begin?: () => Promise<pg.PoolClient>): Executor {
+  const self: Executor = {
+    dialect: 'postgres',
+    inTransaction: inTx,
+    async query<R>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<QueryResult<R>> {
+      const res = await client.query({ text: sql, values: params as unknown[] | undefined, types: rawTypes, ...(opts?.name ? { name: opts.name } : {}) });
+      return { rows: res.rows as R[], rowCount: res.rowCount ?? res.rows.length };
+    },
+    async exec(sql: string) {
+      await client.query(sql);
+    },
+    async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+      if (inTx) return withSavepoint(self, fn);
+      const conn = await begin!();
+      let broken = false;
+      try {
+        await conn.query('BEGIN');
+        const tx = wrap(conn, true, async () => {});
+        const result = await fn(tx);
+        await conn.query('COMMIT');
+        return result;
+      } catch (err) {
+        try {
+          await conn.query('ROLLBACK');
+        } catch {
+          broken = true; // the connection is gone (server restart, idle timeout): do not reuse it
+        }
+        throw err;
+      } finally {
+        conn.release(broken ? true : undefined);
+      }
+    },
+    close,
+  };
+  return self;
+}
+
+export function createPgExecutor(opts: PgExecutorOptions): Executor & { pool: pg.Pool } {
+  const options = Object.entries(opts.settings ?? {})
+    .map(([k, v]) => `-c ${k}=${v}`)
+    .join(' ');
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.max ?? 10,
+    application_name: opts.applicationName ?? 'strangler-sidecar',
+    ...(options ? { options } : {}),
+  });
+  // An idle client that errors (server restart) must not crash the process; the next
+  // query gets a fresh connection and surfaces the error to its caller.
+  pool.on('error', () => {});
+  let closed = false;
+  const exec = wrap(pool, false, async () => {
+    if (closed) return;
+    closed = true;
+    await pool.end();
+  }, () => pool.connect());
+  return Object.assign(exec, { pool });
+}

@@ -1,0 +1,49 @@
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { mkdirSync } from 'node:fs';
+import type { Executor, QueryResult } from './executor.ts';
+import { RAW_TEXT_OIDS } from './pgExecutor.ts';
+import { withSavepoint } from './savepoints.ts';
+
+const rawParsers = Object.fromEntries([...RAW_TEXT_OIDS].map((oid) => [oid, (v: string) => v]));
+
+export interface PgliteExecutorOptions {
+  /** Directory for the data files; omitted = in memory (tests, throwaway demos). */
+  dataDir?: string;
+}
+
+type Target = PGlite | Transaction;
+
+function wrap(target: Target, inTx: boolean, close: () => Promise<void>, db: PGlite): Executor {
+  const self: Executor = {
+    dialect: 'pglite',
+    inTransaction: inTx,
+    async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+      const res = await target.query<R>(sql, params as unknown[] | undefined);
+      return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+    },
+    async exec(sql: string) {
+      // PGlite's query() takes exactly one statement; multi-statement DDL goes through exec().
+      await target.exec(sql);
+    },
+    async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+      if (inTx) return withSavepoint(self, fn);
+      // PGlite is one backend: its transaction() holds an exclusive lock, so other
+      // queries on this instance wait until it ends (the embedded store serialises writers).
+      return db.transaction((tx) => fn(wrap(tx, true, async () => {}, db)));
+    },
+    close,
+  };
+  return self;
+}
+
+export async function createPgliteExecutor(opts: PgliteExecutorOptions = {}): Promise<Executor & { db: PGlite }> {
+  if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+  const db = await PGlite.create({ ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), parsers: rawParsers });
+  let closed = false;
+  const exec = wrap(db, false, async () => {
+    if (closed) return;
+    closed = true;
+    await db.close();
+  }, db);
+  return Object.assign(exec, { db });
+}

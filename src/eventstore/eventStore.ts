@@ -1,0 +1,77 @@
+import type { Executor } from '../db/executor.ts';
+import { connect } from '../db/connect.ts';
+import { redactUrl } from '../config/redactUrl.ts';
+import { migrate } from '../db/migrate.ts';
+import { appendToStream } from './appendToStream.ts';
+import { storeEpoch } from './epoch.ts';
+import { headPosition, invisibleCommittedCount, readAll, type ReadAllResult } from './readAll.ts';
+import { readStream, streamVersion } from './readStream.ts';
+import type { AppendResult, Checkpoint, ExpectedState, NewEvent, RecordedEvent } from './types.ts';
+
+/**
+ * The event store as the rest of the sidecar sees it. Nothing outside src/eventstore/
+ * knows the event table: this interface is the seam for another store later.
+ */
+export interface EventStore {
+  /** `postgres` or `embedded`, with the URL safe to log. */
+  readonly description: string;
+  /** The executor the store lives on (projections commit read model + checkpoint on it). */
+  readonly db: Executor;
+  append(streamId: string, events: readonly NewEvent[], opts?: { expected?: ExpectedState }): Promise<AppendResult>;
+  readStream(streamId: string, opts?: { fromVersion?: number; maxCount?: number }): Promise<RecordedEvent[]>;
+  readAll(opts: { after: Checkpoint; limit: number }): Promise<ReadAllResult>;
+  streamVersion(streamId: string): Promise<number | null>;
+  headPosition(): Promise<number>;
+  invisibleCommittedCount(): Promise<number>;
+  epoch(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function createEventStore(db: Executor, description: string = db.dialect): EventStore {
+  return {
+    description,
+    db,
+    append: (streamId, events, opts) => appendToStream(db, streamId, events, opts),
+    readStream: (streamId, opts) => readStream(db, streamId, opts),
+    readAll: (opts) => readAll(db, opts),
+    streamVersion: (streamId) => streamVersion(db, streamId),
+    headPosition: () => headPosition(db),
+    invisibleCommittedCount: () => invisibleCommittedCount(db),
+    epoch: () => storeEpoch(db),
+    close: () => db.close(),
+  };
+}
+
+export interface OpenEventStoreOptions {
+  /** `embedded`, `embedded:DIR`, `memory` or `postgres://…`. */
+  url: string;
+  embeddedDir?: string;
+  /** Apply pending migrations now (under the migration advisory lock). */
+  migrate?: boolean;
+  poolSize?: number;
+  /**
+   * An idle open transaction holds back what every global reader can see: end such
+   * sessions after this long (PostgreSQL `idle_in_transaction_session_timeout`).
+   */
+  idleInTransactionTimeoutMs?: number;
+}
+
+export async function openEventStore(opts: OpenEventStoreOptions): Promise<EventStore> {
+  const db = await connect({
+    url: opts.url,
+    ...(opts.embeddedDir ? { embeddedDir: opts.embeddedDir } : {}),
+    ...(opts.poolSize ? { max: opts.poolSize } : {}),
+    settings: {
+      idle_in_transaction_session_timeout: opts.idleInTransactionTimeoutMs ?? 10_000,
+      TimeZone: 'UTC',
+    },
+  });
+  try {
+    if (opts.migrate) await migrate(db);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  const description = db.dialect === 'pglite' ? `embedded (${opts.url})` : `postgres (${redactUrl(opts.url)})`;
+  return createEventStore(db, description);
+}

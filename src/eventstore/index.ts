@@ -1,0 +1,3 @@
+export * from './types.ts';
+export * from './errors.ts';
+export { createEventStore, openEventStore, type EventStore, type OpenEventStoreOptions } from './eventStore.ts';

@@ -1,0 +1,38 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The metric catalogue: every metric the sidecar exports, on one registry owned by the
+ * composition root (tests create their own). Names follow Prometheus conventions.
+ */
+export function createMetrics(registry = new Registry(), opts: { defaults?: boolean } = {}) {
+  if (opts.defaults) collectDefaultMetrics({ register: registry, prefix: 'strangler_' });
+  const r = [registry];
+  return {
+    registry,
+    requests: new Counter({ name: 'strangler_proxy_requests_total', help: 'Requests through the public port, by route kind and status class.', labelNames: ['kind', 'status_class'] as const, registers: r }),
+    requestDuration: new Histogram({
+      name: 'strangler_proxy_request_duration_seconds',
+      help: 'Time from request to response end, by route kind.',
+      labelNames: ['kind'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: r,
+    }),
+    upstreamErrors: new Counter({ name: 'strangler_proxy_upstream_errors_total', help: 'Upstream failures answered by the sidecar (504 connect/timeout, 502 bad response).', labelNames: ['reason'] as const, registers: r }),
+    bodyTooLarge: new Counter({ name: 'strangler_proxy_body_too_large_total', help: 'Command requests refused with 413 before reaching legacy.', registers: r }),
+    eventsAppended: new Counter({ name: 'strangler_events_appended_total', help: 'Events appended by the command path or the spool drainer, by entity.', labelNames: ['entity', 'via'] as const, registers: r }),
+    appendDuration: new Histogram({
+      name: 'strangler_append_duration_seconds',
+      help: 'Event store append latency on the command path.',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: r,
+    }),
+    appendConflicts: new Counter({ name: 'strangler_append_conflicts_total', help: 'Optimistic concurrency conflicts retried on the command path.', registers: r }),
+    captureErrors: new Counter({ name: 'strangler_capture_errors_total', help: 'Commands whose events could not be built (spec does not match the answer); reconciliation repairs these.', labelNames: ['entity', 'reason'] as const, registers: r }),
+    spoolDepth: new Gauge({ name: 'strangler_spool_depth', help: 'Appends waiting in the durable spool.', registers: r }),
+    spoolWrites: new Counter({ name: 'strangler_spool_writes_total', help: 'Appends written to the spool (event store slow or down), by reason.', labelNames: ['reason'] as const, registers: r }),
+    spoolDrained: new Counter({ name: 'strangler_spool_drained_total', help: 'Spooled appends drained into the event store.', registers: r }),
+    invisibleEvents: new Gauge({ name: 'strangler_eventstore_invisible_committed_events', help: 'Committed events global readers cannot see yet (an older transaction is open).', registers: r }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

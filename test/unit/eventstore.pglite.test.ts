@@ -1,0 +1,8 @@
+import { openEventStore } from '../../src/eventstore/index.ts';
+import { describeEventStoreContract } from '../contract/eventStoreContract.ts';
+
+// Embedded PGlite runs in-process: the contract runs here with no server.
+describeEventStoreContract('embedded PGlite', async () => {
+  const store = await openEventStore({ url: 'memory', migrate: true });
+  return { store, cleanup: () => store.close() };
+});
