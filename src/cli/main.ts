@@ -3,11 +3,14 @@ import { StranglerError } from '../errors/StranglerError.ts';
 import { runSelfCheck } from './selfcheck.ts';
 import { runMigrate } from './migrate.ts';
 import { runConfigCheck } from './configCheck.ts';
+import { runStart, untilSignal } from './start.ts';
+import { runDemo } from '../demo/runDemo.ts';
 
 export const USAGE = `strangler: a sidecar that strangles a legacy CRUD service into an event-sourced design
 
 Usage:
   strangler demo                         the one-command demo with embedded defaults (npm start)
+  strangler start [--config FILE]        run the sidecar (default config/strangler.yaml)
   strangler selfcheck [--url URL]        exercise the event store (default: embedded, in memory)
   strangler migrate [--config FILE] [--url URL]
                                          apply event store migrations (under an advisory lock)
@@ -46,8 +49,9 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         io.out(USAGE);
         return command === undefined ? 2 : 0;
       case 'demo':
-        io.out('Embedded event store self-check (the full demo arrives with the proxy):');
-        return await runSelfCheck({ url: values.url ?? 'memory', out: io.out });
+        return await runDemo({ env: io.env, out: io.out, until: untilSignal(), ...(positionals[0] ? { dataDir: positionals[0] } : {}) });
+      case 'start':
+        return await runStart({ ...(values.config ? { configFile: values.config } : {}), io });
       case 'selfcheck':
         return await runSelfCheck({ url: values.url ?? 'memory', out: io.out });
       case 'migrate':

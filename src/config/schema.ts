@@ -88,7 +88,8 @@ const legacyFields = section(
     upstream: httpUrl(),
     /** Idle time allowed on an upstream request before the sidecar answers 504. */
     timeoutMs: positiveInt().default(30_000),
-    database: section({ url: databaseUrl().nullable().default(null) }, 'a mapping with url').prefault({}),
+    // An empty value (`${STRANGLER_LEGACY_DB_URL:-}` with the variable unset) means "no legacy database".
+    database: section({ url: z.preprocess((v) => (v === '' ? null : v), databaseUrl().nullable()).default(null) }, 'a mapping with url').prefault({}),
   },
   'a mapping with upstream and database',
 );

@@ -70,6 +70,8 @@ export function createPgExecutor(opts: PgExecutorOptions): Executor & { pool: pg
     connectionString: opts.url,
     max: opts.max ?? 10,
     application_name: opts.applicationName ?? 'strangler-sidecar',
+    // Without it a pool waits forever for a server that is down; callers have deadlines.
+    connectionTimeoutMillis: 5_000,
     ...(options ? { options } : {}),
   });
   // An idle client that errors (server restart) must not crash the process; the next

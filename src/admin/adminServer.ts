@@ -1,0 +1,57 @@
+import http from 'node:http';
+import type { Registry } from 'prom-client';
+import type { Logger } from 'pino';
+
+export interface Readiness {
+  /** Ready to take traffic: listening, not shutting down. Spooling is still ready. */
+  ready(): boolean;
+  /** Details shown on /readyz (spool depth, event store reachability, …). */
+  details(): Promise<Record<string, unknown>>;
+}
+
+export interface AdminServerOptions {
+  registry: Registry;
+  readiness: Readiness;
+  logger: Logger;
+}
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+/**
+ * The admin port, separate from the public one: probes and metrics. Operator endpoints
+ * (behind bearer tokens) join here as later parts of the product land.
+ */
+export function createAdminServer(opts: AdminServerOptions): http.Server {
+  return http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { title: 'method_not_allowed', status: 405, detail: 'The admin probes answer GET.' });
+    switch (path) {
+      case '/healthz':
+        return json(res, 200, { status: 'ok' });
+      case '/readyz':
+        void opts.readiness.details().then(
+          (details) => json(res, opts.readiness.ready() ? 200 : 503, { status: opts.readiness.ready() ? 'ready' : 'not_ready', ...details }),
+          (err: Error) => json(res, 503, { status: 'not_ready', error: err.message }),
+        );
+        return;
+      case '/metrics':
+        void opts.registry.metrics().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': opts.registry.contentType });
+            res.end(text);
+          },
+          (err: Error) => {
+            opts.logger.error({ err }, 'metrics collection failed');
+            json(res, 500, { title: 'metrics_failed', status: 500, detail: err.message });
+          },
+        );
+        return;
+      default:
+        return json(res, 404, { title: 'not_found', status: 404, detail: `No admin endpoint at ${path}. Try /healthz, /readyz or /metrics.` });
+    }
+  });
+}

@@ -1,0 +1,102 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { CommandSpec, EntityConfig } from '../config/schema.ts';
+import type { NewEvent } from '../eventstore/types.ts';
+import { captureEventId } from './eventId.ts';
+import { readJsonPath } from './jsonPath.ts';
+import type { RowReader } from './legacyRow.ts';
+import { pick, redact } from './redact.ts';
+
+/** Metadata schema version of captured events; upcasters key on it. */
+export const CAPTURE_SCHEMA_VERSION = 1;
+
+export interface CaptureInput {
+  entity: string;
+  entityConfig: EntityConfig;
+  command: CommandSpec;
+  params: Record<string, string>;
+  method: string;
+  path: string;
+  requestId: string;
+  requestHeaders: IncomingHttpHeaders;
+  requestBody: Buffer;
+  responseStatus: number;
+  responseBody: Buffer;
+  actorHeader: string;
+  readRow?: RowReader;
+}
+
+export type CaptureResult =
+  | { ok: true; streamId: string; events: (NewEvent & { id: string })[] }
+  | { ok: false; reason: 'no_id' | 'not_json' | 'row_not_found' | 'no_row_reader'; detail: string };
+
+function parseJson(buf: Buffer): { ok: true; value: unknown } | { ok: false } {
+  if (buf.length === 0) return { ok: true, value: {} };
+  try {
+    return { ok: true, value: JSON.parse(buf.toString('utf8')) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+const header = (h: IncomingHttpHeaders, name: string): string | undefined => {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+/**
+ * Builds the domain event(s) for a command legacy answered with 2xx, from the spec:
+ * type, stream id (template + id from a route param or a JSON path of the answer), data
+ * (request body, response body or the legacy row read back), redaction, metadata.
+ */
+export async function buildEvents(input: CaptureInput): Promise<CaptureResult> {
+  const { command, entityConfig } = input;
+  let response: unknown;
+  if (command.id !== undefined || command.capture === 'response') {
+    const parsed = parseJson(input.responseBody);
+    if (!parsed.ok) return { ok: false, reason: 'not_json', detail: 'the legacy answer is not JSON' };
+    response = parsed.value;
+  }
+  const rawId = command.id !== undefined ? readJsonPath(response, command.id) : input.params.id;
+  if ((typeof rawId !== 'string' || rawId === '') && typeof rawId !== 'number') {
+    return { ok: false, reason: 'no_id', detail: command.id ? `no id at ${command.id} in the legacy answer` : 'the route has no :id' };
+  }
+  const id = String(rawId);
+  const streamId = entityConfig.stream.replace('{id}', id);
+
+  let data: unknown;
+  if (command.capture === 'request') {
+    const parsed = parseJson(input.requestBody);
+    if (!parsed.ok) return { ok: false, reason: 'not_json', detail: 'the request body is not JSON' };
+    data = parsed.value;
+  } else if (command.capture === 'response') {
+    data = response;
+  } else {
+    if (!input.readRow) return { ok: false, reason: 'no_row_reader', detail: 'capture: row needs legacy.database.url' };
+    const row = await input.readRow(entityConfig.legacy.table, entityConfig.legacy.key, id);
+    if (!row) return { ok: false, reason: 'row_not_found', detail: `no ${entityConfig.legacy.table} row with ${entityConfig.legacy.key} = ${id}` };
+    data = row;
+  }
+  data = redact(pick(data, command.data), new Set(entityConfig.redact));
+
+  const h = input.requestHeaders;
+  const idempotencyKey = header(h, 'idempotency-key');
+  const eventId = captureEventId(idempotencyKey, { entity: input.entity, route: command.route, streamId, index: 0 });
+  const metadata: Record<string, unknown> = {
+    schemaVersion: CAPTURE_SCHEMA_VERSION,
+    eventId,
+    requestId: input.requestId,
+    correlationId: header(h, 'x-correlation-id') ?? input.requestId,
+    route: command.route,
+    method: input.method,
+    path: input.path,
+    params: input.params,
+    status: input.responseStatus,
+    capture: command.capture,
+  };
+  const actor = header(h, input.actorHeader);
+  if (actor) metadata.actor = actor;
+  const traceparent = header(h, 'traceparent');
+  if (traceparent) metadata.traceparent = traceparent;
+  if (idempotencyKey) metadata.idempotencyKey = idempotencyKey;
+  return { ok: true, streamId, events: [{ id: eventId, type: command.event, data, metadata }] };
+}

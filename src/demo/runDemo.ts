@@ -1,0 +1,94 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createPgliteExecutor } from '../db/pgliteExecutor.ts';
+import { loadConfig } from '../config/index.ts';
+import { createLogger } from '../logging/logger.ts';
+import { openEventStore } from '../eventstore/index.ts';
+import { startSidecar } from '../sidecar.ts';
+import { startLegacyOrders, migrate as migrateLegacy } from '../../examples/legacy-orders/index.ts';
+import { startTraffic } from './traffic.ts';
+
+const SPEC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/legacy-orders/strangler.yaml');
+
+export interface DemoOptions {
+  env: Record<string, string | undefined>;
+  out: (line: string) => void;
+  /** Data directory (default ./data/demo); `memory` keeps everything in memory. */
+  dataDir?: string;
+  /** Resolves when the demo should stop (Ctrl-C by default). */
+  until: Promise<unknown>;
+}
+
+/**
+ * `npm start`: the sample legacy service on embedded PGlite, the sidecar in front of it
+ * with the embedded event store, and a little traffic, with nothing installed but Node.
+ */
+export async function runDemo(opts: DemoOptions): Promise<number> {
+  const { out } = opts;
+  const dataDir = opts.dataDir ?? path.resolve('data/demo');
+  const memory = dataDir === 'memory';
+  const port = (name: string, fallback: number) => Number(opts.env[name] ?? fallback);
+
+  // Everything opened so far, closed in reverse on the way out (also when start-up fails).
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) await fn().catch(() => {});
+  };
+  try {
+    const legacyDb = await createPgliteExecutor(memory ? {} : { dataDir: path.join(dataDir, 'legacy') });
+    cleanups.push(() => legacyDb.close());
+    await migrateLegacy(legacyDb);
+    const legacy = await startLegacyOrders({ db: legacyDb, port: port('DEMO_LEGACY_PORT', 3000) }).catch(() => startLegacyOrders({ db: legacyDb, port: 0 }));
+    cleanups.push(() => legacy.close());
+
+    const config = loadConfig({
+      file: SPEC,
+      env: { ...opts.env, STRANGLER_LEGACY_UPSTREAM: legacy.url, STRANGLER_EVENTSTORE_URL: memory ? 'memory' : `embedded:${path.join(dataDir, 'eventstore')}` },
+    });
+    config.eventStore.spool.path = memory ? path.join(process.cwd(), 'data/demo-spool') : path.join(dataDir, 'spool');
+    const store = await openEventStore({ url: config.eventStore.url, migrate: true });
+    cleanups.push(() => store.close());
+    const logger = createLogger({ level: opts.env.LOG_LEVEL ?? 'warn' });
+    const sidecar = await startSidecar({ config, logger, store, legacyDb }).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EADDRINUSE') throw err;
+      out(`(ports ${config.server.port}/${config.admin.port} are taken: using free ports)`);
+      return startSidecar({ config: { ...config, server: { ...config.server, port: 0 }, admin: { ...config.admin, port: 0 } }, logger, store, legacyDb });
+    });
+    cleanups.push(() => sidecar.stop());
+    const traffic = startTraffic({ baseUrl: sidecar.publicUrl });
+    cleanups.push(() => traffic.stop());
+
+    out('');
+    out('strangler-sidecar demo: a legacy orders service with the sidecar in front of it');
+    out(`  public (through the sidecar):  ${sidecar.publicUrl}`);
+    out(`  admin (metrics, health):       ${sidecar.adminUrl}/metrics   ${sidecar.adminUrl}/readyz`);
+    out(`  legacy service (direct):       ${legacy.url}`);
+    out(`  event store:                   ${store.description}`);
+    out('');
+    out('Try a command; the sidecar forwards it and records an OrderCreated event:');
+    out(`  curl -s -X POST ${sidecar.publicUrl}/orders -H 'content-type: application/json' \\`);
+    out(`       -d '{"customerId":"cust-9","items":[{"sku":"SKU-1","quantity":2,"price":"9.99"}]}'`);
+    out(`  curl -s ${sidecar.adminUrl}/metrics | grep strangler_events_appended_total`);
+    out('');
+    out('A traffic generator is sending orders through the sidecar. Ctrl-C stops everything.');
+
+    const status = setInterval(() => {
+      void store.headPosition().then(
+        (head) => {
+          const s = traffic.stats;
+          out(`  ${new Date().toISOString().slice(11, 19)}  requests ${s.requests}  commands 2xx ${s.commands2xx}  rejected 4xx ${s.rejected4xx}  events in store ${head}`);
+        },
+        () => {},
+      );
+    }, 10_000);
+
+    cleanups.push(async () => clearInterval(status));
+
+    await opts.until;
+    out('\nstopping…');
+  } finally {
+    await cleanup();
+  }
+  out('stopped cleanly.');
+  return 0;
+}

@@ -1,0 +1,72 @@
+import http, { type IncomingMessage } from 'node:http';
+import { endToEndRawHeaders } from './hopByHop.ts';
+
+export interface UpstreamAnswer {
+  status: number;
+  statusMessage: string;
+  /** End-to-end raw header pairs, as legacy sent them (case and order kept). */
+  rawHeaders: string[];
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+const REQUEST_DROP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length']);
+
+/**
+ * Sends a buffered command to legacy and buffers the answer (the command path needs the
+ * body to build events). The request goes unchanged but for hop-by-hop headers, an exact
+ * Content-Length and the X-Forwarded-* headers a proxy adds.
+ */
+export function forward(opts: { req: IncomingMessage; body: Buffer; upstream: URL; agent: http.Agent; timeoutMs: number }): Promise<UpstreamAnswer> {
+  const { req, body, upstream } = opts;
+  const headers = endToEndRawHeaders(req.rawHeaders, REQUEST_DROP);
+  const remote = req.socket.remoteAddress ?? '';
+  const prior = req.headers['x-forwarded-for'];
+  setRaw(headers, 'X-Forwarded-For', prior ? `${String(prior)}, ${remote}` : remote);
+  setRaw(headers, 'X-Forwarded-Proto', (req.headers['x-forwarded-proto'] as string | undefined) ?? 'http');
+  setRaw(headers, 'X-Forwarded-Host', (req.headers['x-forwarded-host'] as string | undefined) ?? req.headers.host ?? '');
+  setRaw(headers, 'X-Forwarded-Port', (req.headers['x-forwarded-port'] as string | undefined) ?? String(req.socket.localPort ?? ''));
+  if (body.length > 0 || req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') headers.push('Content-Length', String(body.length));
+  return new Promise((resolve, reject) => {
+    const out = http.request({
+      protocol: upstream.protocol,
+      hostname: upstream.hostname,
+      port: upstream.port,
+      method: req.method,
+      path: req.url,
+      headers: headers as unknown as http.OutgoingHttpHeaders,
+      agent: opts.agent,
+    });
+    out.setTimeout(opts.timeoutMs, () => {
+      out.destroy(Object.assign(new Error(`legacy did not answer within ${opts.timeoutMs} ms`), { code: 'UPSTREAM_TIMEOUT' }));
+    });
+    out.once('error', reject);
+    out.once('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.once('error', reject);
+      res.once('aborted', () => reject(Object.assign(new Error('legacy aborted the response'), { code: 'ECONNRESET' })));
+      res.once('end', () => {
+        resolve({
+          status: res.statusCode ?? 502,
+          statusMessage: res.statusMessage ?? '',
+          rawHeaders: endToEndRawHeaders(res.rawHeaders),
+          headers: res.headers,
+          body: Buffer.concat(chunks),
+        });
+      });
+    });
+    out.end(body);
+  });
+}
+
+function setRaw(raw: string[], name: string, value: string): void {
+  const lower = name.toLowerCase();
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() === lower) {
+      raw.splice(i, 2);
+      i -= 2;
+    }
+  }
+  raw.push(name, value);
+}

@@ -1,0 +1,54 @@
+import http from 'node:http';
+import type { Logger } from 'pino';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { createCommandHandler } from './commandHandler.ts';
+import { ensureRequestId } from './requestId.ts';
+import type { RouteTable } from './routeTable.ts';
+
+export interface PublicServerOptions {
+  routes: RouteTable;
+  passthrough: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  command: ReturnType<typeof createCommandHandler>;
+  metrics?: Metrics;
+  logger: Logger;
+}
+
+/**
+ * The public port: a plain node:http server. Each request is classified once by the
+ * compiled route table; passthrough (and, until the canary arrives, reads) streams to
+ * legacy with nothing else on the path.
+ */
+export function createPublicServer(opts: PublicServerOptions): http.Server {
+  const passthroughCount = opts.metrics?.requests.labels({ kind: 'passthrough', status_class: 'any' });
+  const readCount = opts.metrics?.requests.labels({ kind: 'read', status_class: 'any' });
+  const server = http.createServer((req, res) => {
+    const route = opts.routes.classify(req.method, req.url);
+    if (route.kind !== 'command') {
+      ensureRequestId(req);
+      (route.kind === 'read' ? readCount : passthroughCount)?.inc();
+      opts.passthrough(req, res);
+      return;
+    }
+    const requestId = ensureRequestId(req);
+    const end = opts.metrics?.requestDuration.startTimer({ kind: 'command' });
+    opts.command(req, res, route, requestId).then(
+      () => {
+        end?.();
+        opts.metrics?.requests.inc({ kind: 'command', status_class: `${Math.floor(res.statusCode / 100)}xx` });
+      },
+      (err: unknown) => {
+        opts.logger.error({ err, requestId }, 'command handler failed');
+        if (!res.headersSent) {
+          res.writeHead(500, { 'content-type': 'application/problem+json' });
+          res.end(JSON.stringify({ title: 'sidecar_error', status: 500, detail: 'The sidecar failed while handling this command.', requestId }));
+        } else res.destroy();
+      },
+    );
+  });
+  // Longer than typical client and load-balancer idle timeouts, so the sidecar is not the
+  // side that closes a kept-alive connection while a request is on its way.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 0; // large uploads and slow clients are legacy's to judge
+  return server;
+}

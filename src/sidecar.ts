@@ -1,0 +1,170 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { createAdminServer } from './admin/adminServer.ts';
+import { createEventWriter } from './capture/eventWriter.ts';
+import { createLegacyRowReader } from './capture/legacyRow.ts';
+import { redactUrl } from './config/redactUrl.ts';
+import type { Config } from './config/schema.ts';
+import { connect } from './db/connect.ts';
+import type { Executor } from './db/executor.ts';
+import { openEventStore, type EventStore } from './eventstore/index.ts';
+import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { createCommandHandler } from './proxy/commandHandler.ts';
+import { createKeyLock } from './proxy/keyLock.ts';
+import { createPassthrough } from './proxy/passthrough.ts';
+import { createPublicServer } from './proxy/publicServer.ts';
+import { compileRouteTable } from './proxy/routeTable.ts';
+import { createSpoolDrainer, openSpool } from './spool/index.ts';
+
+export interface SidecarOptions {
+  config: Config;
+  logger: Logger;
+  metrics?: Metrics;
+  /** Where `eventStore.url: embedded` keeps its data. Default ./data/eventstore. */
+  embeddedDir?: string;
+  /** An event store opened by the caller (the demo shares one); closed by the caller. */
+  store?: EventStore;
+  /** Spool fsync; only tests turn it off. */
+  spoolFsync?: boolean;
+  /** Drainer pause between passes. */
+  drainIntervalMs?: number;
+  /** The legacy database for `capture: row`, opened by the caller (the demo's embedded one). */
+  legacyDb?: Executor;
+}
+
+export interface Sidecar {
+  publicUrl: string;
+  adminUrl: string;
+  store: EventStore;
+  metrics: Metrics;
+  /** Graceful stop: stop accepting, finish requests in flight, drain loops, close pools. Idempotent. */
+  stop(): Promise<void>;
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function close(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+const urlHost = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+
+/**
+ * The composition root: config → dependencies → servers and loops; and the reverse on stop.
+ */
+export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
+  const { config, logger } = opts;
+  const metrics = opts.metrics ?? createMetrics(undefined, { defaults: true });
+  const ownStore = !opts.store;
+  const store =
+    opts.store ??
+    (await openEventStore({
+      url: config.eventStore.url,
+      embeddedDir: opts.embeddedDir ?? path.resolve('data/eventstore'),
+      migrate: config.eventStore.migrateOnStart,
+      poolSize: 20,
+    }));
+  const spool = await openSpool({ dir: config.eventStore.spool.path, fsync: opts.spoolFsync ?? true, logger });
+  const drainer = createSpoolDrainer({
+    spool,
+    store,
+    logger,
+    metrics,
+    ...(opts.drainIntervalMs ? { intervalMs: opts.drainIntervalMs } : {}),
+    onError: (err, info) => logger[info.fatal ? 'error' : 'warn']({ err: (err as Error).message, fatal: info.fatal }, 'spool drain failed'),
+  });
+  metrics.spoolDepth.set(spool.depth());
+  if (spool.depth() > 0) logger.warn({ depth: spool.depth() }, 'spool holds undrained appends from before the restart; draining');
+  drainer.start();
+
+  let legacyDb = opts.legacyDb;
+  const ownLegacyDb = !legacyDb && config.legacy.database.url !== null;
+  if (ownLegacyDb) legacyDb = await connect({ url: config.legacy.database.url!, max: 5 });
+
+  const upstream = new URL(config.legacy.upstream);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 256, scheduling: 'lifo' });
+  const keyLock = createKeyLock();
+  const writer = createEventWriter({
+    store,
+    spool,
+    appendTimeoutMs: config.eventStore.appendTimeoutMs,
+    maxRetries: config.eventStore.maxRetries,
+    retryBackoffMs: config.eventStore.retryBackoffMs,
+    metrics,
+    logger,
+  });
+  const routes = compileRouteTable(config.entities);
+  const publicServer = createPublicServer({
+    routes,
+    passthrough: createPassthrough({ upstream: config.legacy.upstream, agent, timeoutMs: config.legacy.timeoutMs, metrics }),
+    command: createCommandHandler({
+      upstream,
+      agent,
+      timeoutMs: config.legacy.timeoutMs,
+      bodyLimitBytes: config.server.bodyLimitBytes,
+      entities: config.entities,
+      writer,
+      keyLock,
+      ...(legacyDb ? { readRow: createLegacyRowReader(legacyDb) } : {}),
+      actorHeader: config.server.actorHeader,
+      metrics,
+      logger,
+    }),
+    metrics,
+    logger,
+  });
+
+  let stopping = false;
+  const adminServer = createAdminServer({
+    registry: metrics.registry,
+    logger,
+    readiness: {
+      ready: () => !stopping,
+      details: async () => ({ spool: { depth: spool.depth(), ...pick(drainer.state()) }, eventStore: store.description }),
+    },
+  });
+  const publicPort = await listen(publicServer, config.server.port, config.server.host);
+  const adminPort = await listen(adminServer, config.admin.port, config.admin.host);
+  const publicUrl = `http://${urlHost(config.server.host)}:${publicPort}`;
+  const adminUrl = `http://${urlHost(config.admin.host)}:${adminPort}`;
+  logger.info({ publicUrl, adminUrl, upstream: config.legacy.upstream, eventStore: store.description, legacyDb: config.legacy.database.url ? redactUrl(config.legacy.database.url) : null, routes: routes.routes.length }, 'sidecar started');
+
+  let stopped: Promise<void> | undefined;
+  return {
+    publicUrl,
+    adminUrl,
+    store,
+    metrics,
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        await close(publicServer); // waits for commands in flight, including their appends
+        await drainer.stop();
+        await spool.close();
+        await close(adminServer);
+        agent.destroy();
+        if (ownLegacyDb) await legacyDb?.close();
+        if (ownStore) await store.close();
+        logger.info('sidecar stopped');
+      })();
+      return stopped;
+    },
+  };
+}
+
+function pick(s: { draining: boolean; halted: boolean; failures: number; drainedTotal: number; ratePerSecond: number; lastError: Error | null }) {
+  return { draining: s.draining, halted: s.halted, failures: s.failures, drainedTotal: s.drainedTotal, ratePerSecond: s.ratePerSecond, lastError: s.lastError?.message ?? null };
+}
