@@ -4,6 +4,8 @@
  */
 const BENCHES: Record<string, () => Promise<{ run: () => Promise<unknown> }>> = {
   append: () => import('./append.ts'),
+  projection: () => import('./projection.ts'),
+  proxy: () => import('./proxy.ts'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

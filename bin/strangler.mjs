@@ -4,4 +4,8 @@
 import { register } from 'tsx/esm/api';
 register();
 const { main } = await import('../src/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
+// Everything should be closed by now; if a handle still holds the loop (a failed start-up
+// half done), exit anyway rather than hang. Unref'd: it never delays a clean exit.
+setTimeout(() => process.exit(code), 3000).unref();

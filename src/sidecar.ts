@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { createAdminServer } from './admin/adminServer.ts';
 import { createEventWriter } from './capture/eventWriter.ts';
+import { createEventStoreHealth, runDoctor } from './doctor/index.ts';
 import { createLegacyRowReader } from './capture/legacyRow.ts';
 import { redactUrl } from './config/redactUrl.ts';
 import type { Config } from './config/schema.ts';
@@ -17,6 +18,8 @@ import { createPassthrough } from './proxy/passthrough.ts';
 import { createPublicServer } from './proxy/publicServer.ts';
 import { compileRouteTable } from './proxy/routeTable.ts';
 import { createSpoolDrainer, openSpool } from './spool/index.ts';
+import { loadProjections } from './projections/registry.ts';
+import { createProjectionWorkers, type RunnableProjection } from './projections/runner/workers.ts';
 
 export interface SidecarOptions {
   config: Config;
@@ -32,6 +35,8 @@ export interface SidecarOptions {
   drainIntervalMs?: number;
   /** The legacy database for `capture: row`, opened by the caller (the demo's embedded one). */
   legacyDb?: Executor;
+  /** Projection modules to run; default: the ones the config's entities name. `false`: run none. */
+  projections?: readonly RunnableProjection[] | false;
 }
 
 export interface Sidecar {
@@ -53,9 +58,15 @@ function listen(server: http.Server, port: number, host: string): Promise<number
   });
 }
 
-function close(server: http.Server): Promise<void> {
+/** Stops accepting, lets requests in flight finish, then cuts connections still open after graceMs. */
+function close(server: http.Server, graceMs = 10_000): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve());
+    const force = setTimeout(() => server.closeAllConnections(), graceMs);
+    force.unref();
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
     server.closeIdleConnections();
   });
 }
@@ -68,101 +79,148 @@ const urlHost = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.
 export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   const { config, logger } = opts;
   const metrics = opts.metrics ?? createMetrics(undefined, { defaults: true });
-  const ownStore = !opts.store;
-  const store =
-    opts.store ??
-    (await openEventStore({
-      url: config.eventStore.url,
-      embeddedDir: opts.embeddedDir ?? path.resolve('data/eventstore'),
-      migrate: config.eventStore.migrateOnStart,
-      poolSize: 20,
-    }));
-  const spool = await openSpool({ dir: config.eventStore.spool.path, fsync: opts.spoolFsync ?? true, logger });
-  const drainer = createSpoolDrainer({
-    spool,
-    store,
-    logger,
-    metrics,
-    ...(opts.drainIntervalMs ? { intervalMs: opts.drainIntervalMs } : {}),
-    onError: (err, info) => logger[info.fatal ? 'error' : 'warn']({ err: (err as Error).message, fatal: info.fatal }, 'spool drain failed'),
-  });
-  metrics.spoolDepth.set(spool.depth());
-  if (spool.depth() > 0) logger.warn({ depth: spool.depth() }, 'spool holds undrained appends from before the restart; draining');
-  drainer.start();
+  // Everything opened is closed in reverse order: by stop(), or at once when a later
+  // start-up step fails (a port in use must not leave loops and pools running).
+  const closers: (() => Promise<unknown> | unknown)[] = [];
+  const closeAll = async () => {
+    for (const fn of closers.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'error while closing');
+      }
+    }
+  };
+  try {
+    return await assemble();
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
 
-  let legacyDb = opts.legacyDb;
-  const ownLegacyDb = !legacyDb && config.legacy.database.url !== null;
-  if (ownLegacyDb) legacyDb = await connect({ url: config.legacy.database.url!, max: 5 });
+  async function assemble(): Promise<Sidecar> {
+    const store =
+      opts.store ??
+      (await openEventStore({
+        url: config.eventStore.url,
+        embeddedDir: opts.embeddedDir ?? path.resolve('data/eventstore'),
+        migrate: config.eventStore.migrateOnStart,
+        poolSize: 20,
+      }));
+    if (!opts.store) closers.push(() => store.close());
+    const spool = await openSpool({ dir: config.eventStore.spool.path, fsync: opts.spoolFsync ?? true, logger });
+    closers.push(() => spool.close());
+    const drainer = createSpoolDrainer({
+      spool,
+      store,
+      logger,
+      metrics,
+      ...(opts.drainIntervalMs ? { intervalMs: opts.drainIntervalMs } : {}),
+      onError: (err, info) => logger[info.fatal ? 'error' : 'warn']({ err: (err as Error).message, fatal: info.fatal }, 'spool drain failed'),
+    });
+    metrics.spoolDepth.set(spool.depth());
+    if (spool.depth() > 0) logger.warn({ depth: spool.depth() }, 'spool holds undrained appends from before the restart; draining');
+    drainer.start();
+    closers.push(() => drainer.stop());
 
-  const upstream = new URL(config.legacy.upstream);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 256, scheduling: 'lifo' });
-  const keyLock = createKeyLock();
-  const writer = createEventWriter({
-    store,
-    spool,
-    appendTimeoutMs: config.eventStore.appendTimeoutMs,
-    maxRetries: config.eventStore.maxRetries,
-    retryBackoffMs: config.eventStore.retryBackoffMs,
-    metrics,
-    logger,
-  });
-  const routes = compileRouteTable(config.entities);
-  const publicServer = createPublicServer({
-    routes,
-    passthrough: createPassthrough({ upstream: config.legacy.upstream, agent, timeoutMs: config.legacy.timeoutMs, metrics }),
-    command: createCommandHandler({
-      upstream,
-      agent,
-      timeoutMs: config.legacy.timeoutMs,
-      bodyLimitBytes: config.server.bodyLimitBytes,
-      entities: config.entities,
-      writer,
-      keyLock,
-      ...(legacyDb ? { readRow: createLegacyRowReader(legacyDb) } : {}),
-      actorHeader: config.server.actorHeader,
+    // One runner per projection, each behind its own lease: every replica starts them, one per
+    // projection applies, the others stand by and take over when it dies.
+    const projections = opts.projections === false ? [] : (opts.projections ?? (await loadProjections(config.entities)));
+    const projectionWorkers =
+      projections.length > 0
+        ? createProjectionWorkers({
+            store,
+            projections,
+            workers: config.projections.workers,
+            batchSize: config.projections.batchSize,
+            maxRetries: config.eventStore.maxRetries,
+            retryBackoffMs: config.eventStore.retryBackoffMs,
+            logger,
+            metrics,
+          })
+        : null;
+    projectionWorkers?.start();
+    closers.push(() => projectionWorkers?.stop()); // after the batch in flight; releases the leases
+
+    let legacyDb = opts.legacyDb;
+    if (!legacyDb && config.legacy.database.url !== null) {
+      const own = await connect({ url: config.legacy.database.url, max: 5 });
+      closers.push(() => own.close());
+      legacyDb = own;
+    }
+
+    const upstream = new URL(config.legacy.upstream);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 256, scheduling: 'lifo' });
+    closers.push(() => agent.destroy());
+    const keyLock = createKeyLock();
+    const writer = createEventWriter({
+      store,
+      spool,
+      appendTimeoutMs: config.eventStore.appendTimeoutMs,
+      maxRetries: config.eventStore.maxRetries,
+      retryBackoffMs: config.eventStore.retryBackoffMs,
       metrics,
       logger,
-    }),
-    metrics,
-    logger,
-  });
+    });
+    const routes = compileRouteTable(config.entities);
+    const publicServer = createPublicServer({
+      routes,
+      passthrough: createPassthrough({ upstream: config.legacy.upstream, agent, timeoutMs: config.legacy.timeoutMs, metrics }),
+      command: createCommandHandler({
+        upstream,
+        agent,
+        timeoutMs: config.legacy.timeoutMs,
+        bodyLimitBytes: config.server.bodyLimitBytes,
+        entities: config.entities,
+        writer,
+        keyLock,
+        ...(legacyDb ? { readRow: createLegacyRowReader(legacyDb) } : {}),
+        actorHeader: config.server.actorHeader,
+        metrics,
+        logger,
+      }),
+      metrics,
+      logger,
+    });
 
-  let stopping = false;
-  const adminServer = createAdminServer({
-    registry: metrics.registry,
-    logger,
-    readiness: {
-      ready: () => !stopping,
-      details: async () => ({ spool: { depth: spool.depth(), ...pick(drainer.state()) }, eventStore: store.description }),
-    },
-  });
-  const publicPort = await listen(publicServer, config.server.port, config.server.host);
-  const adminPort = await listen(adminServer, config.admin.port, config.admin.host);
-  const publicUrl = `http://${urlHost(config.server.host)}:${publicPort}`;
-  const adminUrl = `http://${urlHost(config.admin.host)}:${adminPort}`;
-  logger.info({ publicUrl, adminUrl, upstream: config.legacy.upstream, eventStore: store.description, legacyDb: config.legacy.database.url ? redactUrl(config.legacy.database.url) : null, routes: routes.routes.length }, 'sidecar started');
+    let stopping = false;
+    const eventStoreHealth = createEventStoreHealth({ run: () => runDoctor(store.db) });
+    const adminServer = createAdminServer({
+      registry: metrics.registry,
+      logger,
+      eventStoreHealth: async () => {
+        const h = await eventStoreHealth();
+        return { ...h.report, ok: h.ok, ageMs: h.ageMs };
+      },
+      readiness: {
+        ready: () => !stopping,
+        details: async () => ({ spool: { depth: spool.depth(), ...pick(drainer.state()) }, eventStore: store.description }),
+      },
+    });
+    const publicPort = await listen(publicServer, config.server.port, config.server.host);
+    closers.push(() => close(publicServer)); // waits for commands in flight, including their appends
+    const adminPort = await listen(adminServer, config.admin.port, config.admin.host);
+    closers.push(() => close(adminServer));
+    const publicUrl = `http://${urlHost(config.server.host)}:${publicPort}`;
+    const adminUrl = `http://${urlHost(config.admin.host)}:${adminPort}`;
+    logger.info({ publicUrl, adminUrl, upstream: config.legacy.upstream, eventStore: store.description, legacyDb: config.legacy.database.url ? redactUrl(config.legacy.database.url) : null, routes: routes.routes.length }, 'sidecar started');
 
-  let stopped: Promise<void> | undefined;
-  return {
-    publicUrl,
-    adminUrl,
-    store,
-    metrics,
-    stop() {
-      stopped ??= (async () => {
-        stopping = true;
-        await close(publicServer); // waits for commands in flight, including their appends
-        await drainer.stop();
-        await spool.close();
-        await close(adminServer);
-        agent.destroy();
-        if (ownLegacyDb) await legacyDb?.close();
-        if (ownStore) await store.close();
-        logger.info('sidecar stopped');
-      })();
-      return stopped;
-    },
-  };
+    let stopped: Promise<void> | undefined;
+    return {
+      publicUrl,
+      adminUrl,
+      store,
+      metrics,
+      stop() {
+        stopped ??= (async () => {
+          stopping = true;
+          await closeAll();
+          logger.info('sidecar stopped');
+        })();
+        return stopped;
+      },
+    };
+  }
 }
 
 function pick(s: { draining: boolean; halted: boolean; failures: number; drainedTotal: number; ratePerSecond: number; lastError: Error | null }) {

@@ -7,10 +7,13 @@
 /** Current time in epoch microseconds. Injected into the app so tests can pin it. */
 export type Clock = () => bigint;
 
-// Date.now() carries the wall clock; the high-resolution timer only fills in the
-// microseconds inside the current millisecond, so values are real microsecond timestamps
-// (not always ending in 000) and exercise the drivers' differing fraction formats.
-export const systemClock: Clock = () => BigInt(Date.now()) * 1000n + (process.hrtime.bigint() / 1000n) % 1000n;
+// The wall clock read once, advanced by the monotonic high-resolution timer: real
+// microsecond timestamps (not always ending in 000, so they exercise the drivers'
+// differing fraction formats) that never go backwards within the process. Mixing
+// Date.now() with hrtime's sub-millisecond digits did: the two do not tick over together.
+const anchorMicros = BigInt(Date.now()) * 1000n;
+const anchorHr = process.hrtime.bigint();
+export const systemClock: Clock = () => anchorMicros + (process.hrtime.bigint() - anchorHr) / 1000n;
 
 /** Epoch microseconds → `YYYY-MM-DD HH:MM:SS.ffffff` (UTC), a literal both databases accept. */
 export function toDbTimestamp(micros: bigint): string {

@@ -13,6 +13,11 @@ export interface AdminServerOptions {
   registry: Registry;
   readiness: Readiness;
   logger: Logger;
+  /**
+   * `/health/event-store`: the doctor's consistency checks (cached by the caller). 200 when
+   * `ok`, 503 otherwise; the rest of the object is the JSON body. Absent: 404.
+   */
+  eventStoreHealth?: () => Promise<{ ok: boolean } & Record<string, unknown>>;
 }
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {
@@ -38,6 +43,18 @@ export function createAdminServer(opts: AdminServerOptions): http.Server {
           (err: Error) => json(res, 503, { status: 'not_ready', error: err.message }),
         );
         return;
+      case '/health/event-store': {
+        const health = opts.eventStoreHealth;
+        if (!health) return json(res, 404, { title: 'not_found', status: 404, detail: 'The event store health check is not enabled on this sidecar.' });
+        void health().then(
+          (h) => json(res, h.ok ? 200 : 503, { status: h.ok ? 'healthy' : 'unhealthy', ...h }),
+          (err: Error) => {
+            opts.logger.error({ err }, 'event store health check failed');
+            json(res, 503, { status: 'error', ok: false, error: err.message });
+          },
+        );
+        return;
+      }
       case '/metrics':
         void opts.registry.metrics().then(
           (text) => {
@@ -51,7 +68,7 @@ export function createAdminServer(opts: AdminServerOptions): http.Server {
         );
         return;
       default:
-        return json(res, 404, { title: 'not_found', status: 404, detail: `No admin endpoint at ${path}. Try /healthz, /readyz or /metrics.` });
+        return json(res, 404, { title: 'not_found', status: 404, detail: `No admin endpoint at ${path}. Try /healthz, /readyz, /health/event-store or /metrics.` });
     }
   });
 }

@@ -88,7 +88,7 @@ export function createEventWriter(opts: EventWriterOptions) {
           opts.logger.warn({ streamId, timeoutMs: opts.appendTimeoutMs }, 'event store slow: events spooled');
           return await toSpool(entity, streamId, events, 'timeout');
         }
-        opts.metrics?.eventsAppended.inc({ entity, via: 'command' }, events.length);
+        if (outcome === 'appended') opts.metrics?.eventsAppended.inc({ entity, via: 'command' }, events.length);
         return outcome;
       } catch (err) {
         opts.logger.warn({ streamId, err: (err as Error).message }, 'event store append failed: events spooled');

@@ -5,6 +5,8 @@ import { runMigrate } from './migrate.ts';
 import { runConfigCheck } from './configCheck.ts';
 import { runStart, untilSignal } from './start.ts';
 import { runDemo } from '../demo/runDemo.ts';
+import { runProjections } from './projections.ts';
+import { DOCTOR_USAGE, runDoctorCommand } from './doctor.ts';
 
 export const USAGE = `strangler: a sidecar that strangles a legacy CRUD service into an event-sourced design
 
@@ -15,6 +17,13 @@ Usage:
   strangler migrate [--config FILE] [--url URL]
                                          apply event store migrations (under an advisory lock)
   strangler config check [--config FILE] validate a configuration file and print it, secrets redacted
+  strangler projections run [--config FILE]
+                                         run the projection runners in the foreground (until SIGTERM)
+  strangler projections status [--json]  checkpoint, lag (events, ms), lease holder, failures, rebuilds
+  strangler projections resume NAME      retry a paused projection's failing event
+  strangler projections skip NAME        move the failing event to strangler_dead_letters, continue
+  strangler projections rebuild NAME     rebuild into new tables while the old ones serve, then switch
+${DOCTOR_USAGE}
   strangler help                         this text
 
 Exit codes: 0 success, 1 failure, 2 bad configuration or usage.
@@ -35,11 +44,13 @@ const defaultIo: CliIo = {
 /** Runs the CLI; returns the process exit code. Thin: parse, call, print. */
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
   const [command, ...rest] = argv;
+  // doctor parses its own options (--json, --fail-on, …) and owns its exit codes (2 = error).
+  if (command === 'doctor') return runDoctorCommand(rest, io);
   try {
     const { values, positionals } = parseArgs({
       args: rest,
       allowPositionals: true,
-      options: { config: { type: 'string', short: 'c' }, url: { type: 'string' } },
+      options: { config: { type: 'string', short: 'c' }, url: { type: 'string' }, json: { type: 'boolean' } },
     });
     switch (command) {
       case undefined:
@@ -56,6 +67,8 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         return await runSelfCheck({ url: values.url ?? 'memory', out: io.out });
       case 'migrate':
         return await runMigrate({ ...(values.config ? { configFile: values.config } : {}), ...(values.url ? { url: values.url } : {}), io });
+      case 'projections':
+        return await runProjections({ args: positionals, ...(values.config ? { configFile: values.config } : {}), ...(values.url ? { url: values.url } : {}), json: values.json ?? false, io });
       case 'config':
         if (positionals[0] !== 'check') break;
         return await runConfigCheck({ ...(values.config ? { configFile: values.config } : {}), io });
@@ -77,6 +90,11 @@ export function reportError(err: unknown, io: CliIo): number {
   if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     io.err(`${err.message}\n\n${USAGE}`);
     return 2;
+  }
+  const e = err as NodeJS.ErrnoException & { port?: number; address?: string };
+  if (e?.code === 'EADDRINUSE') {
+    io.err(`Port ${e.port ?? '?'} on ${e.address ?? '?'} is already in use. Stop the other process or pick another port (server.port / admin.port, or STRANGLER_PUBLIC_PORT / STRANGLER_ADMIN_PORT).`);
+    return 1;
   }
   io.err(err instanceof Error ? (err.stack ?? err.message) : String(err));
   return 1;

@@ -40,6 +40,13 @@ function wrap(client: Queryable, inTx: boolean, close: () => Promise<void>, begi
       if (inTx) return withSavepoint(self, fn);
       const conn = await begin!();
       let broken = false;
+      // A checked-out client has no pool listener: a socket error between two statements
+      // (server killed) would be an unhandled 'error' event and crash the process. The
+      // statement in flight or the next one still fails; the connection is not reused.
+      const onError = () => {
+        broken = true;
+      };
+      conn.on('error', onError);
       try {
         await conn.query('BEGIN');
         const tx = wrap(conn, true, async () => {});
@@ -54,6 +61,7 @@ function wrap(client: Queryable, inTx: boolean, close: () => Promise<void>, begi
         }
         throw err;
       } finally {
+        conn.off('error', onError);
         conn.release(broken ? true : undefined);
       }
     },

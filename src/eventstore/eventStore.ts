@@ -4,7 +4,7 @@ import { redactUrl } from '../config/redactUrl.ts';
 import { migrate } from '../db/migrate.ts';
 import { appendToStream } from './appendToStream.ts';
 import { storeEpoch } from './epoch.ts';
-import { headPosition, invisibleCommittedCount, readAll, type ReadAllResult } from './readAll.ts';
+import { checkpointAt, countAfter, headPosition, invisibleCommittedCount, readAll, type ReadAllResult } from './readAll.ts';
 import { readStream, streamVersion } from './readStream.ts';
 import type { AppendResult, Checkpoint, ExpectedState, NewEvent, RecordedEvent } from './types.ts';
 
@@ -23,6 +23,10 @@ export interface EventStore {
   streamVersion(streamId: string): Promise<number | null>;
   headPosition(): Promise<number>;
   invisibleCommittedCount(): Promise<number>;
+  /** Events ordered after a checkpoint, visible or not yet (a reader's lag in events). */
+  countAfter(after: Checkpoint): Promise<number>;
+  /** The checkpoint of the event at a position in this cluster (re-basing after an epoch change). */
+  checkpointAt(position: number): Promise<Checkpoint | null>;
   epoch(): Promise<string>;
   close(): Promise<void>;
 }
@@ -37,6 +41,8 @@ export function createEventStore(db: Executor, description: string = db.dialect)
     streamVersion: (streamId) => streamVersion(db, streamId),
     headPosition: () => headPosition(db),
     invisibleCommittedCount: () => invisibleCommittedCount(db),
+    countAfter: (after) => countAfter(db, after),
+    checkpointAt: (position) => checkpointAt(db, position),
     epoch: () => storeEpoch(db),
     close: () => db.close(),
   };

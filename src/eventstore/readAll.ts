@@ -44,3 +44,26 @@ export async function invisibleCommittedCount(db: Executor): Promise<number> {
   );
   return Number(rows[0]?.n ?? 0);
 }
+
+/**
+ * Events after a checkpoint: visible ones plus those committed above the snapshot xmin
+ * (they are behind too, only not readable yet). A projection's lag in events.
+ */
+export async function countAfter(db: Executor, after: Checkpoint): Promise<number> {
+  const { rows } = await db.query<{ n: string }>(
+    'SELECT count(*) AS n FROM strangler_events WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)',
+    [after.transactionId, after.position],
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+/**
+ * The checkpoint of the event at a global position, as this cluster stores it (null when
+ * no event has that position). Re-basing after an epoch change: positions survive a
+ * dump/restore, transaction ids need not.
+ */
+export async function checkpointAt(db: Executor, position: number): Promise<Checkpoint | null> {
+  const { rows } = await db.query<{ tx: string }>('SELECT transaction_id::text AS tx FROM strangler_events WHERE global_position = $1', [position]);
+  const row = rows[0];
+  return row ? { transactionId: row.tx, position } : null;
+}

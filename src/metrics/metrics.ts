@@ -32,6 +32,12 @@ export function createMetrics(registry = new Registry(), opts: { defaults?: bool
     spoolWrites: new Counter({ name: 'strangler_spool_writes_total', help: 'Appends written to the spool (event store slow or down), by reason.', labelNames: ['reason'] as const, registers: r }),
     spoolDrained: new Counter({ name: 'strangler_spool_drained_total', help: 'Spooled appends drained into the event store.', registers: r }),
     invisibleEvents: new Gauge({ name: 'strangler_eventstore_invisible_committed_events', help: 'Committed events global readers cannot see yet (an older transaction is open).', registers: r }),
+    projectionLagEvents: new Gauge({ name: 'strangler_projection_lag_events', help: 'Events in the log after the projection checkpoint.', labelNames: ['projection'] as const, registers: r }),
+    projectionLagMs: new Gauge({ name: 'strangler_projection_lag_milliseconds', help: 'Now minus recorded-at of the oldest event the projection has not applied (0 when caught up).', labelNames: ['projection'] as const, registers: r }),
+    projectionPaused: new Gauge({ name: 'strangler_projection_paused', help: '1 while the projection is paused on a failing event (pause_and_alert), else 0.', labelNames: ['projection'] as const, registers: r }),
+    projectionApplied: new Counter({ name: 'strangler_projection_events_applied_total', help: 'Events committed into the read model by this process, by projection.', labelNames: ['projection'] as const, registers: r }),
+    projectionFailures: new Counter({ name: 'strangler_projection_failures_total', help: 'Failed projection attempts (retry: retried or split; pause: paused and alerted).', labelNames: ['projection', 'kind'] as const, registers: r }),
+    projectionLeader: new Gauge({ name: 'strangler_projection_leader', help: '1 while this process holds the projection lease, else 0.', labelNames: ['projection'] as const, registers: r }),
   };
 }
 

@@ -10,7 +10,8 @@ export interface UpstreamAnswer {
   body: Buffer;
 }
 
-const REQUEST_DROP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length']);
+// `expect` too: the sidecar already answered 100-continue and sends the whole body at once.
+const REQUEST_DROP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length', 'expect']);
 
 /**
  * Sends a buffered command to legacy and buffers the answer (the command path needs the
@@ -20,12 +21,16 @@ const REQUEST_DROP = new Set(['connection', 'keep-alive', 'proxy-connection', 't
 export function forward(opts: { req: IncomingMessage; body: Buffer; upstream: URL; agent: http.Agent; timeoutMs: number }): Promise<UpstreamAnswer> {
   const { req, body, upstream } = opts;
   const headers = endToEndRawHeaders(req.rawHeaders, REQUEST_DROP);
-  const remote = req.socket.remoteAddress ?? '';
-  const prior = req.headers['x-forwarded-for'];
-  setRaw(headers, 'X-Forwarded-For', prior ? `${String(prior)}, ${remote}` : remote);
-  setRaw(headers, 'X-Forwarded-Proto', (req.headers['x-forwarded-proto'] as string | undefined) ?? 'http');
+  // The same X-Forwarded-* values the passthrough (http-proxy's xfwd) produces: for, port
+  // and proto appended with ',', host kept when a proxy in front already set it.
+  const append = (name: string, value: string) => {
+    const prior = req.headers[name.toLowerCase()];
+    setRaw(headers, name, prior ? `${String(prior)},${value}` : value);
+  };
+  append('X-Forwarded-For', req.socket.remoteAddress ?? '');
+  append('X-Forwarded-Port', String(req.socket.localPort ?? ''));
+  append('X-Forwarded-Proto', 'http');
   setRaw(headers, 'X-Forwarded-Host', (req.headers['x-forwarded-host'] as string | undefined) ?? req.headers.host ?? '');
-  setRaw(headers, 'X-Forwarded-Port', (req.headers['x-forwarded-port'] as string | undefined) ?? String(req.socket.localPort ?? ''));
   if (body.length > 0 || req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') headers.push('Content-Length', String(body.length));
   return new Promise((resolve, reject) => {
     const out = http.request({
@@ -33,7 +38,8 @@ export function forward(opts: { req: IncomingMessage; body: Buffer; upstream: UR
       hostname: upstream.hostname,
       port: upstream.port,
       method: req.method,
-      path: req.url,
+      // The request path exactly as the client sent it, under the upstream's base path.
+      path: upstream.pathname.replace(/\/$/, '') + (req.url ?? '/'),
       headers: headers as unknown as http.OutgoingHttpHeaders,
       agent: opts.agent,
     });

@@ -1,4 +1,5 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { parse as parseUrl } from 'node:url';
 import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
 import type { Metrics } from '../metrics/metrics.ts';
 import { answerUpstreamError } from './upstreamErrors.ts';
@@ -19,6 +20,7 @@ export interface PassthroughOptions {
  * DESIGN.md measures.
  */
 export function createPassthrough(opts: PassthroughOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const basePath = new URL(opts.upstream).pathname.replace(/\/$/, '');
   const errors: Plugin = (proxyServer) => {
     proxyServer.on('error', (err, req, res) => {
       if (res instanceof http.ServerResponse) {
@@ -28,16 +30,30 @@ export function createPassthrough(opts: PassthroughOptions): (req: IncomingMessa
         (res as { destroy?: () => void }).destroy?.();
       }
     });
+    // http-proxy pipes legacy's body to the client and does nothing when legacy's connection
+    // dies mid-body: the client would wait forever for a response that cannot complete.
+    // Cut the client's connection too, as legacy's was, so the truncation shows.
+    proxyServer.on('proxyRes', (proxyRes, _req, res) => {
+      proxyRes.once('close', () => {
+        if (!proxyRes.complete) res.destroy();
+      });
+    });
     // Idle timeout on the upstream request, failed with a code of our own so the answer is
     // 504 (http-proxy's proxyTimeout surfaces as a bare "socket hang up", like a crash).
-    proxyServer.on('proxyReq', (proxyReq) => {
+    proxyServer.on('proxyReq', (proxyReq, req) => {
+      // http-proxy joins the target path and the request path, collapsing '//' on the way:
+      // legacy must see the path exactly as the client sent it (its router decides what
+      // '//orders/x' means). The request line is written lazily, so this takes effect.
+      proxyReq.path = basePath + (req.url ?? '/');
       proxyReq.setTimeout(opts.timeoutMs, () => {
         proxyReq.destroy(Object.assign(new Error(`legacy did not answer within ${opts.timeoutMs} ms`), { code: 'UPSTREAM_TIMEOUT' }));
       });
     });
   };
   const middleware = createProxyMiddleware<IncomingMessage, ServerResponse>({
-    target: opts.upstream,
+    // Parsed once here: given a string, http-proxy runs the legacy url.parse (with its IDNA
+    // step, ~1 µs) on it for every request; this is the very object it would build each time.
+    target: parseUrl(opts.upstream),
     agent: opts.agent,
     xfwd: true,
     changeOrigin: false,

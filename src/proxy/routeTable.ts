@@ -18,6 +18,7 @@ const PASSTHROUGH: Classified = Object.freeze({ kind: 'passthrough' });
 
 /**
  * Method + path pattern → passthrough | command | read, compiled once at start-up.
+ * Literal segments match case-insensitively; parameters keep the request's spelling.
  * Classification is on the hot path: a method with no routes costs one Map lookup, and
  * otherwise a path is split once and compared segment by segment (no regex per request).
  */
@@ -25,7 +26,7 @@ export function compileRouteTable(entities: Record<string, EntityConfig>) {
   const byMethod = new Map<string, Compiled[]>();
   const add = (routeText: string, route: Route) => {
     const { method, path } = splitRoute(routeText);
-    const segments = path.split('/').slice(1).map((s) => (s.startsWith(':') ? { param: s.slice(1) } : s));
+    const segments = path.split('/').filter((s) => s !== '').map((s) => (s.startsWith(':') ? { param: s.slice(1) } : s.toLowerCase()));
     const list = byMethod.get(method) ?? [];
     // Literal segments win over parameters at the same position ("/orders/export" before "/orders/:id").
     list.push({ segments, route });
@@ -44,8 +45,10 @@ export function compileRouteTable(entities: Record<string, EntityConfig>) {
       if (!candidates || !url) return PASSTHROUGH;
       const q = url.indexOf('?');
       const path = q === -1 ? url : url.slice(0, q);
-      const parts = path.split('/').slice(1);
-      if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop(); // trailing slash
+      // Match at least as loosely as common legacy routers (Express: case-insensitive, empty
+      // segments and a trailing slash ignored): a command legacy applies must not slip past
+      // capture. Matching too loosely costs nothing, since a non-2xx answer records no event.
+      const parts = path.split('/').filter((p) => p !== '');
       for (const c of candidates) {
         const params = match(c.segments, parts);
         if (params) return { ...c.route, params };
@@ -68,9 +71,8 @@ function match(segments: Compiled['segments'], parts: string[]): Record<string, 
     const s = segments[i]!;
     const p = parts[i]!;
     if (typeof s === 'string') {
-      if (s !== p) return null;
+      if (s !== p && s !== p.toLowerCase()) return null;
     } else {
-      if (p === '') return null;
       let value: string;
       try {
         value = decodeURIComponent(p);

@@ -1,0 +1,116 @@
+import type { RecordedEvent } from '../../../eventstore/types.ts';
+import { StranglerError } from '../../../errors/StranglerError.ts';
+
+/**
+ * The current (upcast) shapes of the orders events, as the capture of the sample spec
+ * writes them (examples/legacy-orders/strangler.yaml):
+ *
+ * - OrderCreated   = the legacy POST /orders answer: { id, customerId, status, totalAmount,
+ *                    items: [{ sku, quantity, price }], createdAt, updatedAt }
+ * - OrderItemAdded = v2 { sku, quantity, unitPrice } (v1, the request body { sku, quantity,
+ *                    price }, is upcast by ./upcasters.ts)
+ * - OrderUpdated   = { customerId?, status? }   (PATCH body, `data: [customerId, status]`)
+ * - OrderPaid, OrderCancelled, OrderDeleted = {} (no body)
+ *
+ * A malformed event throws: the runner's failure strategy pauses on it with the event id
+ * and this message, instead of projecting a guess.
+ */
+export const ORDER_EVENT_TYPES = ['OrderCreated', 'OrderItemAdded', 'OrderPaid', 'OrderCancelled', 'OrderUpdated', 'OrderDeleted'] as const;
+export type OrderEventType = (typeof ORDER_EVENT_TYPES)[number];
+
+export interface OrderLine {
+  sku: string;
+  quantity: number;
+  /** Decimal text with at most two decimals ("9.99"); summed as NUMERIC in SQL, never as a float. */
+  price: string;
+}
+
+export interface OrderCreatedData {
+  customerId: string;
+  status: string;
+  totalAmount: string;
+  items: OrderLine[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+const MONEY = /^\d{1,10}(\.\d{1,2})?$/;
+// ISO 8601 with a zone (what the legacy JSON and recordedAt carry); cast through timestamptz.
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:?\d{2})$/;
+
+function bad(event: RecordedEvent, what: string): never {
+  throw new StranglerError('malformed_event', `${event.type} ${event.id} (stream ${event.streamId}, version ${event.version}): ${what}.`, {
+    details: { eventId: event.id, position: event.position, type: event.type },
+  });
+}
+
+function obj(event: RecordedEvent, value: unknown, where: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) bad(event, `${where} is not an object`);
+  return value as Record<string, unknown>;
+}
+
+function text(event: RecordedEvent, o: Record<string, unknown>, field: string): string {
+  const v = o[field];
+  if (typeof v !== 'string' || v === '') bad(event, `${field} must be a non-empty string, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function optionalText(event: RecordedEvent, o: Record<string, unknown>, field: string): string | undefined {
+  return o[field] === undefined || o[field] === null ? undefined : text(event, o, field);
+}
+
+/** Money as decimal text. A JSON number is printed by JS's shortest round-trip form, which for a two-decimal amount is its exact digits. */
+export function money(event: RecordedEvent, o: Record<string, unknown>, field: string): string {
+  const v = o[field];
+  const t = typeof v === 'number' && Number.isFinite(v) ? String(v) : v;
+  if (typeof t !== 'string' || !MONEY.test(t)) bad(event, `${field} must be an amount with at most 2 decimals like "9.99", got ${JSON.stringify(v)}`);
+  return t;
+}
+
+function instant(event: RecordedEvent, o: Record<string, unknown>, field: string): string {
+  const v = text(event, o, field);
+  if (!INSTANT.test(v)) bad(event, `${field} must be an ISO 8601 time with a zone like "2024-03-02T01:01:07.000010Z", got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function quantity(event: RecordedEvent, o: Record<string, unknown>): number {
+  const q = o.quantity;
+  if (typeof q !== 'number' || !Number.isInteger(q) || q < 1) bad(event, `quantity must be a positive integer, got ${JSON.stringify(q)}`);
+  return q;
+}
+
+export function parseCreated(event: RecordedEvent): OrderCreatedData {
+  const d = obj(event, event.data, 'data');
+  if (!Array.isArray(d.items)) bad(event, 'items must be an array');
+  const items = d.items.map((raw, i) => {
+    const item = obj(event, raw, `items[${i}]`);
+    return { sku: text(event, item, 'sku'), quantity: quantity(event, item), price: money(event, item, 'price') };
+  });
+  return {
+    customerId: text(event, d, 'customerId'),
+    status: text(event, d, 'status'),
+    totalAmount: money(event, d, 'totalAmount'),
+    items,
+    createdAt: instant(event, d, 'createdAt'),
+    updatedAt: instant(event, d, 'updatedAt'),
+  };
+}
+
+/** OrderItemAdded in its current shape (v2: unitPrice). A v1 shape here means the runner skipped upcasting. */
+export function parseItemAdded(event: RecordedEvent): OrderLine {
+  const d = obj(event, event.data, 'data');
+  if (d.unitPrice === undefined && d.price !== undefined) bad(event, 'has the v1 shape (price); upcast it first (orderUpcasters)');
+  return { sku: text(event, d, 'sku'), quantity: quantity(event, d), price: money(event, d, 'unitPrice') };
+}
+
+export function parseUpdated(event: RecordedEvent): { customerId?: string; status?: string } {
+  const d = obj(event, event.data, 'data');
+  const customerId = optionalText(event, d, 'customerId');
+  const status = optionalText(event, d, 'status');
+  return { ...(customerId !== undefined ? { customerId } : {}), ...(status !== undefined ? { status } : {}) };
+}
+
+export function recordedAt(event: RecordedEvent): string {
+  if (!INSTANT.test(event.recordedAt)) bad(event, `recordedAt must be ISO 8601 UTC, got ${JSON.stringify(event.recordedAt)}`);
+  return event.recordedAt;
+}

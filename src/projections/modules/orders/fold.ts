@@ -1,0 +1,91 @@
+import type { RecordedEvent } from '../../../eventstore/types.ts';
+import type { AppliedState } from '../appliedVersions.ts';
+import { parseCreated, parseItemAdded, parseUpdated, recordedAt, type OrderCreatedData, type OrderLine } from './events.ts';
+
+/**
+ * One order's net change from a batch, folded in log order (a stream's events are in
+ * version order in the global log). Pure: the SQL in ./statements.ts writes it set-based.
+ */
+export interface OrderChange {
+  id: string;
+  /** Stream version of the last event applied; becomes the row's last_version. */
+  lastVersion: number;
+  /** The order had a row before this batch. */
+  existed: boolean;
+  /** Created in this batch: the row is written whole (fields below override it). */
+  created: OrderCreatedData | undefined;
+  customerId: string | undefined;
+  status: string | undefined;
+  /** Instant of the last applied event: legacy stamps updated_at itself, the log only knows recordedAt. */
+  updatedAt: string | undefined;
+  /** Items to insert; `addsToTotal` for OrderItemAdded (the created total already counts its own items). */
+  lines: (OrderLine & { addsToTotal: boolean })[];
+  /** Deleted in this batch (its last applied event was OrderDeleted). */
+  deleted: boolean;
+}
+
+/**
+ * Folds a batch into per-order changes, skipping every event the read model already holds.
+ *
+ * Idempotency: an event applies only when its stream version is above the version last
+ * applied to that order (the row's last_version, or its tombstone's after a delete).
+ * Re-applying a batch, or any prefix of it, therefore changes nothing.
+ *
+ * Events for an order the read model has no row for (created before dual-write started, so
+ * no OrderCreated in the log) cannot be applied and are left out: the row appears when
+ * reconciliation repairs it, and later events apply on top.
+ */
+export function foldOrders(
+  events: readonly RecordedEvent[],
+  applied: ReadonlyMap<string, AppliedState>,
+  orderIdOf: (streamId: string) => string,
+): OrderChange[] {
+  const changes = new Map<string, OrderChange>();
+  for (const event of events) {
+    const id = orderIdOf(event.streamId);
+    let c = changes.get(id);
+    if (!c) {
+      const st = applied.get(id);
+      // Every field set up front (no `delete` later): objects keep one shape, which V8 keeps fast.
+      c = { id, lastVersion: st?.lastVersion ?? 0, existed: st !== undefined && !st.deleted, created: undefined, customerId: undefined, status: undefined, updatedAt: undefined, lines: [], deleted: false };
+      changes.set(id, c);
+    }
+    if (event.version <= c.lastVersion) continue;
+    const live = !c.deleted && (c.existed || c.created !== undefined);
+    if (event.type === 'OrderCreated') {
+      const created = parseCreated(event);
+      c.created = created;
+      c.customerId = undefined;
+      c.status = undefined;
+      c.updatedAt = undefined;
+      c.lines = created.items.map((i) => ({ sku: i.sku, quantity: i.quantity, price: i.price, addsToTotal: false }));
+      c.deleted = false;
+    } else if (!live) {
+      continue;
+    } else if (event.type === 'OrderItemAdded') {
+      const line = parseItemAdded(event);
+      c.lines.push({ sku: line.sku, quantity: line.quantity, price: line.price, addsToTotal: true });
+      c.updatedAt = recordedAt(event);
+    } else if (event.type === 'OrderPaid') {
+      c.status = 'PAID';
+      c.updatedAt = recordedAt(event);
+    } else if (event.type === 'OrderCancelled') {
+      c.status = 'CANCELLED';
+      c.updatedAt = recordedAt(event);
+    } else if (event.type === 'OrderUpdated') {
+      const patch = parseUpdated(event);
+      if (patch.customerId !== undefined) c.customerId = patch.customerId;
+      if (patch.status !== undefined) c.status = patch.status;
+      c.updatedAt = recordedAt(event);
+    } else if (event.type === 'OrderDeleted') {
+      c.deleted = true;
+      c.created = undefined;
+      c.lines = [];
+    } else {
+      continue;
+    }
+    c.lastVersion = event.version;
+  }
+  // Orders whose events were all skipped leave no change behind.
+  return [...changes.values()].filter((c) => c.lastVersion > (applied.get(c.id)?.lastVersion ?? 0));
+}

@@ -1,0 +1,3 @@
+export { createOrdersProjection, ordersProjection, ORDERS_TABLES, type OrdersProjectionOptions } from './ordersProjection.ts';
+export { orderItemAddedV1toV2, orderUpcasters } from './upcasters.ts';
+export { ORDER_EVENT_TYPES, type OrderEventType } from './events.ts';

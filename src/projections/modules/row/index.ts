@@ -1,0 +1,3 @@
+export { createRowProjection, type RowProjectionOptions } from './rowProjection.ts';
+export { rowEventKinds, type RowEventKind } from './kinds.ts';
+export { defaultRowColumns, type RowColumn } from './columns.ts';

@@ -1,0 +1,42 @@
+import type { CommandSpec } from '../../../config/schema.ts';
+import { splitRoute } from '../../../config/routes.ts';
+import { StranglerError } from '../../../errors/StranglerError.ts';
+
+/** What an event does to the entity's row in the generic row projection. */
+export type RowEventKind = 'created' | 'updated' | 'deleted';
+
+/**
+ * Event type → kind, decided from the entity's commands:
+ *
+ * - `DELETE …` routes → deleted (the row goes, a tombstone keeps its version)
+ * - a command that starts the stream → created (its data is the whole row): one with
+ *   `expectedVersion: no_stream`, or a POST whose id comes from the answer (`id: "$.id"`,
+ *   no `:id` in the route)
+ * - everything else → updated (its data is merged into the row, field by field)
+ *
+ * `overrides` wins over the rule (e.g. `{ CustomerReplaced: 'created' }` for a PUT that
+ * writes the whole row). One event type written by two commands of different kinds is
+ * ambiguous and refused unless overridden.
+ */
+export function rowEventKinds(commands: readonly CommandSpec[], overrides: Readonly<Record<string, RowEventKind>> = {}): Map<string, RowEventKind> {
+  const kinds = new Map<string, RowEventKind>();
+  for (const cmd of commands) {
+    if (overrides[cmd.event]) continue;
+    const kind = kindOf(cmd);
+    const seen = kinds.get(cmd.event);
+    if (seen && seen !== kind) {
+      throw new StranglerError('ambiguous_row_event', `Event ${cmd.event} is written by commands that mean both "${seen}" and "${kind}" for the row projection; give it one kind in code, e.g. createRowProjection({ kinds: { ${cmd.event}: '${seen}' } }).`);
+    }
+    kinds.set(cmd.event, kind);
+  }
+  for (const [type, kind] of Object.entries(overrides)) kinds.set(type, kind);
+  return kinds;
+}
+
+function kindOf(cmd: CommandSpec): RowEventKind {
+  const { method, params } = splitRoute(cmd.route);
+  if (method === 'DELETE') return 'deleted';
+  if (cmd.expectedVersion === 'no_stream') return 'created';
+  if (method === 'POST' && cmd.id !== undefined && !params.includes('id')) return 'created';
+  return 'updated';
+}

@@ -1,0 +1,220 @@
+import type { Logger } from '../../logging/logger.ts';
+import type { EventStore } from '../../eventstore/index.ts';
+import type { Checkpoint } from '../../eventstore/types.ts';
+import type { Metrics } from '../../metrics/metrics.ts';
+import type { ProjectionModule } from '../types.ts';
+import { applyEvents, noUpcast, type UpcastFn } from './applyEvents.ts';
+import { commitBatch, pauseProjection, type Holder } from './commitBatch.ts';
+import { describeError, LeaseLostError } from './errors.ts';
+import { commitIsolatingPoison } from './isolatePoison.ts';
+import { measureLag, type Lag } from './lag.ts';
+import { claimLease, releaseLease } from './lease.ts';
+import { registerProjection, type ProjectionRow } from './projectionRow.ts';
+import { rebaseToEpoch } from './rebase.ts';
+import { idle, Stopping } from './sleep.ts';
+
+export interface ProjectionRunnerOptions {
+  store: EventStore;
+  module: ProjectionModule;
+  /** Unique per process (host:pid:random): the lease owner. */
+  owner: string;
+  logger: Logger;
+  metrics?: Metrics;
+  upcast?: UpcastFn;
+  /** Events read per batch (projections.batchSize). */
+  batchSize?: number;
+  /** Lease lifetime; renewed at a third of it. A dead holder is replaced within about leaseMs + standbyMs. */
+  leaseMs?: number;
+  /** Idle poll when caught up or paused. */
+  pollMs?: number;
+  /** How often a standby tries to claim the lease. */
+  standbyMs?: number;
+  /** Retries of a single failing event before pause_and_alert (eventStore.maxRetries). */
+  maxRetries?: number;
+  /** First retry delay, doubled per retry (eventStore.retryBackoffMs). */
+  retryBackoffMs?: number;
+  /** Lag metrics refresh at most this often. */
+  lagIntervalMs?: number;
+  /** Runs each batch; the worker pool uses it to cap parallel batches (projections.workers). */
+  gate?: <T>(fn: () => Promise<T>) => Promise<T>;
+  clock?: () => number;
+}
+
+export interface RunnerState {
+  name: string;
+  leader: boolean;
+  status: ProjectionRow['status'] | 'standby';
+  checkpoint: Checkpoint | null;
+  lag: Lag | null;
+  lastError: string | null;
+}
+
+export interface ProjectionRunner {
+  readonly name: string;
+  start(): void;
+  /** Stops after the batch in flight (never mid-transaction) and releases the lease. Idempotent. */
+  stop(): Promise<void>;
+  state(): RunnerState;
+}
+
+/**
+ * One projection's loop: claim the lease (or stand by), read the global log after the
+ * checkpoint in batches, commit each batch with its checkpoint through a compare-and-set,
+ * idle with a short poll when caught up. LISTEN/NOTIFY is not used: the store does not
+ * notify on append, and a 250 ms poll keeps lag far under the guard's 5 s gate.
+ */
+export function createProjectionRunner(o: ProjectionRunnerOptions): ProjectionRunner {
+  const { store, module, owner, logger, metrics } = o;
+  const name = module.name;
+  const batchSize = o.batchSize ?? 50;
+  const leaseMs = o.leaseMs ?? 5_000;
+  const pollMs = o.pollMs ?? 250;
+  const standbyMs = o.standbyMs ?? 1_000;
+  const lagIntervalMs = o.lagIntervalMs ?? 1_000;
+  const upcast = o.upcast ?? noUpcast;
+  const gate = o.gate ?? ((fn) => fn());
+  const clock = o.clock ?? Date.now;
+  const log = logger.child({ projection: name });
+  const abort = new AbortController();
+
+  let row: ProjectionRow | null = null; // non-null while we hold the lease
+  let renewedAt = 0;
+  let lag: Lag | null = null;
+  let lagAt = 0;
+  let lastError: string | null = null;
+  let running: Promise<void> | undefined;
+  let stopped: Promise<void> | undefined;
+
+  const setLeader = (leader: boolean) => metrics?.projectionLeader.set({ projection: name }, leader ? 1 : 0);
+
+  async function claim(): Promise<boolean> {
+    if (!row) await registerProjection(store.db, module, await store.epoch());
+    const claimed = await claimLease(store.db, name, owner, leaseMs);
+    renewedAt = clock();
+    if (!claimed) {
+      if (row) log.warn('lost the projection lease to another runner');
+      row = null;
+      setLeader(false);
+      return false;
+    }
+    if (!row) {
+      // Fresh leadership: make sure the served tables exist and the checkpoint is in this epoch.
+      await store.db.exec(module.ddl(claimed.tables));
+      if ((await rebaseToEpoch(store, name, await store.epoch())) === 'rebased') log.warn('event store epoch changed: checkpoint re-based by position');
+      if (claimed.version !== module.version) log.warn({ stored: claimed.version, module: module.version }, `projection version changed: run "strangler projections rebuild ${name}" to rebuild the read model`);
+      log.info({ position: claimed.checkpoint.position }, 'projection lease claimed');
+      setLeader(true);
+      row = (await claimLease(store.db, name, owner, leaseMs)) ?? null;
+      return row !== null;
+    }
+    row = claimed; // adopt what the row says: an operator's resume or skip, a rebuild's swap
+    return true;
+  }
+
+  async function refreshLag(force = false): Promise<void> {
+    if (!row || (!force && clock() - lagAt < lagIntervalMs)) return;
+    lagAt = clock();
+    lag = await measureLag(store, row.checkpoint, clock());
+    metrics?.projectionLagEvents.set({ projection: name }, lag.events);
+    metrics?.projectionLagMs.set({ projection: name }, lag.ms);
+    metrics?.projectionPaused.set({ projection: name }, row.status === 'paused' ? 1 : 0);
+  }
+
+  /** One batch; returns how many events were read (0 = caught up). */
+  async function step(current: ProjectionRow): Promise<number> {
+    const { events } = await store.readAll({ after: current.checkpoint, limit: batchSize });
+    if (events.length === 0) return 0;
+    const holder: Holder = { name, owner, expected: current.checkpoint, leaseMs };
+    const outcome = await commitIsolatingPoison(events, {
+      commit: async (part) => {
+        holder.expected = await commitBatch(store.db, holder, part, (tx, tables) => applyEvents(tx, module, part, tables, upcast));
+        current.checkpoint = holder.expected;
+        current.appliedEvents += part.length;
+        renewedAt = clock();
+        metrics?.projectionApplied.inc({ projection: name }, part.length);
+      },
+      pause: async (event, error, retries) => {
+        await pauseProjection(store.db, holder, event, error, retries);
+        current.status = 'paused';
+        log.error({ eventId: event.id, position: event.position, type: event.type, error }, `projection paused on a failing event (pause_and_alert): fix the handler, then "strangler projections resume ${name}" or "strangler projections skip ${name}"`);
+      },
+      maxRetries: o.maxRetries ?? 3,
+      retryBackoffMs: o.retryBackoffMs ?? 200,
+      signal: abort.signal,
+      onFailure: (kind, err, part) => {
+        metrics?.projectionFailures.inc({ projection: name, kind });
+        log.warn({ err: describeError(err), events: part.length, first: part[0]?.position, kind }, 'projection batch failed');
+      },
+    });
+    if (outcome === 'paused') await refreshLag(true);
+    return events.length;
+  }
+
+  async function loop(): Promise<void> {
+    let errorBackoff = 0;
+    while (!abort.signal.aborted) {
+      try {
+        if (!row || row.status === 'paused' || clock() - renewedAt > leaseMs / 3) {
+          if (!(await claim())) {
+            await idle(standbyMs, abort.signal);
+            continue;
+          }
+        }
+        const current = row!;
+        if (current.status === 'paused') {
+          await refreshLag();
+          await idle(pollMs, abort.signal);
+          continue;
+        }
+        const read = await gate(() => step(current));
+        errorBackoff = 0;
+        lastError = null;
+        await refreshLag(read === 0);
+        if (read < batchSize) await idle(pollMs, abort.signal);
+      } catch (err) {
+        if (err instanceof Stopping) break;
+        if (err instanceof LeaseLostError) {
+          log.info({ reason: err.message }, 'batch aborted by the checkpoint compare-and-set; re-reading');
+          row = null;
+          setLeader(false);
+          continue;
+        }
+        lastError = describeError(err);
+        errorBackoff = Math.min(Math.max(errorBackoff * 2, 250), 5_000);
+        log.error({ err: lastError, retryInMs: errorBackoff }, 'projection runner error; retrying from the checkpoint');
+        row = null; // re-claim: re-reads the checkpoint, re-checks tables and epoch
+        await idle(errorBackoff, abort.signal);
+      }
+    }
+  }
+
+  return {
+    name,
+    start() {
+      running ??= loop().catch((err) => {
+        lastError = describeError(err);
+        log.error({ err: lastError }, 'projection runner stopped on an error');
+      });
+    },
+    stop() {
+      stopped ??= (async () => {
+        abort.abort();
+        await running;
+        if (row) {
+          row = null;
+          setLeader(false);
+          await releaseLease(store.db, name, owner).catch((err) => log.warn({ err: describeError(err) }, 'could not release the projection lease; it expires on its own'));
+        }
+      })();
+      return stopped;
+    },
+    state: () => ({
+      name,
+      leader: row !== null,
+      status: row ? row.status : 'standby',
+      checkpoint: row?.checkpoint ?? null,
+      lag,
+      lastError,
+    }),
+  };
+}

@@ -1,0 +1,32 @@
+/** Thrown out of an abortable wait when the loop is stopping. */
+export class Stopping extends Error {
+  constructor() {
+    super('stopping');
+    this.name = 'Stopping';
+  }
+}
+
+/** Waits ms, or rejects with Stopping as soon as the signal aborts. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new Stopping());
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new Stopping());
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Like sleep, but resolves (does not throw) when stopping: for idle waits. */
+export async function idle(ms: number, signal: AbortSignal): Promise<void> {
+  try {
+    await sleep(ms, signal);
+  } catch (err) {
+    if (!(err instanceof Stopping)) throw err;
+  }
+}

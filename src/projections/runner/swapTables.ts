@@ -1,0 +1,34 @@
+import type { Executor } from '../../db/executor.ts';
+import type { TableNames } from '../types.ts';
+
+export const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+/** Fresh physical names for a rebuild, unique per run and within PostgreSQL's 63 bytes. */
+export function rebuildTableNames(logical: readonly string[], runId: string): TableNames {
+  return Object.fromEntries(logical.map((t) => [t, `${t.slice(0, 40)}__rb_${runId}`]));
+}
+
+/**
+ * Inside the caller's transaction: drops the retired tables, renames each built table to
+ * its served name and its indexes with it (so the module's `CREATE INDEX IF NOT EXISTS`
+ * finds them next start and the next rebuild's names are free).
+ *
+ * Readers never see a half state: DROP and ALTER TABLE take ACCESS EXCLUSIVE locks held to
+ * commit, so a concurrent SELECT waits, then re-resolves the name (PostgreSQL re-looks-up a
+ * relation whose lock wait saw invalidations) and reads the new, complete table.
+ */
+export async function swapTables(tx: Executor, o: { built: TableNames; served: TableNames; retired: readonly string[] }): Promise<void> {
+  if (o.retired.length) await tx.exec(`DROP TABLE IF EXISTS ${o.retired.map(quoteIdent).join(', ')}`);
+  for (const [logical, built] of Object.entries(o.built)) {
+    const served = o.served[logical] ?? logical;
+    await tx.exec(`ALTER TABLE ${quoteIdent(built)} RENAME TO ${quoteIdent(served)}`);
+    const { rows } = await tx.query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = $1::regclass`,
+      [quoteIdent(served)],
+    );
+    for (const { name } of rows) {
+      if (!name.startsWith(built)) continue;
+      await tx.exec(`ALTER INDEX ${quoteIdent(name)} RENAME TO ${quoteIdent((served + name.slice(built.length)).slice(0, 63))}`);
+    }
+  }
+}

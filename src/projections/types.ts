@@ -1,0 +1,38 @@
+import type { Executor } from '../db/executor.ts';
+import type { RecordedEvent } from '../eventstore/types.ts';
+
+/** Logical table name (as the module knows it) → physical table the runner gives it. */
+export type TableNames = Readonly<Record<string, string>>;
+
+/**
+ * A projection: name, version, the read-model DDL and a handler. The runner hands it
+ * batches of events (already upcast to the current shapes) inside the transaction that
+ * also moves its checkpoint, so a batch's effect and its checkpoint commit together.
+ *
+ * What must stay true of `apply`: deterministic from the events alone (no clock, no
+ * reads of other systems), and idempotent per event id (re-applying an event already
+ * applied changes nothing), so a rebuild from position 0 gives the same read model.
+ */
+export interface ProjectionModule {
+  readonly name: string;
+  /** Bump when the read-model shape or the handler's meaning changes: a rebuild follows. */
+  readonly version: number;
+  /** Logical names of the tables this projection owns, e.g. ['orders', 'order_items']. */
+  readonly tables: readonly string[];
+  /** DDL creating the tables under the given physical names (idempotent: IF NOT EXISTS). */
+  ddl(t: TableNames): string;
+  /** Event types this projection reads; the runner skips the rest without calling it. */
+  readonly handles: readonly string[];
+  /** Applies a batch in log order. */
+  apply(tx: Executor, events: readonly RecordedEvent[], t: TableNames): Promise<void>;
+}
+
+/**
+ * Turns an event's data from one schema version into the next (metadata.schemaVersion).
+ * Published events are never rewritten: upcasting happens on the way into handlers.
+ */
+export interface Upcaster {
+  readonly type: string;
+  readonly fromVersion: number;
+  up(data: unknown, event: RecordedEvent): unknown;
+}

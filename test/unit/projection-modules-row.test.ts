@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { entitiesSchema } from '../../src/config/entitySchema.ts';
+import type { EntityConfig } from '../../src/config/schema.ts';
+import type { Executor } from '../../src/db/executor.ts';
+import { createPgliteExecutor } from '../../src/db/pgliteExecutor.ts';
+import type { RecordedEvent } from '../../src/eventstore/types.ts';
+import { createRowProjection, rowEventKinds } from '../../src/projections/modules/row/index.ts';
+import { recorded, type StreamEvent } from './projection-modules.events.ts';
+
+export const customers: EntityConfig = entitiesSchema.parse({
+  customers: {
+    commands: [
+      { route: 'POST /customers', event: 'CustomerRegistered', id: '$.id', capture: 'response' },
+      { route: 'PATCH /customers/:id', event: 'CustomerUpdated' },
+      { route: 'PUT /customers/:id/address', event: 'AddressChanged', data: ['address'] },
+      { route: 'DELETE /customers/:id', event: 'CustomerDeleted' },
+    ],
+    reconcile: { columns: ['id', 'name', 'email', 'credit_limit'] },
+  },
+}).customers!;
+
+const ev = (id: string, type: string, data: unknown): StreamEvent => ({ streamId: `customers-${id}`, event: { id: randomUUID(), type, data, metadata: { schemaVersion: 1 } } });
+
+describe('rowEventKinds', () => {
+  it('derives created / updated / deleted from the commands', () => {
+    expect(Object.fromEntries(rowEventKinds(customers.commands))).toEqual({
+      CustomerRegistered: 'created',
+      CustomerUpdated: 'updated',
+      AddressChanged: 'updated',
+      CustomerDeleted: 'deleted',
+    });
+  });
+
+  it('takes expectedVersion no_stream as created, and overrides from code', () => {
+    const parsed = entitiesSchema.parse({
+      things: { commands: [{ route: 'PUT /things/:id', event: 'ThingPut', expectedVersion: 'no_stream' }, { route: 'POST /things/:id/replace', event: 'ThingReplaced' }] },
+    }).things!;
+    expect(Object.fromEntries(rowEventKinds(parsed.commands, { ThingReplaced: 'created' }))).toEqual({ ThingPut: 'created', ThingReplaced: 'created' });
+  });
+
+  it('refuses one event type meaning two kinds unless told which', () => {
+    const parsed = entitiesSchema.parse({
+      things: { commands: [{ route: 'PATCH /things/:id', event: 'ThingChanged' }, { route: 'DELETE /things/:id', event: 'ThingChanged' }] },
+    }).things!;
+    expect(() => rowEventKinds(parsed.commands)).toThrow(/ThingChanged is written by commands that mean both "updated" and "deleted"/);
+    expect(rowEventKinds(parsed.commands, { ThingChanged: 'deleted' }).get('ThingChanged')).toBe('deleted');
+  });
+});
+
+describe('row projection (embedded PGlite)', () => {
+  let db: Executor;
+  beforeAll(async () => {
+    db = await createPgliteExecutor({});
+  }, 60_000);
+  afterAll(() => db.close());
+
+  const module = createRowProjection({
+    entity: 'customers',
+    config: customers,
+    columns: [
+      { column: 'name', fields: ['name'] },
+      { column: 'email', fields: ['email'] },
+      { column: 'credit_limit', fields: ['creditLimit', 'credit_limit'], type: 'numeric(12,2)' },
+    ],
+  });
+  let n = 0;
+  async function fresh() {
+    n++;
+    const t = { customers: `r${n}_customers`, customers_tombstones: `r${n}_customers_tombstones` };
+    await db.exec(module.ddl(t));
+    return t;
+  }
+  const applyTo = (t: Record<string, string>, events: readonly RecordedEvent[]) => db.transaction((tx) => module.apply(tx, events, t));
+  const dump = async (t: Record<string, string>) => ({
+    rows: (await db.query<{ document: string }>(`SELECT id, name, email, credit_limit::text AS credit_limit, document::text AS document, last_version::text AS v FROM ${t.customers} ORDER BY id`)).rows.map(
+      (r) => ({ ...r, document: JSON.parse(r.document) as unknown }),
+    ),
+    tombstones: (await db.query(`SELECT key, last_version::text AS v FROM ${t.customers_tombstones} ORDER BY key`)).rows,
+  });
+
+  const history = () =>
+    recorded([
+      ev('c1', 'CustomerRegistered', { id: 'c1', name: 'Ada', email: 'ada@example.com', creditLimit: '10.00' }),
+      ev('c2', 'CustomerRegistered', { id: 'c2', name: 'Bob', email: 'bob@example.com', creditLimit: 5 }),
+      ev('c1', 'CustomerUpdated', { email: 'ada@lovelace.dev' }),
+      ev('c1', 'AddressChanged', { address: { city: 'London' } }),
+      ev('c2', 'CustomerDeleted', {}),
+      ev('c3', 'CustomerRegistered', { id: 'c3', name: 'Cy', creditLimit: '0.10' }),
+      ev('c3', 'CustomerUpdated', { name: 'Cyril', creditLimit: '0.30' }),
+      ev('gone', 'CustomerUpdated', { name: 'never created here' }),
+    ]);
+
+  it('created inserts, updated merges field by field, deleted deletes and leaves a tombstone', async () => {
+    const t = await fresh();
+    await applyTo(t, history());
+    const { rows, tombstones } = await dump(t);
+    expect(rows).toEqual([
+      { id: 'c1', name: 'Ada', email: 'ada@lovelace.dev', credit_limit: '10.00', document: { id: 'c1', name: 'Ada', email: 'ada@lovelace.dev', address: { city: 'London' }, creditLimit: '10.00' }, v: '3' },
+      { id: 'c3', name: 'Cyril', email: null, credit_limit: '0.30', document: { id: 'c3', name: 'Cyril', creditLimit: '0.30' }, v: '2' },
+    ]);
+    expect(tombstones).toEqual([{ key: 'c2', v: '2' }]);
+  });
+
+  it('applying the same batch twice, or event by event, gives the same rows', async () => {
+    const events = history();
+    const t = await fresh();
+    await applyTo(t, events);
+    const once = await dump(t);
+    await applyTo(t, events);
+    expect(await dump(t)).toEqual(once);
+    const oneByOne = await fresh();
+    for (const e of events) await applyTo(oneByOne, [e]);
+    expect(await dump(oneByOne)).toEqual(once);
+  });
+
+  it('defaults its columns to reconcile.columns, filled from the same or the camelCase field', async () => {
+    const plain = createRowProjection({ entity: 'customers', config: customers });
+    expect(plain.name).toBe('customers');
+    expect(plain.tables).toEqual(['customers', 'customers_tombstones']);
+    expect(plain.ddl({ customers: 'customers', customers_tombstones: 'customers_tombstones' })).toMatch(/"credit_limit" text/);
+    const t = { customers: 'd_customers', customers_tombstones: 'd_customers_tombstones' };
+    await db.exec(plain.ddl(t));
+    await db.transaction((tx) => plain.apply(tx, history(), t));
+    expect((await db.query(`SELECT id, credit_limit FROM d_customers ORDER BY id`)).rows).toEqual([
+      { id: 'c1', credit_limit: '10.00' },
+      { id: 'c3', credit_limit: '0.30' },
+    ]);
+  });
+});
