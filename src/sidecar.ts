@@ -33,6 +33,8 @@ export interface SidecarOptions {
   spoolFsync?: boolean;
   /** Drainer pause between passes. */
   drainIntervalMs?: number;
+  /** Longest a single shutdown step may take before stop() goes on without it (default 15 s). */
+  closeStepTimeoutMs?: number;
   /** The legacy database for `capture: row`, opened by the caller (the demo's embedded one). */
   legacyDb?: Executor;
   /** Projection modules to run; default: the ones the config's entities name. `false`: run none. */
@@ -81,13 +83,21 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   const metrics = opts.metrics ?? createMetrics(undefined, { defaults: true });
   // Everything opened is closed in reverse order: by stop(), or at once when a later
   // start-up step fails (a port in use must not leave loops and pools running).
-  const closers: (() => Promise<unknown> | unknown)[] = [];
+  // Each step gets a deadline: a shutdown must finish inside the pod's grace period, and a
+  // step that hangs is named in the log instead of silently holding the process.
+  const closers: { name: string; fn: () => Promise<unknown> | unknown }[] = [];
+  const onClose = (name: string, fn: () => Promise<unknown> | unknown) => closers.push({ name, fn });
   const closeAll = async () => {
-    for (const fn of closers.reverse()) {
+    for (const { name, fn } of closers.reverse()) {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), opts.closeStepTimeoutMs ?? 15_000)));
       try {
-        await fn();
+        const outcome = await Promise.race([Promise.resolve(fn()), deadline]);
+        if (outcome === 'timeout') logger.error({ step: name }, 'shutdown step did not finish in time; going on without it');
       } catch (err) {
-        logger.warn({ err: (err as Error).message }, 'error while closing');
+        logger.warn({ step: name, err: (err as Error).message }, 'error while closing');
+      } finally {
+        clearTimeout(timer);
       }
     }
   };
@@ -107,9 +117,9 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
         migrate: config.eventStore.migrateOnStart,
         poolSize: 20,
       }));
-    if (!opts.store) closers.push(() => store.close());
+    if (!opts.store) onClose('event store', () => store.close());
     const spool = await openSpool({ dir: config.eventStore.spool.path, fsync: opts.spoolFsync ?? true, logger });
-    closers.push(() => spool.close());
+    onClose('spool', () => spool.close());
     const drainer = createSpoolDrainer({
       spool,
       store,
@@ -121,7 +131,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     metrics.spoolDepth.set(spool.depth());
     if (spool.depth() > 0) logger.warn({ depth: spool.depth() }, 'spool holds undrained appends from before the restart; draining');
     drainer.start();
-    closers.push(() => drainer.stop());
+    onClose('spool drainer', () => drainer.stop());
 
     // One runner per projection, each behind its own lease: every replica starts them, one per
     // projection applies, the others stand by and take over when it dies.
@@ -140,18 +150,18 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
           })
         : null;
     projectionWorkers?.start();
-    closers.push(() => projectionWorkers?.stop()); // after the batch in flight; releases the leases
+    onClose('projection runners', () => projectionWorkers?.stop()); // after the batch in flight; releases the leases
 
     let legacyDb = opts.legacyDb;
     if (!legacyDb && config.legacy.database.url !== null) {
       const own = await connect({ url: config.legacy.database.url, max: 5 });
-      closers.push(() => own.close());
+      onClose('legacy database', () => own.close());
       legacyDb = own;
     }
 
     const upstream = new URL(config.legacy.upstream);
     const agent = new http.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 256, scheduling: 'lifo' });
-    closers.push(() => agent.destroy());
+    onClose('upstream agent', () => agent.destroy());
     const keyLock = createKeyLock();
     const writer = createEventWriter({
       store,
@@ -198,9 +208,9 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       },
     });
     const publicPort = await listen(publicServer, config.server.port, config.server.host);
-    closers.push(() => close(publicServer)); // waits for commands in flight, including their appends
+    onClose('public server', () => close(publicServer)); // waits for commands in flight, including their appends
     const adminPort = await listen(adminServer, config.admin.port, config.admin.host);
-    closers.push(() => close(adminServer));
+    onClose('admin server', () => close(adminServer));
     const publicUrl = `http://${urlHost(config.server.host)}:${publicPort}`;
     const adminUrl = `http://${urlHost(config.admin.host)}:${adminPort}`;
     logger.info({ publicUrl, adminUrl, upstream: config.legacy.upstream, eventStore: store.description, legacyDb: config.legacy.database.url ? redactUrl(config.legacy.database.url) : null, routes: routes.routes.length }, 'sidecar started');
