@@ -1,3 +1,4 @@
+import { runnerSettings } from './projections/runner/settings.ts';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -141,10 +142,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
         ? createProjectionWorkers({
             store,
             projections,
-            workers: config.projections.workers,
-            batchSize: config.projections.batchSize,
-            maxRetries: config.eventStore.maxRetries,
-            retryBackoffMs: config.eventStore.retryBackoffMs,
+            ...runnerSettings(config),
             logger,
             metrics,
           })

@@ -1,3 +1,4 @@
+import { runnerSettings } from '../projections/runner/settings.ts';
 import os from 'node:os';
 import { loadConfig } from '../config/index.ts';
 import type { Config } from '../config/schema.ts';
@@ -71,10 +72,7 @@ async function run(store: EventStore, config: Config, o: ProjectionsCliOptions):
   const workers = createProjectionWorkers({
     store,
     projections,
-    workers: config.projections.workers,
-    batchSize: config.projections.batchSize,
-    maxRetries: config.eventStore.maxRetries,
-    retryBackoffMs: config.eventStore.retryBackoffMs,
+    ...runnerSettings(config),
     logger,
   });
   workers.start();
