@@ -121,11 +121,24 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     if (!opts.store) onClose('event store', () => store.close());
     const spool = await openSpool({ dir: config.eventStore.spool.path, fsync: opts.spoolFsync ?? true, logger });
     onClose('spool', () => spool.close());
+    // Entries left from before a restart keep their streams behind the spool until drained.
+    const leftover = spool.depth() > 0 ? (await spool.peek(spool.depth())).map((e) => e.entry.streamId) : [];
+    const writer = createEventWriter({
+      store,
+      spool,
+      appendTimeoutMs: config.eventStore.appendTimeoutMs,
+      maxRetries: config.eventStore.maxRetries,
+      retryBackoffMs: config.eventStore.retryBackoffMs,
+      metrics,
+      logger,
+      initiallyPending: leftover,
+    });
     const drainer = createSpoolDrainer({
       spool,
       store,
       logger,
       metrics,
+      onAcked: (streamIds) => writer.drained(streamIds),
       ...(opts.drainIntervalMs ? { intervalMs: opts.drainIntervalMs } : {}),
       onError: (err, info) => logger[info.fatal ? 'error' : 'warn']({ err: (err as Error).message, fatal: info.fatal }, 'spool drain failed'),
     });
@@ -161,15 +174,6 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 256, scheduling: 'lifo' });
     onClose('upstream agent', () => agent.destroy());
     const keyLock = createKeyLock();
-    const writer = createEventWriter({
-      store,
-      spool,
-      appendTimeoutMs: config.eventStore.appendTimeoutMs,
-      maxRetries: config.eventStore.maxRetries,
-      retryBackoffMs: config.eventStore.retryBackoffMs,
-      metrics,
-      logger,
-    });
     const routes = compileRouteTable(config.entities);
     const publicServer = createPublicServer({
       routes,

@@ -7,7 +7,6 @@ import type { Metrics } from '../metrics/metrics.ts';
 /** What the writer needs of the durable spool. */
 export interface SpoolSink {
   write(entry: { streamId: string; expected: ExpectedState; events: (NewEvent & { id: string })[]; entity?: string; spooledAt: string }): Promise<void>;
-  depth(): number;
 }
 
 export type WriteOutcome = 'appended' | 'replayed' | 'spooled';
@@ -23,6 +22,8 @@ export interface EventWriterOptions {
   logger: Logger;
   /** Stream versions remembered for expected-version appends. */
   versionCacheSize?: number;
+  /** Stream ids of the entries already in the spool at start-up (one per entry). */
+  initiallyPending?: readonly string[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -30,7 +31,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * Appends a command's events with a bounded wait, and spools them when the store is slow
  * or down. Rules that keep order and lose nothing:
- * - while the spool holds anything, every append goes behind it (the drainer keeps FIFO);
+ * - a stream with entries in the spool appends behind them (the drainer keeps FIFO), so
+ *   per stream the order is the command order; other streams go straight to the store,
+ *   which lets the spool drain under steady traffic once the store is back;
+ * - after a timeout or an error, every append goes to the spool (no client waits on a
+ *   store that is down) until the drainer appends again: `drained()` says so;
  * - an append that timed out may still commit later: its events are spooled with the
  *   same ids, so the drainer's re-append is a replay, never a duplicate;
  * - the expected version is the one this sidecar last saw for the stream; a conflict
@@ -40,6 +45,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function createEventWriter(opts: EventWriterOptions) {
   const versions = new Map<string, number>();
   const cacheSize = opts.versionCacheSize ?? 10_000;
+  // Spool entries not yet drained, per stream. Writes to one stream are serialised by the
+  // caller's key lock, and an entry is counted here before its write() resolves.
+  const pending = new Map<string, number>();
+  for (const streamId of opts.initiallyPending ?? []) pending.set(streamId, (pending.get(streamId) ?? 0) + 1);
+  let storeHealthy = pending.size === 0;
   const remember = (streamId: string, v: number) => {
     versions.delete(streamId);
     versions.set(streamId, v);
@@ -70,20 +80,43 @@ export function createEventWriter(opts: EventWriterOptions) {
 
   async function toSpool(entity: string, streamId: string, events: (NewEvent & { id: string })[], reason: string): Promise<WriteOutcome> {
     versions.delete(streamId);
-    await opts.spool.write({ streamId, expected: 'any', events, entity, spooledAt: new Date().toISOString() });
+    pending.set(streamId, (pending.get(streamId) ?? 0) + 1);
+    try {
+      await opts.spool.write({ streamId, expected: 'any', events, entity, spooledAt: new Date().toISOString() });
+    } catch (err) {
+      const left = (pending.get(streamId) ?? 1) - 1;
+      if (left > 0) pending.set(streamId, left);
+      else pending.delete(streamId);
+      throw err;
+    }
     opts.metrics?.spoolWrites.inc({ reason });
     return 'spooled';
   }
 
   return {
+    /**
+     * The drainer appended (and acknowledged) spooled entries of these streams: the store
+     * answers again, and a stream whose entries are all in is no longer behind the spool.
+     */
+    drained(streamIds: readonly string[]): void {
+      storeHealthy = true;
+      for (const id of streamIds) {
+        const left = (pending.get(id) ?? 1) - 1;
+        if (left > 0) pending.set(id, left);
+        else pending.delete(id);
+      }
+    },
+    /** Streams with spooled entries not yet drained (for tests and /readyz). */
+    pendingStreams: () => pending.size,
     async write(entity: string, streamId: string, events: (NewEvent & { id: string })[], expected: ExpectedState = 'any'): Promise<WriteOutcome> {
-      if (opts.spool.depth() > 0) return toSpool(entity, streamId, events, 'behind_spool');
+      if (!storeHealthy || pending.has(streamId)) return toSpool(entity, streamId, events, 'behind_spool');
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), opts.appendTimeoutMs)));
       const append = appendWithRetry(streamId, events, expected);
       try {
         const outcome = await Promise.race([append, timeout]);
         if (outcome === 'timeout') {
+          storeHealthy = false;
           append.catch(() => {}); // still running; the spooled copy (same ids) is the record
           opts.logger.warn({ streamId, timeoutMs: opts.appendTimeoutMs }, 'event store slow: events spooled');
           return await toSpool(entity, streamId, events, 'timeout');
@@ -91,6 +124,7 @@ export function createEventWriter(opts: EventWriterOptions) {
         if (outcome === 'appended') opts.metrics?.eventsAppended.inc({ entity, via: 'command' }, events.length);
         return outcome;
       } catch (err) {
+        storeHealthy = false;
         opts.logger.warn({ streamId, err: (err as Error).message }, 'event store append failed: events spooled');
         return await toSpool(entity, streamId, events, 'store_error');
       } finally {

@@ -13,6 +13,7 @@ export interface ConnectOptions {
   embeddedDir?: string;
   max?: number;
   settings?: PgExecutorOptions['settings'];
+  queryTimeoutMs?: number;
 }
 
 /** Opens the executor a URL names. The caller owns it and closes it. */
@@ -24,7 +25,7 @@ export async function connect(opts: ConnectOptions): Promise<Executor> {
     return createPgliteExecutor({ dataDir: path.resolve(dir) });
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
-    return createPgExecutor({ url, ...(opts.max ? { max: opts.max } : {}), ...(opts.settings ? { settings: opts.settings } : {}) });
+    return createPgExecutor({ url, ...(opts.max ? { max: opts.max } : {}), ...(opts.settings ? { settings: opts.settings } : {}), ...(opts.queryTimeoutMs ? { queryTimeoutMs: opts.queryTimeoutMs } : {}) });
   }
   if (/^(mysql|mariadb):\/\//.test(url)) {
     return createMysqlExecutor({ url: url.replace(/^mariadb:/, 'mysql:'), ...(opts.max ? { max: opts.max } : {}) });

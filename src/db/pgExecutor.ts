@@ -21,6 +21,11 @@ export interface PgExecutorOptions {
   /** Session settings applied to every connection (`-c name=value`), e.g. idle_in_transaction_session_timeout. */
   settings?: Record<string, string | number>;
   applicationName?: string;
+  /**
+   * Client-side limit on one query: a connection whose answer never comes (a network
+   * path that lost it) fails the query instead of holding a pool client forever.
+   */
+  queryTimeoutMs?: number;
 }
 
 type Queryable = pg.Pool | pg.PoolClient;
@@ -80,6 +85,7 @@ export function createPgExecutor(opts: PgExecutorOptions): Executor & { pool: pg
     application_name: opts.applicationName ?? 'strangler-sidecar',
     // Without it a pool waits forever for a server that is down; callers have deadlines.
     connectionTimeoutMillis: 5_000,
+    ...(opts.queryTimeoutMs ? { query_timeout: opts.queryTimeoutMs } : {}),
     ...(options ? { options } : {}),
   });
   // An idle client that errors (server restart) must not crash the process; the next

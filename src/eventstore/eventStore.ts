@@ -71,6 +71,8 @@ export async function openEventStore(opts: OpenEventStoreOptions): Promise<Event
       idle_in_transaction_session_timeout: opts.idleInTransactionTimeoutMs ?? 10_000,
       TimeZone: 'UTC',
     },
+    // Generous: the longest legitimate store query (a doctor scan, a rebuild batch) is far shorter.
+    queryTimeoutMs: 120_000,
   });
   try {
     if (opts.migrate) await migrate(db);

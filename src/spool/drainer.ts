@@ -21,6 +21,8 @@ export interface SpoolDrainerOptions {
   rateWindowMs?: number;
   /** After every pass that drained something. */
   onDrained?: (info: { drained: number; depth: number }) => void;
+  /** After every ack, with the stream id of each entry it covered (also when a later entry failed). */
+  onAcked?: (streamIds: string[]) => void;
   /** Every failed pass; `fatal` means the loop stopped and waits for an operator (start() resumes). */
   onError?: (err: unknown, info: { fatal: boolean }) => void;
   now?: () => number;
@@ -100,15 +102,24 @@ export function createSpoolDrainer(opts: SpoolDrainerOptions): SpoolDrainer {
   async function pass(): Promise<number> {
     let drained = 0;
     let done: SpoolPosition | undefined;
+    const streams: string[] = [];
     try {
       for (const { entry, position } of await spool.peek(batch)) {
         await appendEntry(entry);
         done = position;
+        streams.push(entry.streamId);
         drained++;
       }
     } finally {
       // Ack what was appended even when a later entry failed: the next pass starts there.
-      if (done) await spool.ack(done);
+      if (done) {
+        await spool.ack(done);
+        try {
+          opts.onAcked?.(streams);
+        } catch (err) {
+          logger.error({ err }, 'spool drainer: onAcked callback threw');
+        }
+      }
       drainedTotal += drained;
       metrics?.spoolDrained.inc(drained);
       metrics?.spoolDepth.set(spool.depth());

@@ -30,19 +30,17 @@ function fakeStore(wrap?: (inner: Append) => Append) {
   return { fake, store, expectedSeen };
 }
 
-function fakeSpool(initialDepth = 0) {
+function fakeSpool() {
   const entries: Parameters<SpoolSink['write']>[0][] = [];
-  let extra = initialDepth;
   const spool: SpoolSink = {
     async write(entry) {
       entries.push(entry);
     },
-    depth: () => entries.length + extra,
   };
-  return { spool, entries, clear: () => ((entries.length = 0), (extra = 0)) };
+  return { spool, entries };
 }
 
-function setup(store: EventStore, spool: SpoolSink, over: { appendTimeoutMs?: number; maxRetries?: number } = {}) {
+function setup(store: EventStore, spool: SpoolSink, over: { appendTimeoutMs?: number; maxRetries?: number; initiallyPending?: string[] } = {}) {
   const metrics = createMetrics(new Registry());
   const writer = createEventWriter({
     store,
@@ -52,6 +50,7 @@ function setup(store: EventStore, spool: SpoolSink, over: { appendTimeoutMs?: nu
     retryBackoffMs: 1,
     metrics,
     logger: silentLogger(),
+    ...(over.initiallyPending ? { initiallyPending: over.initiallyPending } : {}),
   });
   return { writer, metrics };
 }
@@ -112,19 +111,48 @@ describe('createEventWriter', () => {
     expect(await spoolWrites(metrics, 'store_error')).toBe(1);
   });
 
-  it('while the spool holds anything, every write goes behind it without touching the store (behind_spool)', async () => {
+  it('entries left in the spool at start-up: every write goes behind it until the drainer appends again (behind_spool)', async () => {
     const { fake, store } = fakeStore();
-    const { spool, entries, clear } = fakeSpool(1);
-    const { writer, metrics } = setup(store, spool);
+    const { spool, entries } = fakeSpool();
+    const { writer, metrics } = setup(store, spool, { initiallyPending: ['orders-1'] });
     expect(await writer.write('orders', 'orders-1', events())).toBe('spooled');
     expect(await writer.write('orders', 'orders-2', events())).toBe('spooled');
     expect(fake.calls).toBe(0);
     expect(entries.map((e) => e.streamId)).toEqual(['orders-1', 'orders-2']);
     expect(await spoolWrites(metrics, 'behind_spool')).toBe(2);
 
-    clear(); // the drainer caught up: back to the store
+    // The drainer appended the start-up entry: the store answers again. orders-1 and orders-2
+    // still have entries in the spool, so they stay behind it; a stream without any does not.
+    writer.drained(['orders-1']);
+    expect(await writer.write('orders', 'orders-1', events())).toBe('spooled');
     expect(await writer.write('orders', 'orders-3', events())).toBe('appended');
     expect(fake.calls).toBe(1);
+    writer.drained(['orders-1', 'orders-2', 'orders-1']);
+    expect(writer.pendingStreams()).toBe(0);
+    expect(await writer.write('orders', 'orders-2', events())).toBe('appended');
+    expect(await writer.write('orders', 'orders-1', events())).toBe('appended');
+  });
+
+  it('after a timeout no write waits on the store until the drainer appends again; then only spooled streams stay behind', async () => {
+    let slow = true;
+    const { fake, store } = fakeStore((inner) => async (s, e, o) => {
+      if (slow) await delay(100);
+      return inner(s, e, o);
+    });
+    const { spool, entries } = fakeSpool();
+    const { writer } = setup(store, spool, { appendTimeoutMs: 10 });
+    expect(await writer.write('orders', 'orders-1', events())).toBe('spooled');
+    const calls = fake.calls;
+    const started = Date.now();
+    expect(await writer.write('orders', 'orders-2', events())).toBe('spooled');
+    expect(Date.now() - started).toBeLessThan(10); // straight to the spool: the store is known to be slow
+    expect(fake.calls).toBe(calls);
+    slow = false;
+    await delay(150);
+    writer.drained(['orders-1']);
+    expect(await writer.write('orders', 'orders-2', events())).toBe('spooled'); // still behind its own entry
+    expect(await writer.write('orders', 'orders-9', events())).toBe('appended');
+    expect(entries.map((e) => e.streamId)).toEqual(['orders-1', 'orders-2', 'orders-2']);
   });
 
   it('a ConcurrencyError is retried at the actual version the store reported', async () => {
