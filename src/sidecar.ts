@@ -11,7 +11,7 @@ import { redactUrl } from './config/redactUrl.ts';
 import type { Config } from './config/schema.ts';
 import { connect } from './db/connect.ts';
 import type { Executor } from './db/executor.ts';
-import { openEventStore, type EventStore } from './eventstore/index.ts';
+import { createAppendSignal, openEventStore, type EventStore } from './eventstore/index.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { createCommandHandler } from './proxy/commandHandler.ts';
 import { createKeyLock } from './proxy/keyLock.ts';
@@ -121,6 +121,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     if (!opts.store) onClose('event store', () => store.close());
     const spool = await openSpool({ dir: config.eventStore.spool.path, fsync: opts.spoolFsync ?? true, logger });
     onClose('spool', () => spool.close());
+    const signalAppended = createAppendSignal(store);
     // Entries left from before a restart keep their streams behind the spool until drained.
     const leftover = spool.depth() > 0 ? (await spool.peek(spool.depth())).map((e) => e.entry.streamId) : [];
     const writer = createEventWriter({
@@ -132,6 +133,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       metrics,
       logger,
       initiallyPending: leftover,
+      onAppended: signalAppended,
     });
     const drainer = createSpoolDrainer({
       spool,
@@ -139,6 +141,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       logger,
       metrics,
       onAcked: (streamIds) => writer.drained(streamIds),
+      onDrained: () => signalAppended(),
       ...(opts.drainIntervalMs ? { intervalMs: opts.drainIntervalMs } : {}),
       onError: (err, info) => logger[info.fatal ? 'error' : 'warn']({ err: (err as Error).message, fatal: info.fatal }, 'spool drain failed'),
     });

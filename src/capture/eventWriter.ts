@@ -24,6 +24,8 @@ export interface EventWriterOptions {
   versionCacheSize?: number;
   /** Stream ids of the entries already in the spool at start-up (one per entry). */
   initiallyPending?: readonly string[];
+  /** Called after events were appended (the projection wake-up, debounced by the caller). */
+  onAppended?: () => void;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -121,7 +123,10 @@ export function createEventWriter(opts: EventWriterOptions) {
           opts.logger.warn({ streamId, timeoutMs: opts.appendTimeoutMs }, 'event store slow: events spooled');
           return await toSpool(entity, streamId, events, 'timeout');
         }
-        if (outcome === 'appended') opts.metrics?.eventsAppended.inc({ entity, via: 'command' }, events.length);
+        if (outcome === 'appended') {
+          opts.metrics?.eventsAppended.inc({ entity, via: 'command' }, events.length);
+          opts.onAppended?.();
+        }
         return outcome;
       } catch (err) {
         storeHealthy = false;

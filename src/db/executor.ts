@@ -38,6 +38,19 @@ export interface Executor {
   transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T>;
   /** Releases connections; idempotent. */
   close(): Promise<void>;
+  /**
+   * LISTEN on a channel (PostgreSQL, PGlite): onNotify runs for each notification, and once
+   * after every (re)connect, since notifications sent meanwhile are lost. Absent where the
+   * backend cannot listen; callers then poll.
+   */
+  listen?(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+}
+
+const CHANNEL = /^[a-z_][a-z0-9_]*$/;
+
+export function checkChannel(channel: string): string {
+  if (!CHANNEL.test(channel)) throw new Error(`Invalid LISTEN channel "${channel}": lowercase letters, digits and _ only.`);
+  return channel;
 }
 
 /** A database error with the server's fields kept (SQLSTATE code, constraint, detail). */

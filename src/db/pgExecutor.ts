@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Executor, QueryOptions, QueryResult } from './executor.ts';
+import { checkChannel, type Executor, type QueryOptions, type QueryResult } from './executor.ts';
 import { withSavepoint } from './savepoints.ts';
 
 /**
@@ -86,16 +86,64 @@ export function createPgExecutor(opts: PgExecutorOptions): Executor & { pool: pg
     // Without it a pool waits forever for a server that is down; callers have deadlines.
     connectionTimeoutMillis: 5_000,
     ...(opts.queryTimeoutMs ? { query_timeout: opts.queryTimeoutMs } : {}),
+    // A server or network path that died without a FIN is noticed in ~10 s, not hours.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     ...(options ? { options } : {}),
   });
   // An idle client that errors (server restart) must not crash the process; the next
   // query gets a fresh connection and surfaces the error to its caller.
   pool.on('error', () => {});
+  const listeners = new Set<() => Promise<void>>();
   let closed = false;
   const exec = wrap(pool, false, async () => {
     if (closed) return;
     closed = true;
+    for (const stop of [...listeners]) await stop();
     await pool.end();
   }, () => pool.connect());
-  return Object.assign(exec, { pool });
+
+  /**
+   * A dedicated connection outside the pool (LISTEN is per session; a pool would hand the
+   * session to someone else). Behind a transaction-pooling PgBouncer LISTEN does not work:
+   * point this URL at PostgreSQL itself, or rely on polling.
+   */
+  async function listen(channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+    checkChannel(channel);
+    let client: pg.Client | null = null;
+    let stopped = false;
+    let retry: NodeJS.Timeout | undefined;
+    const reconnectLater = () => {
+      if (stopped || retry) return;
+      void client?.end().catch(() => {});
+      client = null;
+      retry = setTimeout(() => {
+        retry = undefined;
+        connectOnce().catch(reconnectLater);
+      }, 2_000);
+      retry.unref();
+    };
+    const connectOnce = async () => {
+      const c = new pg.Client({ connectionString: opts.url, application_name: `${opts.applicationName ?? 'strangler-sidecar'}:listen`, keepAlive: true, ...(options ? { options } : {}) });
+      c.on('error', reconnectLater);
+      c.on('notification', (n) => {
+        if (n.channel === channel) onNotify();
+      });
+      await c.connect();
+      await c.query(`LISTEN ${channel}`);
+      if (stopped) return void (await c.end().catch(() => {}));
+      client = c;
+      onNotify();
+    };
+    await connectOnce();
+    const stop = async () => {
+      stopped = true;
+      listeners.delete(stop);
+      clearTimeout(retry);
+      await client?.end().catch(() => {});
+    };
+    listeners.add(stop);
+    return stop;
+  }
+  return Object.assign(exec, { pool, listen });
 }

@@ -1,6 +1,6 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { mkdirSync } from 'node:fs';
-import type { Executor, QueryResult } from './executor.ts';
+import { checkChannel, type Executor, type QueryResult } from './executor.ts';
 import { RAW_TEXT_OIDS } from './pgExecutor.ts';
 import { withSavepoint } from './savepoints.ts';
 
@@ -45,5 +45,12 @@ export async function createPgliteExecutor(opts: PgliteExecutorOptions = {}): Pr
     closed = true;
     await db.close();
   }, db);
-  return Object.assign(exec, { db });
+  const listen = async (channel: string, onNotify: () => void) => {
+    const unlisten = await db.listen(checkChannel(channel), () => onNotify());
+    onNotify();
+    return async () => {
+      if (!db.closed) await unlisten();
+    };
+  };
+  return Object.assign(exec, { db, listen });
 }

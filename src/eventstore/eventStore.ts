@@ -4,6 +4,7 @@ import { redactUrl } from '../config/redactUrl.ts';
 import { migrate } from '../db/migrate.ts';
 import { appendToStream } from './appendToStream.ts';
 import { storeEpoch } from './epoch.ts';
+import { APPENDED_CHANNEL } from './appendSignal.ts';
 import { checkpointAt, countAfter, headPosition, invisibleCommittedCount, readAll, type ReadAllResult } from './readAll.ts';
 import { readStream, streamVersion } from './readStream.ts';
 import type { AppendResult, Checkpoint, ExpectedState, NewEvent, RecordedEvent } from './types.ts';
@@ -28,6 +29,10 @@ export interface EventStore {
   /** The checkpoint of the event at a position in this cluster (re-basing after an epoch change). */
   checkpointAt(position: number): Promise<Checkpoint | null>;
   epoch(): Promise<string>;
+  /** Sends the append wake-up (NOTIFY); see appendSignal.ts for who calls it and how often. */
+  signalAppended(): Promise<void>;
+  /** Subscribes to append wake-ups where the backend can LISTEN; resolves to an unsubscribe. */
+  onAppended?(onAppended: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -44,6 +49,10 @@ export function createEventStore(db: Executor, description: string = db.dialect)
     countAfter: (after) => countAfter(db, after),
     checkpointAt: (position) => checkpointAt(db, position),
     epoch: () => storeEpoch(db),
+    signalAppended: async () => {
+      await db.query(`SELECT pg_notify('${APPENDED_CHANNEL}', '')`);
+    },
+    ...(db.listen ? { onAppended: (fn: () => void) => db.listen!(APPENDED_CHANNEL, fn) } : {}),
     close: () => db.close(),
   };
 }
@@ -71,8 +80,9 @@ export async function openEventStore(opts: OpenEventStoreOptions): Promise<Event
       idle_in_transaction_session_timeout: opts.idleInTransactionTimeoutMs ?? 10_000,
       TimeZone: 'UTC',
     },
-    // Generous: the longest legitimate store query (a doctor scan, a rebuild batch) is far shorter.
-    queryTimeoutMs: 120_000,
+    // No client-side query timeout here: it would arm a timer per query on the append hot
+    // path. Dead connections are found by TCP keep-alive (pgExecutor), slow ones by the
+    // callers' own deadlines (append timeout -> spool; runner and drainer retries).
   });
   try {
     if (opts.migrate) await migrate(db);

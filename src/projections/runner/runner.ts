@@ -12,7 +12,7 @@ import { measureLag, type Lag } from './lag.ts';
 import { claimLease, releaseLease } from './lease.ts';
 import { registerProjection, type ProjectionRow } from './projectionRow.ts';
 import { rebaseToEpoch } from './rebase.ts';
-import { idle, Stopping } from './sleep.ts';
+import { idle, Stopping, type Waker } from './sleep.ts';
 
 export interface ProjectionRunnerOptions {
   store: EventStore;
@@ -28,6 +28,8 @@ export interface ProjectionRunnerOptions {
   leaseMs?: number;
   /** Idle poll when caught up or paused. */
   pollMs?: number;
+  /** Wakes the runner early when events are appended (LISTEN/NOTIFY); it polls without. */
+  waker?: Waker;
   /** How often a standby tries to claim the lease. */
   standbyMs?: number;
   /** Retries of a single failing event before pause_and_alert (eventStore.maxRetries). */
@@ -195,7 +197,7 @@ export function createProjectionRunner(o: ProjectionRunnerOptions): ProjectionRu
         errorBackoff = 0;
         lastError = null;
         await refreshLag(read === 0);
-        if (read < batchSize) await idle(pollMs, abort.signal);
+        if (read < batchSize) await (o.waker ? o.waker.wait(pollMs, abort.signal) : idle(pollMs, abort.signal));
       } catch (err) {
         if (err instanceof Stopping) break;
         if (err instanceof LeaseLostError) {

@@ -30,3 +30,32 @@ export async function idle(ms: number, signal: AbortSignal): Promise<void> {
     if (!(err instanceof Stopping)) throw err;
   }
 }
+
+/**
+ * Lets idle runners be woken early (an append notification) instead of waiting out their
+ * poll interval. wait() resolves on timeout, on wake(), or quietly when stopping.
+ */
+export function createWaker() {
+  const waiting = new Set<() => void>();
+  return {
+    wake(): void {
+      for (const resolve of [...waiting]) resolve();
+    },
+    wait(ms: number, signal: AbortSignal): Promise<void> {
+      return new Promise((resolve) => {
+        if (signal.aborted) return resolve();
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          waiting.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal.addEventListener('abort', done, { once: true });
+        waiting.add(done);
+      });
+    },
+  };
+}
+
+export type Waker = ReturnType<typeof createWaker>;

@@ -6,6 +6,7 @@ import type { Metrics } from '../../metrics/metrics.ts';
 import type { ProjectionModule } from '../types.ts';
 import type { UpcastFn } from './applyEvents.ts';
 import { createProjectionRunner, type ProjectionRunner, type ProjectionRunnerOptions, type RunnerState } from './runner.ts';
+import { createWaker } from './sleep.ts';
 
 export type RunnerSettings = Pick<
   ProjectionRunnerOptions,
@@ -68,19 +69,32 @@ export function createProjectionWorkers(o: ProjectionWorkersOptions): Projection
   const owner = o.owner ?? runnerOwnerId();
   const gate = createGate(Math.max(1, o.workers));
   const { store, projections, workers: _w, logger, metrics, owner: _o, ...settings } = o;
+  const waker = createWaker();
+  let unlisten: Promise<(() => Promise<void>) | null> = Promise.resolve(null);
   const runners = projections.map(({ module, upcasters }) =>
-    createProjectionRunner({ ...settings, store, module, owner, logger, gate, ...(metrics ? { metrics } : {}), ...(upcasters ? { upcast: (e) => upcasters.upcast(e) } : {}) }),
+    createProjectionRunner({ ...settings, store, module, owner, logger, gate, waker, ...(metrics ? { metrics } : {}), ...(upcasters ? { upcast: (e) => upcasters.upcast(e) } : {}) }),
   );
   let stopped: Promise<void> | undefined;
   return {
     owner,
     runners,
     start() {
+      // Woken by append notifications where the store can LISTEN; the poll covers the rest
+      // (a notification lost while the listening connection reconnects, a PgBouncer in between).
+      unlisten = store.onAppended
+        ? store.onAppended(() => waker.wake()).catch((err: Error) => {
+            logger.warn({ err: err.message }, 'cannot LISTEN for appends; projection runners poll');
+            return null;
+          })
+        : Promise.resolve(null);
       for (const r of runners) r.start();
       logger.info({ owner, projections: runners.map((r) => r.name), workers: o.workers }, 'projection runners started');
     },
     stop() {
-      stopped ??= Promise.all(runners.map((r) => r.stop())).then(() => undefined);
+      stopped ??= (async () => {
+        await (await unlisten)?.();
+        await Promise.all(runners.map((r) => r.stop()));
+      })();
       return stopped;
     },
     state: () => runners.map((r) => r.state()),
