@@ -9,17 +9,11 @@ import { createProjectionRunner } from '../../src/projections/runner/runner.ts';
 import { createPgExecutor } from '../../src/db/pgExecutor.ts';
 import { createPgTestDb, type TestDb } from '../harness/db.ts';
 import { metricValue } from '../helpers/metrics.ts';
+import { sleep, until } from '../e2e/fixtures/wait.ts';
 import { createCounterProjection } from '../e2e/fixtures/projectionCounter.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+const waitFor = (what: string, check: () => Promise<boolean>, timeoutMs = 20_000) => until(check, what, timeoutMs, 25);
 
 async function cli(url: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];

@@ -11,17 +11,11 @@ import { createProjectionWorkers } from '../../src/projections/runner/workers.ts
 import { rebaseToEpoch } from '../../src/projections/runner/rebase.ts';
 import { createPgTestDb, type TestDb } from '../harness/db.ts';
 import { metricValue } from '../helpers/metrics.ts';
+import { sleep, until } from '../e2e/fixtures/wait.ts';
 import { createCounterProjection, foldCounter } from '../e2e/fixtures/projectionCounter.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+const waitFor = (what: string, check: () => Promise<boolean>, timeoutMs = 20_000) => until(check, what, timeoutMs, 25);
 
 /** Appends `streams` × `perStream` Counted events; returns what a fold from scratch needs. */
 async function appendCounted(store: EventStore, prefix: string, streams: number, perStream: number) {
