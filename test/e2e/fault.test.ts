@@ -257,7 +257,13 @@ describe('the sidecar process is SIGKILLed while it drains its spool', () => {
     // Restart on the same spool directory: it resumes from its stored cursor.
     const t1 = performance.now();
     await proc.start();
-    await until(async () => (await readyz(proc.adminUrl)).depth === 0, `the restarted sidecar to drain its spool. Log:\n${proc.log()}`, 60_000);
+    // Drained and the last pass finished (its counter moves after the cursor write that
+    // already shows depth 0).
+    const idle = async () => {
+      const r = await readyz(proc.adminUrl);
+      return r.depth === 0 && (r.body.spool as { draining?: boolean } | undefined)?.draining === false;
+    };
+    await until(idle, `the restarted sidecar to drain its spool. Log:\n${proc.log()}`, 60_000);
     const drainMs = performance.now() - t1;
     // What the restarted process found in the spool = what it drained (it starts draining
     // before /readyz answers, so the depth seen there would already be lower).
