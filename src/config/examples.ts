@@ -50,6 +50,13 @@ export const EXAMPLES: Readonly<Record<string, string>> = {
   'reconciliation.checksumAlgorithm': 'checksumAlgorithm: sha256',
   'reconciliation.toleranceDriftPercent': 'toleranceDriftPercent: 0.0',
   'reconciliation.chunkSize': 'chunkSize: 1000',
+  'reconciliation.targetChunkMs': 'targetChunkMs: 500',
+  'reconciliation.maxRowsPerSecond': 'maxRowsPerSecond: 0',
+  'reconciliation.statementTimeoutMs': 'statementTimeoutMs: 30000',
+  'reconciliation.pauseWhenThreadsRunning': 'pauseWhenThreadsRunning: 0',
+  'reconciliation.graceMs': 'graceMs: 2000',
+  'reconciliation.maxSamples': 'maxSamples: 20',
+  'reconciliation.prefilter': 'prefilter: auto',
 
   canary: 'canary: { steps: [10, 25, 50, 100], stickyKey: { header: x-user-id } }',
   'canary.steps': 'steps: [10, 25, 50, 100]',

@@ -124,7 +124,21 @@ const reconciliationSchema = section(
     schedule: cron().default('0 */6 * * *'),
     checksumAlgorithm: oneOf(['sha256']).default('sha256'),
     toleranceDriftPercent: percent().default(0),
+    /** First chunk's size; then adapted so a chunk takes about targetChunkMs. */
     chunkSize: positiveInt().default(1000),
+    targetChunkMs: positiveInt().default(500),
+    /** Legacy rows read per second at most; 0 = no cap. */
+    maxRowsPerSecond: nonNegativeInt().default(0),
+    /** Per statement on the legacy database; a chunk that runs longer is retried smaller, then skipped. */
+    statementTimeoutMs: positiveInt().default(30000),
+    /** Pause while the legacy database runs more than this many statements at once (0 = never pause). */
+    pauseWhenThreadsRunning: nonNegativeInt().default(0),
+    /** Mismatches are re-checked once, this long after the pass that found them. */
+    graceMs: nonNegativeInt().default(2000),
+    /** Differing rows kept in the report with both canonical values. */
+    maxSamples: nonNegativeInt().default(20),
+    /** In-database checksum per chunk, used only once a start-up self-test shows it agrees with the TypeScript encoding. */
+    prefilter: oneOf(['auto', 'off']).default('auto'),
   },
   'a mapping with schedule and checksumAlgorithm',
 ).prefault({});

@@ -17,6 +17,8 @@ export interface QueryResult<R> {
 export interface QueryOptions {
   /** A name unique to this SQL text across the process. */
   name?: string;
+  /** Rows as arrays of values in select order (no per-row objects: reconciliation reads millions). */
+  arrays?: boolean;
 }
 
 export interface Executor {

@@ -1,5 +1,5 @@
 import mysql from 'mysql2/promise';
-import type { Executor, QueryResult } from './executor.ts';
+import type { Executor, QueryOptions, QueryResult } from './executor.ts';
 import { withSavepoint } from './savepoints.ts';
 
 export interface MysqlExecutorOptions {
@@ -17,8 +17,8 @@ function wrap(conn: Conn, inTx: boolean, close: () => Promise<void>, begin?: () 
   const self: Executor = {
     dialect: 'mysql',
     inTransaction: inTx,
-    async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-      const [result] = await conn.query(sql, params as unknown[] | undefined);
+    async query<R>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<QueryResult<R>> {
+      const [result] = await conn.query({ sql, rowsAsArray: opts?.arrays === true }, params as unknown[] | undefined);
       if (Array.isArray(result)) return { rows: result as R[], rowCount: result.length };
       const header = result as mysql.ResultSetHeader;
       return { rows: [], rowCount: header.affectedRows };
@@ -64,6 +64,13 @@ export function createMysqlExecutor(opts: MysqlExecutorOptions): Executor & { po
     // MariaDB marks JSON only in column metadata and mysql2 parses it before typeCast runs.
     jsonStrings: true,
     typeCast: typeCast as unknown as mysql.PoolOptions['typeCast'],
+  });
+  // TIMESTAMP columns are read (and NOW() written) in the session time zone: UTC, always,
+  // whatever the server's default, so the same instant reads the same from every client.
+  // The event hands over the callback-style core connection (not the promise wrapper); its
+  // commands run in order, so the SET precedes the first query made on it.
+  pool.on('connection', (conn) => {
+    (conn as unknown as { query(sql: string, cb: (err: unknown) => void): void }).query("SET time_zone = '+00:00'", () => {});
   });
   let closed = false;
   const exec = wrap(pool, false, async () => {

@@ -35,7 +35,7 @@ function wrap(client: Queryable, inTx: boolean, close: () => Promise<void>, begi
     dialect: 'postgres',
     inTransaction: inTx,
     async query<R>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<QueryResult<R>> {
-      const res = await client.query({ text: sql, values: params as unknown[] | undefined, types: rawTypes, ...(opts?.name ? { name: opts.name } : {}) });
+      const res = await client.query({ text: sql, values: params as unknown[] | undefined, types: rawTypes, ...(opts?.name ? { name: opts.name } : {}), ...(opts?.arrays ? { rowMode: 'array' as const } : {}) });
       return { rows: res.rows as R[], rowCount: res.rowCount ?? res.rows.length };
     },
     async exec(sql: string) {

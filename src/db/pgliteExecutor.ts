@@ -1,6 +1,6 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { mkdirSync } from 'node:fs';
-import { checkChannel, type Executor, type QueryResult } from './executor.ts';
+import { checkChannel, type Executor, type QueryOptions, type QueryResult } from './executor.ts';
 import { RAW_TEXT_OIDS } from './pgExecutor.ts';
 import { withSavepoint } from './savepoints.ts';
 
@@ -17,8 +17,8 @@ function wrap(target: Target, inTx: boolean, close: () => Promise<void>, db: PGl
   const self: Executor = {
     dialect: 'pglite',
     inTransaction: inTx,
-    async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-      const res = await target.query<R>(sql, params as unknown[] | undefined);
+    async query<R>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<QueryResult<R>> {
+      const res = await target.query<R>(sql, params as unknown[] | undefined, opts?.arrays ? { rowMode: 'array' } : undefined);
       return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
     },
     async exec(sql: string) {

@@ -29,6 +29,9 @@ describe('rowEventKinds', () => {
       CustomerUpdated: 'updated',
       AddressChanged: 'updated',
       CustomerDeleted: 'deleted',
+      // reconciliation's corrective events, on every row projection
+      StranglerRowRepaired: 'created',
+      StranglerRowRemoved: 'deleted',
     });
   });
 
@@ -36,7 +39,12 @@ describe('rowEventKinds', () => {
     const parsed = entitiesSchema.parse({
       things: { commands: [{ route: 'PUT /things/:id', event: 'ThingPut', expectedVersion: 'no_stream' }, { route: 'POST /things/:id/replace', event: 'ThingReplaced' }] },
     }).things!;
-    expect(Object.fromEntries(rowEventKinds(parsed.commands, { ThingReplaced: 'created' }))).toEqual({ ThingPut: 'created', ThingReplaced: 'created' });
+    expect(Object.fromEntries(rowEventKinds(parsed.commands, { ThingReplaced: 'created' }))).toEqual({
+      ThingPut: 'created',
+      ThingReplaced: 'created',
+      StranglerRowRepaired: 'created',
+      StranglerRowRemoved: 'deleted',
+    });
   });
 
   it('refuses one event type meaning two kinds unless told which', () => {

@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '../../../eventstore/types.ts';
 import { StranglerError } from '../../../errors/StranglerError.ts';
+import { ROW_REMOVED, ROW_REPAIRED } from '../../../reconcile/repair/repairEvents.ts';
 
 /**
  * The current (upcast) shapes of the orders events, as the capture of the sample spec
@@ -15,7 +16,7 @@ import { StranglerError } from '../../../errors/StranglerError.ts';
  * A malformed event throws: the runner's failure strategy pauses on it with the event id
  * and this message, instead of projecting a guess.
  */
-export const ORDER_EVENT_TYPES = ['OrderCreated', 'OrderItemAdded', 'OrderPaid', 'OrderCancelled', 'OrderUpdated', 'OrderDeleted'] as const;
+export const ORDER_EVENT_TYPES = ['OrderCreated', 'OrderItemAdded', 'OrderPaid', 'OrderCancelled', 'OrderUpdated', 'OrderDeleted', ROW_REPAIRED, ROW_REMOVED] as const;
 export type OrderEventType = (typeof ORDER_EVENT_TYPES)[number];
 
 export interface OrderLine {
@@ -108,6 +109,20 @@ export function parseUpdated(event: RecordedEvent): { customerId?: string; statu
   const customerId = optionalText(event, d, 'customerId');
   const status = optionalText(event, d, 'status');
   return { ...(customerId !== undefined ? { customerId } : {}), ...(status !== undefined ? { status } : {}) };
+}
+
+/** A reconciliation repair: the legacy orders row's after-image (read-model column names, canonical text). */
+export interface OrderRepairData {
+  customerId: string;
+  status: string;
+  totalAmount: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function parseRepaired(event: RecordedEvent): OrderRepairData {
+  const d = obj(event, event.data, 'data');
+  return { customerId: text(event, d, 'customer_id'), status: text(event, d, 'status'), totalAmount: money(event, d, 'total_amount'), createdAt: instant(event, d, 'created_at'), updatedAt: instant(event, d, 'updated_at') };
 }
 
 export function recordedAt(event: RecordedEvent): string {

@@ -1,6 +1,7 @@
 import type { RecordedEvent } from '../../../eventstore/types.ts';
 import type { AppliedState } from '../appliedVersions.ts';
-import { parseCreated, parseItemAdded, parseUpdated, recordedAt, type OrderCreatedData, type OrderLine } from './events.ts';
+import { ROW_REMOVED, ROW_REPAIRED } from '../../../reconcile/repair/repairEvents.ts';
+import { parseCreated, parseItemAdded, parseRepaired, parseUpdated, recordedAt, type OrderCreatedData, type OrderLine } from './events.ts';
 
 /**
  * One order's net change from a batch, folded in log order (a stream's events are in
@@ -22,6 +23,9 @@ export interface OrderChange {
   lines: (OrderLine & { addsToTotal: boolean })[];
   /** Deleted in this batch (its last applied event was OrderDeleted). */
   deleted: boolean;
+  /** A reconciliation repair set these outright (the total replaces, lines added before it no longer add). */
+  totalAmount: string | undefined;
+  createdAt: string | undefined;
 }
 
 /**
@@ -47,7 +51,7 @@ export function foldOrders(
     if (!c) {
       const st = applied.get(id);
       // Every field set up front (no `delete` later): objects keep one shape, which V8 keeps fast.
-      c = { id, lastVersion: st?.lastVersion ?? 0, existed: st !== undefined && !st.deleted, created: undefined, customerId: undefined, status: undefined, updatedAt: undefined, lines: [], deleted: false };
+      c = { id, lastVersion: st?.lastVersion ?? 0, existed: st !== undefined && !st.deleted, created: undefined, customerId: undefined, status: undefined, updatedAt: undefined, lines: [], deleted: false, totalAmount: undefined, createdAt: undefined };
       changes.set(id, c);
     }
     if (event.version <= c.lastVersion) continue;
@@ -60,6 +64,25 @@ export function foldOrders(
       c.updatedAt = undefined;
       c.lines = created.items.map((i) => ({ sku: i.sku, quantity: i.quantity, price: i.price, addsToTotal: false }));
       c.deleted = false;
+      c.totalAmount = undefined;
+      c.createdAt = undefined;
+    } else if (event.type === ROW_REPAIRED) {
+      // The legacy after-image: a row that is not there is created (without items: the
+      // orders entity reconciles the orders table); one that is there takes every field.
+      const r = parseRepaired(event);
+      if (!live) {
+        c.created = { customerId: r.customerId, status: r.status, totalAmount: r.totalAmount, items: [], createdAt: r.createdAt, updatedAt: r.updatedAt };
+        c.customerId = c.status = c.updatedAt = c.totalAmount = c.createdAt = undefined;
+        c.lines = [];
+        c.deleted = false;
+      } else {
+        c.customerId = r.customerId;
+        c.status = r.status;
+        c.updatedAt = r.updatedAt;
+        c.totalAmount = r.totalAmount;
+        c.createdAt = r.createdAt;
+        for (const l of c.lines) l.addsToTotal = false;
+      }
     } else if (!live) {
       continue;
     } else if (event.type === 'OrderItemAdded') {
@@ -77,7 +100,7 @@ export function foldOrders(
       if (patch.customerId !== undefined) c.customerId = patch.customerId;
       if (patch.status !== undefined) c.status = patch.status;
       c.updatedAt = recordedAt(event);
-    } else if (event.type === 'OrderDeleted') {
+    } else if (event.type === 'OrderDeleted' || event.type === ROW_REMOVED) {
       c.deleted = true;
       c.created = undefined;
       c.lines = [];

@@ -73,9 +73,9 @@ export async function writeOrderChanges(tx: Executor, t: OrdersTables, changes: 
           id: c.id,
           customer_id: c.customerId ?? c.created.customerId,
           status: c.status ?? c.created.status,
-          total: c.created.totalAmount,
+          total: c.totalAmount ?? c.created.totalAmount,
           added: addedLines(c),
-          created_at: c.created.createdAt,
+          created_at: c.createdAt ?? c.created.createdAt,
           updated_at: c.updatedAt ?? c.created.updatedAt,
           v: c.lastVersion,
           existed: c.existed,
@@ -100,17 +100,18 @@ export async function writeOrderChanges(tx: Executor, t: OrdersTables, changes: 
 
   const updated = changes.flatMap((c) =>
     c.existed && !c.created && !c.deleted
-      ? [{ id: c.id, customer_id: c.customerId ?? null, status: c.status ?? null, added: addedLines(c), updated_at: c.updatedAt ?? null, v: c.lastVersion }]
+      ? [{ id: c.id, customer_id: c.customerId ?? null, status: c.status ?? null, total: c.totalAmount ?? null, added: addedLines(c), created_at: c.createdAt ?? null, updated_at: c.updatedAt ?? null, v: c.lastVersion }]
       : [],
   );
   if (updated.length) {
     await run(tx, 'orders_update', `UPDATE ${o} AS o SET
         customer_id  = COALESCE(u.customer_id, o.customer_id),
         status       = COALESCE(u.status, o.status),
-        total_amount = o.total_amount + ${ADDED_SUM('u.added')},
+        total_amount = COALESCE(u.total::numeric, o.total_amount) + ${ADDED_SUM('u.added')},
+        created_at   = COALESCE(${UTC('u.created_at')}, o.created_at),
         updated_at   = COALESCE(${UTC('u.updated_at')}, o.updated_at),
         last_version = u.v
-      FROM json_to_recordset($1::json) AS u(id text, customer_id text, status text, added json, updated_at text, v bigint)
+      FROM json_to_recordset($1::json) AS u(id text, customer_id text, status text, total text, added json, created_at text, updated_at text, v bigint)
       WHERE o.id = u.id AND o.last_version < u.v`, [JSON.stringify(updated)]);
   }
 

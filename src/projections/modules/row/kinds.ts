@@ -1,6 +1,7 @@
 import type { CommandSpec } from '../../../config/schema.ts';
 import { splitRoute } from '../../../config/routes.ts';
 import { StranglerError } from '../../../errors/StranglerError.ts';
+import { ROW_REMOVED, ROW_REPAIRED } from '../../../reconcile/repair/repairEvents.ts';
 
 /** What an event does to the entity's row in the generic row projection. */
 export type RowEventKind = 'created' | 'updated' | 'deleted';
@@ -30,6 +31,9 @@ export function rowEventKinds(commands: readonly CommandSpec[], overrides: Reado
     kinds.set(cmd.event, kind);
   }
   for (const [type, kind] of Object.entries(overrides)) kinds.set(type, kind);
+  // Reconciliation's corrective events: the legacy after-image replaces the row; a removal deletes it.
+  if (!kinds.has(ROW_REPAIRED)) kinds.set(ROW_REPAIRED, 'created');
+  if (!kinds.has(ROW_REMOVED)) kinds.set(ROW_REMOVED, 'deleted');
   return kinds;
 }
 

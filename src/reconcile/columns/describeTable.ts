@@ -1,0 +1,68 @@
+import type { Executor } from '../../db/executor.ts';
+import { StranglerError } from '../../errors/StranglerError.ts';
+
+/** A column as the database declares it (information_schema), lower-cased. */
+export interface ColumnInfo {
+  name: string;
+  /** DATA_TYPE: `varchar`, `decimal`, `timestamp without time zone`, `jsonb`, … */
+  dataType: string;
+  /** MySQL COLUMN_TYPE (`tinyint(1)`, `binary(16)`, `int(10) unsigned`); pg udt_name. */
+  columnType: string;
+  scale: number | null;
+  /** Fractional-second digits of DATETIME/TIMESTAMP columns. */
+  fraction: number | null;
+  collation: string | null;
+  /** MariaDB stores JSON as LONGTEXT with a json_valid() check; this says it is one. */
+  json: boolean;
+}
+
+const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+
+function toInfo(r: Record<string, unknown>, json: boolean): ColumnInfo {
+  return {
+    name: String(r.name),
+    dataType: String(r.dataType).toLowerCase(),
+    columnType: String(r.columnType).toLowerCase(),
+    scale: num(r.scale),
+    fraction: num(r.fraction),
+    collation: r.collation === null ? null : String(r.collation),
+    json,
+  };
+}
+
+/** The columns of a table, in table order; refuses a table that does not exist. */
+export async function describeTable(db: Executor, table: string, side: string): Promise<ColumnInfo[]> {
+  const cols = db.dialect === 'mysql' ? await describeMysql(db, table) : await describePg(db, table);
+  if (!cols.length) {
+    throw new StranglerError('reconcile_table_missing', `The ${side} table "${table}" does not exist (or has no columns) in the ${side} database; check entities.*.${side === 'legacy' ? 'legacy' : 'readModel'}.table.`, { status: 400 });
+  }
+  return cols;
+}
+
+async function describeMysql(db: Executor, table: string): Promise<ColumnInfo[]> {
+  const { rows } = await db.query<Record<string, unknown>>(
+    `SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, COLUMN_TYPE AS columnType, NUMERIC_SCALE AS scale,
+            DATETIME_PRECISION AS fraction, COLLATION_NAME AS collation
+       FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
+    [table],
+  );
+  // MariaDB's JSON alias is LONGTEXT CHECK (json_valid(col)).
+  const { rows: checks } = await db.query<{ clause: string }>(
+    `SELECT CHECK_CLAUSE AS clause FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = ?`,
+    [table],
+  ).catch(() => ({ rows: [] as { clause: string }[] }));
+  const jsonCols = new Set(checks.flatMap((c) => [...String(c.clause).matchAll(/json_valid\(`([^`]+)`\)/gi)].map((m) => m[1]!)));
+  return rows.map((r) => toInfo(r, jsonCols.has(String(r.name))));
+}
+
+async function describePg(db: Executor, table: string): Promise<ColumnInfo[]> {
+  const [schema, name] = table.includes('.') ? table.split('.', 2) : [null, table];
+  const { rows } = await db.query<Record<string, unknown>>(
+    `SELECT column_name AS name, data_type AS "dataType", udt_name AS "columnType", numeric_scale AS scale,
+            datetime_precision AS fraction, collation_name AS collation
+       FROM information_schema.columns
+      WHERE table_schema = COALESCE($1, current_schema()) AND table_name = $2 ORDER BY ordinal_position`,
+    [schema, name],
+  );
+  return rows.map((r) => toInfo(r, false));
+}

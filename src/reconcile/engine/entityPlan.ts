@@ -1,0 +1,97 @@
+import { createHash } from 'node:crypto';
+import type { EntityConfig, ReconciliationConfig } from '../../config/schema.ts';
+import type { Executor } from '../../db/executor.ts';
+import { StranglerError } from '../../errors/StranglerError.ts';
+import { readModelTables } from '../../doctor/verify/readModelTables.ts';
+import { describeTable } from '../columns/describeTable.ts';
+import { planColumns } from '../columns/planColumns.ts';
+import { ENCODING_VERSION } from '../encoding/rowEncoding.ts';
+import type { ColumnKind, ColumnPlan } from '../encoding/kinds.ts';
+import type { SideShape } from './sideSql.ts';
+
+/** Everything a run of one entity needs to know, decided before the first row is read. */
+export interface EntityPlan {
+  entity: string;
+  projection: string;
+  legacyTable: string;
+  /** Physical read-model table (a rebuild swaps them; strangler_projections.tables says which serves). */
+  readModelTable: string;
+  columns: ColumnPlan[];
+  keyKinds: ColumnKind[];
+  legacy: SideShape;
+  readModel: SideShape;
+  /** Stream of a key (`orders-{id}`); null for composite keys (no pending check, no repair). */
+  streamOf: ((key: readonly string[]) => string) | null;
+  /** sha256 of what decides the comparison: two runs with the same hash compared the same way. */
+  configHash: string;
+}
+
+// Keys travel back to the databases as the values the drivers returned; these kinds compare
+// alike in both (byte order for text, numeric order for integers).
+const KEY_KINDS: readonly ColumnKind[] = ['integer', 'string', 'uuid'];
+
+export async function planEntity(opts: {
+  entity: string;
+  config: EntityConfig;
+  projection: string;
+  legacy: Executor;
+  store: Executor;
+  settings: Pick<ReconciliationConfig, 'checksumAlgorithm'>;
+}): Promise<EntityPlan> {
+  const { entity, config } = opts;
+  const legacyTable = config.legacy.table;
+  const logical = config.readModel.table;
+  const physical = (await readModelTables(opts.store, opts.projection, [logical]))[logical] ?? logical;
+  const [legacyCols, rmCols] = await Promise.all([describeTable(opts.legacy, legacyTable, 'legacy'), describeTable(opts.store, physical, 'read model')]);
+  const key = [config.legacy.key];
+  const columns = planColumns({
+    entity,
+    legacyTable,
+    readModelTable: physical,
+    legacy: legacyCols,
+    readModel: rmCols,
+    columns: config.reconcile.columns,
+    rules: config.reconcile.rules,
+    key,
+  });
+  // The key on the read-model side is the configured readModel.key, whatever the column map says.
+  const keyPlans = columns.slice(0, key.length).map((p) => ({ ...p, readModel: config.readModel.key }));
+  const plans = [...keyPlans, ...columns.slice(key.length)];
+  const keyKinds = keyPlans.map((p) => p.kind);
+  for (const p of keyPlans) {
+    if (!KEY_KINDS.includes(p.kind)) {
+      throw new StranglerError('reconcile_key', `entities.${entity}.legacy.key "${p.legacy}" is a ${p.kind} column; reconciliation walks integer, string or UUID keys.`, { status: 400 });
+    }
+    if (p.rules.length) {
+      throw new StranglerError('reconcile_key', `entities.${entity}.reconcile.rules: the key column "${p.legacy}" cannot have rules (${p.rules.join(', ')}); keys are compared exactly.`, { status: 400 });
+    }
+    const lc = legacyCols.find((c) => c.name === p.legacy);
+    // Both sides must order keys alike: byte order. A case-insensitive legacy collation would
+    // walk 'a', 'B', 'c' where PostgreSQL's "C" order walks 'B', 'a', 'c'.
+    if (opts.legacy.dialect === 'mysql' && p.kind === 'string' && lc?.collation && !/(_bin|^binary)$/i.test(lc.collation)) {
+      throw new StranglerError(
+        'reconcile_key',
+        `The legacy key ${legacyTable}.${p.legacy} uses collation ${lc.collation}, which does not order keys byte by byte like the read model; ` +
+          `reconciliation needs a binary collation on the key (e.g. ALTER TABLE ${legacyTable} MODIFY ${p.legacy} ... COLLATE utf8mb4_bin).`,
+        { status: 400 },
+      );
+    }
+  }
+  const shape = (dialect: Executor['dialect'], table: string, names: string[]): SideShape => ({ dialect, table, columns: names, keyKinds });
+  const template = config.stream;
+  const configHash = createHash('sha256')
+    .update(JSON.stringify({ v: ENCODING_VERSION, algo: opts.settings.checksumAlgorithm, legacyTable, physical, columns: plans }))
+    .digest('hex');
+  return {
+    entity,
+    projection: opts.projection,
+    legacyTable,
+    readModelTable: physical,
+    columns: plans,
+    keyKinds,
+    legacy: shape(opts.legacy.dialect, legacyTable, plans.map((p) => p.legacy)),
+    readModel: shape(opts.store.dialect, physical, plans.map((p) => p.readModel)),
+    streamOf: key.length === 1 ? (k) => template.replaceAll('{id}', k[0]!) : null,
+    configHash,
+  };
+}

@@ -1,0 +1,365 @@
+import { createHash } from 'node:crypto';
+import type { ReconciliationConfig } from '../../config/schema.ts';
+import type { Executor } from '../../db/executor.ts';
+import { streamsWithEventsAfter } from '../../eventstore/index.ts';
+import type { Checkpoint } from '../../eventstore/types.ts';
+import type { Logger } from '../../logging/logger.ts';
+import { displayCanonical, encodeRow, ENCODING_VERSION, hashPrefix, MOD64, rowHash } from '../encoding/rowEncoding.ts';
+import type { Canonical } from '../encoding/canonical.ts';
+import type { ReconcileReport } from '../report/types.ts';
+import {
+  claimRun,
+  confirmedDiffs,
+  countDiffs,
+  failRun,
+  finishRun,
+  previousFinished,
+  recordChunk,
+  recordRechecks,
+  suspectPage,
+  type DiffRow,
+  type Recheck,
+  type RunRow,
+  type SkippedChunk,
+} from '../store/runs.ts';
+import type { EntityPlan } from './entityPlan.ts';
+import { createLegacyReader, isStatementTimeout, type LegacyReader } from './legacyLimits.ts';
+import { mergeRows, type HashedRow } from './merge.ts';
+import { boundaryQuery, keysQuery, rangeQuery } from './sideSql.ts';
+import type { Prefilter } from './prefilter.ts';
+
+export type RunSettings = Pick<
+  ReconciliationConfig,
+  'chunkSize' | 'targetChunkMs' | 'maxRowsPerSecond' | 'statementTimeoutMs' | 'pauseWhenThreadsRunning' | 'graceMs' | 'maxSamples' | 'toleranceDriftPercent'
+>;
+
+export interface RunOptions {
+  plan: EntityPlan;
+  legacy: Executor;
+  /** The event store database: read model, projection checkpoints, events, reports. */
+  store: Executor;
+  settings: RunSettings;
+  owner: string;
+  trigger: string;
+  logger?: Logger;
+  /** In-database chunk checksums, when the self-test passed (see prefilter.ts). */
+  prefilter?: Prefilter | null;
+  prefilterStatus?: { enabled: boolean; reason: string };
+  /** A run whose owner has not renewed it for this long is taken over and resumed. */
+  staleMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Test hook: called after each recorded chunk (a crash test stops the run there). */
+  afterChunk?: (chunks: number) => void | Promise<void>;
+}
+
+export type RunOutcome = { kind: 'finished'; report: ReconcileReport } | { kind: 'skipped'; reason: string; runId: number };
+
+const MIN_CHUNK = 50;
+const MAX_CHUNK = 100_000;
+const RECHECK_PAGE = 500;
+const BUSY_WAIT_MS = 60_000;
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function hashRows(plan: EntityPlan, rows: readonly unknown[][]): HashedRow[] {
+  return rows.map((values) => {
+    const { bytes, canon } = encodeRow(plan.columns, values);
+    return { canon, hash: rowHash(bytes), key: values.slice(0, plan.keyKinds.length) };
+  });
+}
+
+const keyOf = (plan: EntityPlan, row: HashedRow) => row.canon.slice(0, plan.keyKinds.length);
+/** The key as one text (canonical values joined): how a difference is named and matched on both sides. */
+const keyText = (key: readonly Canonical[]) => key.map((k) => displayCanonical(k) ?? '').join('\u0000');
+
+function valuesOf(plan: EntityPlan, row: HashedRow | undefined): Record<string, string | null> | null {
+  if (!row) return null;
+  return Object.fromEntries(plan.columns.map((c, i) => [c.legacy, displayCanonical(row.canon[i]!)]));
+}
+
+function diffOf(plan: EntityPlan, o: { kind: 'missing' | 'extra' | 'differing'; legacy?: HashedRow; readModel?: HashedRow; columns?: string[] }): DiffRow {
+  const row = (o.legacy ?? o.readModel)!;
+  return { keyText: keyText(keyOf(plan, row)), key: row.key, class: o.kind, columns: o.columns ?? [], legacy: valuesOf(plan, o.legacy), readModel: valuesOf(plan, o.readModel) };
+}
+
+/**
+ * One reconciliation run of one entity: walks the legacy table in key-range chunks (keyset
+ * pagination, chunk size adapted to a target time), reads the same range of the read model,
+ * merge-joins (key, row hash) from both, stores differences, then re-checks each difference
+ * once after the grace window (pending = its latest event is not projected yet).
+ */
+export async function runReconciliation(opts: RunOptions): Promise<RunOutcome> {
+  const { plan, store, settings, owner } = opts;
+  const sleep = opts.sleep ?? defaultSleep;
+  const claim = await claimRun(store, { entity: plan.entity, owner, trigger: opts.trigger, configHash: plan.configHash, encodingVersion: ENCODING_VERSION, staleMs: opts.staleMs ?? 60_000 });
+  if (claim.kind === 'busy') {
+    return { kind: 'skipped', runId: claim.run.runId, reason: `run ${claim.run.runId} of ${plan.entity} is in progress (owner ${claim.run.owner}, started ${claim.run.startedAt})` };
+  }
+  const run = claim.run;
+  opts.logger?.info({ entity: plan.entity, runId: run.runId, resumed: claim.kind === 'resumed', cursor: run.cursor }, 'reconciliation started');
+  try {
+    const reader = await createLegacyReader(opts.legacy, settings.statementTimeoutMs);
+    const wallStart = Date.now();
+    await walkChunks(opts, reader, run, sleep);
+    await recheck(opts, run.runId, sleep);
+    const report = await buildReport(opts, run.runId, claim.kind === 'resumed', wallStart);
+    if (!(await finishRun(store, run.runId, owner, report))) throw new Error(`run ${run.runId} was taken over by another replica before it finished`);
+    opts.logger?.info({ entity: plan.entity, runId: run.runId, mismatchRate: report.mismatchRate, verdict: report.verdict }, 'reconciliation finished');
+    return { kind: 'finished', report };
+  } catch (err) {
+    await failRun(store, run.runId, owner, err instanceof Error ? err.message : String(err)).catch(() => {});
+    throw err;
+  }
+}
+
+async function walkChunks(opts: RunOptions, reader: LegacyReader, run: RunRow, sleep: (ms: number) => Promise<void>): Promise<void> {
+  const { plan, store, settings } = opts;
+  let after: unknown[] | null = run.cursor;
+  let size = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, run.chunkSize ?? settings.chunkSize));
+  let chunks = run.chunks;
+  for (;;) {
+    const t0 = performance.now();
+    let skipped: SkippedChunk | null = null;
+    if (settings.pauseWhenThreadsRunning > 0) skipped = await waitWhileBusy(opts, reader, after, size, sleep);
+
+    let legacyRows: unknown[][] = [];
+    let upTo: unknown[] | null = null;
+    let last = false;
+    let prefiltered = false;
+    const sums = { legacy: 0n, readModel: 0n };
+    let counts = { legacy: 0, readModel: 0, matched: 0 };
+    const diffs: DiffRow[] = [];
+
+    if (!skipped && opts.prefilter) {
+      // Equal checksums over the same key range: no row crosses the wire.
+      const bound = await reader.query<unknown[]>(...spread(boundaryQuery(plan.legacy, after, size - 1)));
+      upTo = bound.rows[0] ? (bound.rows[0] as unknown[]) : null;
+      last = upTo === null;
+      const [l, r] = await Promise.all([opts.prefilter.legacy(after, upTo), opts.prefilter.readModel(after, upTo)]);
+      if (l.count === r.count && l.sum === r.sum) {
+        prefiltered = true;
+        counts = { legacy: l.count, readModel: r.count, matched: l.count };
+        sums.legacy = l.sum;
+        sums.readModel = r.sum;
+      }
+    }
+    if (!skipped && !prefiltered) {
+      try {
+        if (opts.prefilter) {
+          legacyRows = (await reader.query<unknown[]>(...spread(rangeQuery(plan.legacy, after, upTo, null)))).rows;
+        } else {
+          legacyRows = (await reader.query<unknown[]>(...spread(rangeQuery(plan.legacy, after, null, size)))).rows;
+          last = legacyRows.length < size;
+        }
+      } catch (err) {
+        if (!isStatementTimeout(err)) throw err;
+        if (size > MIN_CHUNK) {
+          size = Math.max(MIN_CHUNK, Math.floor(size / 2));
+          opts.logger?.warn({ entity: plan.entity, size }, 'legacy chunk hit the statement timeout; retrying smaller');
+          continue;
+        }
+        skipped = await skipChunk(opts, reader, after, size, `statement timeout (${settings.statementTimeoutMs} ms) at ${MIN_CHUNK} rows`);
+      }
+    }
+    if (!skipped && !prefiltered) {
+      const l = hashRows(plan, legacyRows);
+      if (!opts.prefilter) upTo = last ? null : l[l.length - 1]!.key;
+      const r = hashRows(plan, await readModelRange(opts, after, upTo, size));
+      counts.legacy = l.length;
+      counts.readModel = r.length;
+      for (const row of l) sums.legacy += hashPrefix(row.hash);
+      for (const row of r) sums.readModel += hashPrefix(row.hash);
+      mergeRows(plan.columns, plan.keyKinds, l, r, (o) => {
+        if (o.kind === 'matched') counts.matched++;
+        else diffs.push(diffOf(plan, o));
+      });
+    }
+    if (skipped) {
+      upTo = skipped.upTo;
+      last = upTo === null;
+    }
+    const elapsed = performance.now() - t0;
+    const recorded = await recordChunk(store, run.runId, opts.owner, {
+      cursor: upTo,
+      chunkSize: size,
+      legacyRows: counts.legacy,
+      readModelRows: counts.readModel,
+      matched: counts.matched,
+      legacySum: sums.legacy,
+      readModelSum: sums.readModel,
+      prefiltered,
+      skipped,
+      activeMs: elapsed,
+      diffs,
+    });
+    if (!recorded) throw new Error(`run ${run.runId} was taken over by another replica (its heartbeat went stale)`);
+    chunks++;
+    await opts.afterChunk?.(chunks);
+    if (last) return;
+    after = upTo;
+    // Adapt toward the target time per chunk, by at most ×2 / ÷2 a step.
+    if (!skipped && elapsed > 0) size = Math.round(Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, size * Math.min(2, Math.max(0.5, settings.targetChunkMs / elapsed)))));
+    if (settings.maxRowsPerSecond > 0) {
+      const minMs = (counts.legacy / settings.maxRowsPerSecond) * 1000;
+      if (minMs > elapsed) await sleep(minMs - elapsed);
+    }
+  }
+}
+
+const spread = (q: { sql: string; params: unknown[] }) => [q.sql, q.params] as const;
+
+/** The read model's rows in (after, upTo], a page at a time (a range may hold many extra rows). */
+async function readModelRange(opts: RunOptions, after: unknown[] | null, upTo: unknown[] | null, size: number): Promise<unknown[][]> {
+  const out: unknown[][] = [];
+  const page = Math.max(size * 2, 1000);
+  let from = after;
+  for (;;) {
+    const q = rangeQuery(opts.plan.readModel, from, upTo, page);
+    const { rows } = await opts.store.query<unknown[]>(q.sql, q.params, { arrays: true });
+    for (const r of rows) out.push(r);
+    if (rows.length < page) return out;
+    from = rows[rows.length - 1]!.slice(0, opts.plan.keyKinds.length);
+  }
+}
+
+async function skipChunk(opts: RunOptions, reader: LegacyReader, after: unknown[] | null, size: number, reason: string): Promise<SkippedChunk> {
+  const bound = await reader.query<unknown[]>(...spread(boundaryQuery(opts.plan.legacy, after, size - 1)));
+  const upTo = bound.rows[0] ? (bound.rows[0] as unknown[]) : null;
+  opts.logger?.warn({ entity: opts.plan.entity, after, upTo, reason }, 'reconciliation skipped a chunk');
+  return { after, upTo, reason };
+}
+
+async function waitWhileBusy(opts: RunOptions, reader: LegacyReader, after: unknown[] | null, size: number, sleep: (ms: number) => Promise<void>): Promise<SkippedChunk | null> {
+  const limit = opts.settings.pauseWhenThreadsRunning;
+  const started = Date.now();
+  let running = await reader.busy();
+  while (running > limit) {
+    if (Date.now() - started >= BUSY_WAIT_MS) {
+      return skipChunk(opts, reader, after, size, `legacy database busy: ${running} statements running (pauseWhenThreadsRunning ${limit}) for ${BUSY_WAIT_MS / 1000} s`);
+    }
+    await sleep(1000);
+    running = await reader.busy();
+  }
+  return null;
+}
+
+/** Second look at every suspect after the grace window: resolved, pending (unprojected events) or confirmed. */
+async function recheck(opts: RunOptions, runId: number, sleep: (ms: number) => Promise<void>): Promise<void> {
+  const { plan, store } = opts;
+  const first = await suspectPage(store, runId, null, 1);
+  if (!first.length) return;
+  if (opts.settings.graceMs > 0) await sleep(opts.settings.graceMs);
+  const checkpoint = await projectionCheckpoint(store, plan.projection);
+  let afterKey: string | null = null;
+  for (;;) {
+    const page = await suspectPage(store, runId, afterKey, RECHECK_PAGE);
+    if (!page.length) return;
+    afterKey = page[page.length - 1]!.keyText;
+    const keys = page.map((d) => d.key);
+    const [lq, rq] = [keysQuery(plan.legacy, keys), keysQuery(plan.readModel, keys)];
+    const [l, r] = await Promise.all([opts.legacy.query<unknown[]>(lq.sql, lq.params, { arrays: true }), store.query<unknown[]>(rq.sql, rq.params, { arrays: true })]);
+    const byKey = (rows: unknown[][]) => new Map(hashRows(plan, rows).map((h) => [keyText(keyOf(plan, h)), h]));
+    const lm = byKey(l.rows);
+    const rm = byKey(r.rows);
+    const still: { d: DiffRow; now: DiffRow }[] = [];
+    const checks: Recheck[] = [];
+    for (const d of page) {
+      const a = lm.get(d.keyText);
+      const b = rm.get(d.keyText);
+      if (a && b && a.hash.equals(b.hash)) {
+        checks.push({ keyText: d.keyText, status: 'resolved', diff: null });
+        continue;
+      }
+      if (!a && !b) {
+        checks.push({ keyText: d.keyText, status: 'resolved', diff: null }); // gone from both sides meanwhile
+        continue;
+      }
+      const now = !b ? diffOf(plan, { kind: 'missing', legacy: a }) : !a ? diffOf(plan, { kind: 'extra', readModel: b }) : diffOf(plan, { kind: 'differing', legacy: a, readModel: b, columns: differing(plan, a, b) });
+      still.push({ d, now });
+    }
+    const pending = plan.streamOf
+      ? await streamsWithEventsAfter(store, still.map((s) => plan.streamOf!(s.d.key.map(String))), checkpoint)
+      : new Set<string>();
+    for (const s of still) {
+      const isPending = plan.streamOf !== null && pending.has(plan.streamOf(s.d.key.map(String)));
+      checks.push({ keyText: s.d.keyText, status: isPending ? 'pending' : 'confirmed', diff: s.now });
+    }
+    await recordRechecks(store, runId, checks);
+  }
+}
+
+function differing(plan: EntityPlan, a: HashedRow, b: HashedRow): string[] {
+  const cols: string[] = [];
+  mergeRows(plan.columns, plan.keyKinds, [a], [b], (o) => {
+    if (o.kind === 'differing') cols.push(...o.columns);
+  });
+  return cols;
+}
+
+async function projectionCheckpoint(store: Executor, projection: string): Promise<Checkpoint> {
+  const { rows: exists } = await store.query<{ t: string | null }>(`SELECT to_regclass('strangler_projections')::text AS t`);
+  if (!exists[0]?.t) return { transactionId: '0', position: 0 };
+  const { rows } = await store.query<{ tx: string; pos: string }>(`SELECT checkpoint_tx::text AS tx, checkpoint_pos::text AS pos FROM strangler_projections WHERE name = $1`, [projection]);
+  return rows[0] ? { transactionId: rows[0].tx, position: Number(rows[0].pos) } : { transactionId: '0', position: 0 };
+}
+
+const tableDigest = (rows: number, sum: bigint) => createHash('sha256').update(`${rows}:${(sum % MOD64).toString()}`).digest('hex');
+
+async function buildReport(opts: RunOptions, runId: number, resumed: boolean, wallStart: number): Promise<ReconcileReport> {
+  const { plan, store, settings } = opts;
+  const { rows } = await store.query<Record<string, unknown>>(
+    `SELECT trigger, started_at, chunks, chunk_size, legacy_rows, read_model_rows, matched, legacy_sum::text AS ls, read_model_sum::text AS rs,
+            prefiltered_chunks, skipped_chunks, active_ms FROM strangler_reconcile_runs WHERE run_id = $1`,
+    [runId],
+  );
+  const r = rows[0]!;
+  const counts = await countDiffs(store, runId);
+  const legacyRows = Number(r.legacy_rows);
+  const readModelRows = Number(r.read_model_rows);
+  const mismatches = counts.missing + counts.extra + counts.differing;
+  const denominator = Math.max(legacyRows, readModelRows);
+  const mismatchRate = denominator === 0 ? 0 : mismatches / denominator;
+  const tolerance = settings.toleranceDriftPercent / 100;
+  const samples = (await confirmedDiffs(store, runId, null, settings.maxSamples)).map((d) => ({ key: d.key, class: d.class, columns: d.columns, legacy: d.legacy, readModel: d.readModel }));
+  const prev = await previousFinished(store, plan.entity, runId);
+  const finishedAt = new Date().toISOString();
+  const startedAt = new Date(String(r.started_at)).toISOString();
+  // A resumed run's wall time counts from its first start; rows/s from the time spent reading.
+  const durationMs = resumed ? Date.parse(finishedAt) - Date.parse(startedAt) : Date.now() - wallStart;
+  const activeMs = Number(r.active_ms);
+  return {
+    runId,
+    entity: plan.entity,
+    trigger: String(r.trigger),
+    configHash: plan.configHash,
+    encodingVersion: ENCODING_VERSION,
+    legacyTable: plan.legacyTable,
+    readModelTable: plan.readModelTable,
+    projection: plan.projection,
+    columns: plan.columns.map((c) => ({ legacy: c.legacy, readModel: c.readModel, kind: c.kind })),
+    startedAt,
+    finishedAt,
+    durationMs,
+    rowsPerSecond: activeMs > 0 ? Math.round((legacyRows / activeMs) * 1000) : legacyRows,
+    legacyRows,
+    readModelRows,
+    matched: Number(r.matched) + counts.resolved,
+    missingInProjection: counts.missing,
+    extraInProjection: counts.extra,
+    differing: counts.differing,
+    differingColumns: counts.columns,
+    pending: counts.pending,
+    resolvedOnRecheck: counts.resolved,
+    chunks: Number(r.chunks),
+    prefilteredChunks: Number(r.prefiltered_chunks),
+    prefilter: opts.prefilterStatus ?? { enabled: false, reason: 'not requested' },
+    skippedChunks: (typeof r.skipped_chunks === 'string' ? JSON.parse(r.skipped_chunks) : r.skipped_chunks) as SkippedChunk[],
+    mismatchRate,
+    tolerance,
+    verdict: mismatchRate <= tolerance ? 'within_tolerance' : 'over_tolerance',
+    tableSha256: { legacy: tableDigest(legacyRows, BigInt(String(r.ls))), readModel: tableDigest(readModelRows, BigInt(String(r.rs))) },
+    samples,
+    trend: prev?.report ? { previousRunId: prev.runId, previousMismatchRate: prev.report.mismatchRate, change: mismatchRate - prev.report.mismatchRate } : null,
+    resumed,
+  };
+}

@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import type { Executor } from '../../db/executor.ts';
+import { StranglerError } from '../../errors/StranglerError.ts';
+import { appendToStream, ConcurrencyError, streamVersion } from '../../eventstore/index.ts';
+import type { Logger } from '../../logging/logger.ts';
+import { canonicalValue } from '../encoding/canonical.ts';
+import { displayCanonical } from '../encoding/rowEncoding.ts';
+import type { EntityPlan } from '../engine/entityPlan.ts';
+import { keysQuery } from '../engine/sideSql.ts';
+import { confirmedDiffs, type DiffRow, type RunSummary } from '../store/runs.ts';
+import { ROW_REMOVED, ROW_REPAIRED } from './repairEvents.ts';
+
+export interface RepairAction {
+  key: unknown[];
+  streamId: string;
+  class: DiffRow['class'];
+  event: typeof ROW_REPAIRED | typeof ROW_REMOVED;
+  /** The after-image appended (RowRepaired), by read-model column name. */
+  data: Record<string, string | null>;
+  outcome: 'planned' | 'appended' | 'already_appended' | 'changed_meanwhile';
+  detail?: string;
+}
+
+export interface RepairResult {
+  runId: number;
+  entity: string;
+  apply: boolean;
+  actions: RepairAction[];
+  counts: Record<RepairAction['outcome'], number>;
+}
+
+const PAGE = 500;
+
+/** A stable event id per (run, key): applying the same repair twice appends nothing the second time. */
+function repairEventId(runId: number, keyText: string): string {
+  const h = createHash('sha256').update(`strangler-repair:${runId}:${keyText}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * Corrective events for the confirmed differences of a finished run: the legacy row as it
+ * is now (re-read, not the run's copy) for missing and differing rows, a removal for extra
+ * rows. Dry run unless `apply`. Each append expects the stream version read just before it:
+ * a command that lands meanwhile makes the repair of that key stand down (the next run sees
+ * the key again if it still differs).
+ */
+export async function repairRun(opts: {
+  plan: EntityPlan;
+  run: RunSummary;
+  legacy: Executor;
+  store: Executor;
+  apply: boolean;
+  logger?: Logger;
+}): Promise<RepairResult> {
+  const { plan, run } = opts;
+  if (run.status !== 'finished') throw new StranglerError('repair_unfinished_run', `Run ${run.runId} is ${run.status}; repair works from a finished run. Run \`strangler reconcile --entity ${run.entity}\` first.`, { status: 400 });
+  if (!plan.streamOf) throw new StranglerError('repair_composite_key', `Entity ${plan.entity} has a composite key; repair needs one key column to name the stream.`, { status: 400 });
+  const streamOf = plan.streamOf;
+  const actions: RepairAction[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const page = await confirmedDiffs(opts.store, run.runId, after, PAGE);
+    if (!page.length) break;
+    after = page[page.length - 1]!.keyText;
+    const q = keysQuery(plan.legacy, page.map((d) => d.key));
+    const { rows } = await opts.legacy.query<unknown[]>(q.sql, q.params, { arrays: true });
+    const legacyByKey = new Map<string, unknown[]>();
+    for (const r of rows) {
+      const canon = plan.columns.slice(0, plan.keyKinds.length).map((p, i) => displayCanonical(canonicalValue(p, r[i])) ?? '');
+      legacyByKey.set(canon.join('\u0000'), r);
+    }
+    for (const d of page) {
+      const row = legacyByKey.get(d.keyText);
+      const streamId = streamOf(d.key.map(String));
+      const data = row ? Object.fromEntries(plan.columns.map((p, i) => [p.readModel, displayCanonical(canonicalValue(p, row[i]))])) : {};
+      const action: RepairAction = { key: d.key, streamId, class: d.class, event: row ? ROW_REPAIRED : ROW_REMOVED, data, outcome: 'planned' };
+      if (d.class !== 'extra' && !row) {
+        action.outcome = 'changed_meanwhile';
+        action.detail = 'the legacy row was deleted since the run; a removal is appended instead';
+      }
+      if (opts.apply) await applyAction(opts, run.runId, d, action);
+      actions.push(action);
+    }
+  }
+  const counts = { planned: 0, appended: 0, already_appended: 0, changed_meanwhile: 0 };
+  for (const a of actions) counts[a.outcome]++;
+  return { runId: run.runId, entity: plan.entity, apply: opts.apply, actions, counts };
+}
+
+async function applyAction(opts: { store: Executor; logger?: Logger }, runId: number, d: DiffRow, action: RepairAction): Promise<void> {
+  // No stream yet (a row loaded before dual-write started): the repair starts it.
+  const version = await streamVersion(opts.store, action.streamId);
+  try {
+    const res = await appendToStream(
+      opts.store,
+      action.streamId,
+      [{ id: repairEventId(runId, d.keyText), type: action.event, data: action.data, metadata: { source: 'reconciliation', runId, class: d.class, columns: d.columns, schemaVersion: 1 } }],
+      { expected: version ?? 'no_stream' },
+    );
+    action.outcome = res.replayed ? 'already_appended' : 'appended';
+  } catch (err) {
+    if (!(err instanceof ConcurrencyError)) throw err;
+    action.outcome = 'changed_meanwhile';
+    action.detail = `stream ${action.streamId} moved on while repairing (${err.message}); run reconciliation again`;
+    opts.logger?.warn({ streamId: action.streamId }, 'repair stood down: the stream changed meanwhile');
+  }
+}

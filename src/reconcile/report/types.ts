@@ -1,0 +1,55 @@
+import type { ColumnKind } from '../encoding/kinds.ts';
+import type { SkippedChunk } from '../store/runs.ts';
+
+/** A sample of a difference, with both sides' canonical values (by legacy column name). */
+export interface DiffSample {
+  key: unknown[];
+  class: 'missing' | 'extra' | 'differing';
+  columns: string[];
+  legacy: Record<string, string | null> | null;
+  readModel: Record<string, string | null> | null;
+}
+
+/** What a finished run stored and what ops read (JSON at /admin/reconciliations/ID, and as a page). */
+export interface ReconcileReport {
+  runId: number;
+  entity: string;
+  trigger: string;
+  configHash: string;
+  encodingVersion: number;
+  legacyTable: string;
+  readModelTable: string;
+  projection: string;
+  columns: { legacy: string; readModel: string; kind: ColumnKind }[];
+  startedAt: string;
+  finishedAt: string;
+  /** Wall time from start to finish (includes the grace wait and re-checks). */
+  durationMs: number;
+  rowsPerSecond: number;
+  legacyRows: number;
+  readModelRows: number;
+  matched: number;
+  missingInProjection: number;
+  extraInProjection: number;
+  differing: number;
+  /** Differing rows per column (a row may count for several). */
+  differingColumns: Record<string, number>;
+  /** Differences whose stream has events the projection has not applied yet: lag, not drift. */
+  pending: number;
+  /** Differences gone on the re-check (written while the run was reading). */
+  resolvedOnRecheck: number;
+  chunks: number;
+  prefilteredChunks: number;
+  prefilter: { enabled: boolean; reason: string };
+  skippedChunks: SkippedChunk[];
+  /** (missing + extra + differing) / max(legacy rows, projected rows); 0 for two empty tables. */
+  mismatchRate: number;
+  /** toleranceDriftPercent / 100. */
+  tolerance: number;
+  verdict: 'within_tolerance' | 'over_tolerance';
+  /** sha256 of "rows:Σ(row-hash prefixes) mod 2^64" per side: equal when the sides hold the same rows. */
+  tableSha256: { legacy: string; readModel: string };
+  samples: DiffSample[];
+  trend: { previousRunId: number; previousMismatchRate: number; change: number } | null;
+  resumed: boolean;
+}
