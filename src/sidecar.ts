@@ -21,6 +21,10 @@ import { compileRouteTable } from './proxy/routeTable.ts';
 import { createSpoolDrainer, openSpool } from './spool/index.ts';
 import { loadProjections } from './projections/registry.ts';
 import { createProjectionWorkers, type RunnableProjection } from './projections/runner/workers.ts';
+import { createReconciliationRoutes } from './admin/reconciliationRoutes.ts';
+import { createReconciler } from './reconcile/reconciler.ts';
+import { recordReportMetrics } from './reconcile/report/reportMetrics.ts';
+import { createReconcileScheduler, type ReconcileScheduler } from './reconcile/schedule.ts';
 
 export interface SidecarOptions {
   config: Config;
@@ -38,6 +42,8 @@ export interface SidecarOptions {
   closeStepTimeoutMs?: number;
   /** The legacy database for `capture: row`, opened by the caller (the demo's embedded one). */
   legacyDb?: Executor;
+  /** `false`: no reconciliation schedule (runs still start from the admin API). */
+  schedule?: boolean;
   /** Projection modules to run; default: the ones the config's entities name. `false`: run none. */
   projections?: readonly RunnableProjection[] | false;
 }
@@ -173,6 +179,25 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       legacyDb = own;
     }
 
+    // Reconciliation needs the legacy database; without one it is off (said at start-up).
+    let scheduler: ReconcileScheduler | null = null;
+    if (legacyDb && Object.keys(config.entities).length) {
+      const reconciler = createReconciler({
+        config,
+        legacy: legacyDb,
+        store: store.db,
+        projections,
+        logger,
+        onReport: (r) => recordReportMetrics(metrics, r),
+        onError: (entity) => metrics.reconcileFailures.inc({ entity }),
+      });
+      scheduler = createReconcileScheduler({ expression: config.reconciliation.schedule, reconciler, logger });
+      if (opts.schedule !== false) scheduler.start();
+      onClose('reconciliation', () => scheduler!.stop()); // stops after the chunk in flight; the next start resumes the run
+    } else {
+      logger.warn({ entities: Object.keys(config.entities).length }, 'reconciliation is off: it needs legacy.database.url and at least one entity');
+    }
+
     const upstream = new URL(config.legacy.upstream);
     const agent = new http.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 256, scheduling: 'lifo' });
     onClose('upstream agent', () => agent.destroy());
@@ -203,6 +228,9 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     const adminServer = createAdminServer({
       registry: metrics.registry,
       logger,
+      routes: scheduler
+        ? [createReconciliationRoutes({ store: store.db, scheduler, entities: Object.keys(config.entities), tokens: config.admin.resolvedTokens, logger })]
+        : [],
       eventStoreHealth: async () => {
         const h = await eventStoreHealth();
         return { ...h.report, ok: h.ok, ageMs: h.ageMs };

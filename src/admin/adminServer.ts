@@ -18,6 +18,8 @@ export interface AdminServerOptions {
    * `ok`, 503 otherwise; the rest of the object is the JSON body. Absent: 404.
    */
   eventStoreHealth?: () => Promise<{ ok: boolean } & Record<string, unknown>>;
+  /** Operator API handlers (behind bearer tokens); each returns false for paths it does not own. */
+  routes?: readonly ((req: http.IncomingMessage, res: http.ServerResponse) => boolean)[];
 }
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {
@@ -33,6 +35,7 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
 export function createAdminServer(opts: AdminServerOptions): http.Server {
   return http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    for (const route of opts.routes ?? []) if (route(req, res)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { title: 'method_not_allowed', status: 405, detail: 'The admin probes answer GET.' });
     switch (path) {
       case '/healthz':
@@ -68,7 +71,7 @@ export function createAdminServer(opts: AdminServerOptions): http.Server {
         );
         return;
       default:
-        return json(res, 404, { title: 'not_found', status: 404, detail: `No admin endpoint at ${path}. Try /healthz, /readyz, /health/event-store or /metrics.` });
+        return json(res, 404, { title: 'not_found', status: 404, detail: `No admin endpoint at ${path}. Try /healthz, /readyz, /health/event-store, /metrics or /admin/reconciliations.` });
     }
   });
 }

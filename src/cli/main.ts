@@ -7,6 +7,7 @@ import { runStart, untilSignal } from './start.ts';
 import { runDemo } from '../demo/runDemo.ts';
 import { runProjections } from './projections.ts';
 import { DOCTOR_USAGE, runDoctorCommand } from './doctor.ts';
+import { RECONCILE_USAGE, runReconcileCommand } from './reconcile.ts';
 
 export const USAGE = `strangler: a sidecar that strangles a legacy CRUD service into an event-sourced design
 
@@ -24,6 +25,7 @@ Usage:
   strangler projections skip NAME        move the failing event to strangler_dead_letters, continue
   strangler projections rebuild NAME     rebuild into new tables while the old ones serve, then switch
 ${DOCTOR_USAGE}
+${RECONCILE_USAGE}
   strangler help                         this text
 
 Exit codes: 0 success, 1 failure, 2 bad configuration or usage.
@@ -46,6 +48,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   const [command, ...rest] = argv;
   // doctor parses its own options (--json, --fail-on, …) and owns its exit codes (2 = error).
   if (command === 'doctor') return runDoctorCommand(rest, io);
+  if (command === 'reconcile') return runReconcileCommand(rest, io);
   try {
     const { values, positionals } = parseArgs({
       args: rest,

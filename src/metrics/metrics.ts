@@ -37,6 +37,11 @@ export function createMetrics(registry = new Registry(), opts: { defaults?: bool
     projectionPaused: new Gauge({ name: 'strangler_projection_paused', help: '1 while the projection is paused on a failing event (pause_and_alert), else 0.', labelNames: ['projection'] as const, registers: r }),
     projectionApplied: new Counter({ name: 'strangler_projection_events_applied_total', help: 'Events committed into the read model by this process, by projection.', labelNames: ['projection'] as const, registers: r }),
     projectionFailures: new Counter({ name: 'strangler_projection_failures_total', help: 'Failed projection attempts (retry: retried or split; pause: paused and alerted).', labelNames: ['projection', 'kind'] as const, registers: r }),
+    reconcileMismatchRate: new Gauge({ name: 'strangler_reconciliation_mismatch_rate', help: 'Mismatch rate of the last finished reconciliation: (missing + extra + differing) / max(legacy rows, projected rows).', labelNames: ['entity'] as const, registers: r }),
+    reconcileRows: new Gauge({ name: 'strangler_reconciliation_rows', help: 'Rows of the last finished reconciliation: kind legacy and read_model (rows on each side), matched, missing, extra, differing, pending.', labelNames: ['entity', 'kind'] as const, registers: r }),
+    reconcileDuration: new Histogram({ name: 'strangler_reconciliation_duration_seconds', help: 'Wall time of finished reconciliation runs.', labelNames: ['entity'] as const, buckets: [1, 5, 10, 30, 60, 300, 900, 3600], registers: r }),
+    reconcileLastSuccess: new Gauge({ name: 'strangler_reconciliation_last_success_timestamp_seconds', help: 'When the last reconciliation run of the entity finished (whatever its verdict).', labelNames: ['entity'] as const, registers: r }),
+    reconcileFailures: new Counter({ name: 'strangler_reconciliation_failures_total', help: 'Reconciliation runs that ended in an error.', labelNames: ['entity'] as const, registers: r }),
     projectionLeader: new Gauge({ name: 'strangler_projection_leader', help: '1 while this process holds the projection lease, else 0.', labelNames: ['projection'] as const, registers: r }),
   };
 }

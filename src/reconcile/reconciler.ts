@@ -15,11 +15,14 @@ export interface ReconcilerDeps {
   legacy: Executor;
   /** The event store database: read models, checkpoints, reports. */
   store: Executor;
-  projections: readonly Pick<RegisteredProjection, 'entity' | 'module'>[];
+  /** Which projection builds each entity's read model (its checkpoint and served tables); default: one named like the entity. */
+  projections: readonly { entity?: string; module: Pick<RegisteredProjection['module'], 'name'> }[];
   owner?: string;
   logger?: Logger;
   /** Called with every finished report (metrics, the guard later). */
   onReport?: (report: ReconcileReport) => void;
+  /** Called when a run of an entity ends in an error (metrics). */
+  onError?: (entity: string, err: Error) => void;
   /** Test hook, passed to each run. */
   afterChunk?: (chunks: number) => void | Promise<void>;
   sleep?: (ms: number) => Promise<void>;
@@ -31,7 +34,7 @@ export type EntityResult = { entity: string; outcome: RunOutcome } | { entity: s
 
 export interface Reconciler {
   /** Runs every entity (or one), one after the other. Errors are per entity, never thrown for the batch. */
-  run(opts?: { entity?: string; trigger?: string }): Promise<EntityResult[]>;
+  run(opts?: { entity?: string; trigger?: string; signal?: AbortSignal }): Promise<EntityResult[]>;
   plan(entity: string): Promise<EntityPlan>;
   entities(): string[];
 }
@@ -55,6 +58,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       const names = opts.entity ? [opts.entity] : entities();
       const results: EntityResult[] = [];
       for (const entity of names) {
+        if (opts.signal?.aborted) break;
         try {
           const p = await plan(entity);
           const pre = settings.prefilter === 'off' ? { prefilter: null, status: { enabled: false, reason: 'prefilter: off in the configuration' } } : await createSqlPrefilter(p, deps.legacy, deps.store);
@@ -71,12 +75,16 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
             ...(deps.afterChunk ? { afterChunk: deps.afterChunk } : {}),
             ...(deps.sleep ? { sleep: deps.sleep } : {}),
             ...(deps.staleMs !== undefined ? { staleMs: deps.staleMs } : {}),
+            ...(opts.signal ? { signal: opts.signal } : {}),
           });
           if (outcome.kind === 'finished') deps.onReport?.(outcome.report);
           results.push({ entity, outcome });
         } catch (err) {
-          deps.logger?.error({ entity, err }, 'reconciliation failed');
-          results.push({ entity, error: err instanceof Error ? err : new Error(String(err)) });
+          if (opts.signal?.aborted) break;
+          const error = err instanceof Error ? err : new Error(String(err));
+          deps.logger?.error({ entity, err: error.message }, 'reconciliation failed');
+          deps.onError?.(entity, error);
+          results.push({ entity, error });
         }
       }
       return results;

@@ -48,6 +48,8 @@ export interface RunOptions {
   /** A run whose owner has not renewed it for this long is taken over and resumed. */
   staleMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** Stops the run between chunks; the run stays `running` and the next start resumes it after staleMs. */
+  signal?: AbortSignal;
   /** Test hook: called after each recorded chunk (a crash test stops the run there). */
   afterChunk?: (chunks: number) => void | Promise<void>;
 }
@@ -107,6 +109,10 @@ export async function runReconciliation(opts: RunOptions): Promise<RunOutcome> {
     opts.logger?.info({ entity: plan.entity, runId: run.runId, mismatchRate: report.mismatchRate, verdict: report.verdict }, 'reconciliation finished');
     return { kind: 'finished', report };
   } catch (err) {
+    if (opts.signal?.aborted) {
+      opts.logger?.info({ entity: plan.entity, runId: run.runId }, 'reconciliation stopped between chunks; the next run resumes it');
+      throw err;
+    }
     await failRun(store, run.runId, owner, err instanceof Error ? err.message : String(err)).catch(() => {});
     throw err;
   }
@@ -196,6 +202,7 @@ async function walkChunks(opts: RunOptions, reader: LegacyReader, run: RunRow, s
     chunks++;
     await opts.afterChunk?.(chunks);
     if (last) return;
+    opts.signal?.throwIfAborted();
     after = upTo;
     // Adapt toward the target time per chunk, by at most ×2 / ÷2 a step.
     if (!skipped && elapsed > 0) size = Math.round(Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, size * Math.min(2, Math.max(0.5, settings.targetChunkMs / elapsed)))));

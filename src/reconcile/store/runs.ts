@@ -72,7 +72,17 @@ export type Claim = { kind: 'new'; run: RunRow } | { kind: 'resumed'; run: RunRo
  * replica) when it was made with the same configuration; a live run elsewhere makes this
  * one `busy` (overlapping runs are skipped, not queued).
  */
-export async function claimRun(db: Executor, opts: { entity: string; owner: string; trigger: string; configHash: string; encodingVersion: number; staleMs: number }): Promise<Claim> {
+export async function claimRun(outer: Executor, opts: { entity: string; owner: string; trigger: string; configHash: string; encodingVersion: number; staleMs: number }): Promise<Claim> {
+  // Claims of one entity are serialised by a transaction-scoped advisory lock (safe behind a
+  // transaction-pooling PgBouncer, unlike a session lock held for the whole run); the run row
+  // and its heartbeat then keep other replicas off for as long as the run lives.
+  return outer.transaction(async (db) => {
+    await db.query(`SELECT pg_advisory_xact_lock(hashtext('strangler_reconcile:' || $1))`, [opts.entity]);
+    return claimLocked(db, opts);
+  });
+}
+
+async function claimLocked(db: Executor, opts: { entity: string; owner: string; trigger: string; configHash: string; encodingVersion: number; staleMs: number }): Promise<Claim> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const { rows } = await db.query<Record<string, unknown>>(`SELECT ${COLUMNS} FROM strangler_reconcile_runs WHERE entity = $1 AND status = 'running'`, [opts.entity]);
     const current = rows[0] ? toRun(rows[0]) : null;
