@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPgliteExecutor } from '../db/pgliteExecutor.ts';
@@ -41,9 +42,11 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     const legacy = await startLegacyOrders({ db: legacyDb, port: port('DEMO_LEGACY_PORT', 3000) }).catch(() => startLegacyOrders({ db: legacyDb, port: 0 }));
     cleanups.push(() => legacy.close());
 
+    // The demo opens the operator API with a token of its own unless one is given, and prints it.
+    const adminToken = opts.env.STRANGLER_ADMIN_TOKEN || randomBytes(12).toString('hex');
     const config = loadConfig({
       file: SPEC,
-      env: { ...opts.env, STRANGLER_LEGACY_UPSTREAM: legacy.url, STRANGLER_EVENTSTORE_URL: memory ? 'memory' : `embedded:${path.join(dataDir, 'eventstore')}` },
+      env: { ...opts.env, STRANGLER_ADMIN_TOKEN: adminToken, STRANGLER_LEGACY_UPSTREAM: legacy.url, STRANGLER_EVENTSTORE_URL: memory ? 'memory' : `embedded:${path.join(dataDir, 'eventstore')}` },
     });
     config.eventStore.spool.path = memory ? path.join(process.cwd(), 'data/demo-spool') : path.join(dataDir, 'spool');
     const store = await openEventStore({ url: config.eventStore.url, migrate: true });
@@ -69,6 +72,11 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     out(`  curl -s -X POST ${sidecar.publicUrl}/orders -H 'content-type: application/json' \\`);
     out(`       -d '{"customerId":"cust-9","items":[{"sku":"SKU-1","quantity":2,"price":"9.99"}]}'`);
     out(`  curl -s ${sidecar.adminUrl}/metrics | grep strangler_events_appended_total`);
+    out('');
+    out('Reconcile the legacy orders table with the read model, then read the report (JSON, or open the page):');
+    out(`  curl -s -X POST ${sidecar.adminUrl}/admin/reconciliations -H 'authorization: Bearer ${opts.env.STRANGLER_ADMIN_TOKEN ? '$STRANGLER_ADMIN_TOKEN' : adminToken}' -d '{}'`);
+    out(`  curl -s ${sidecar.adminUrl}/admin/reconciliations -H 'authorization: Bearer ${opts.env.STRANGLER_ADMIN_TOKEN ? '$STRANGLER_ADMIN_TOKEN' : adminToken}'`);
+    out(`  ${sidecar.adminUrl}/admin/reconciliations?format=html  (same header)`);
     out('');
     out('A traffic generator is sending orders through the sidecar. Ctrl-C stops everything.');
 

@@ -315,7 +315,7 @@ const tableDigest = (rows: number, sum: bigint) => createHash('sha256').update(`
 async function buildReport(opts: RunOptions, runId: number, resumed: boolean, wallStart: number): Promise<ReconcileReport> {
   const { plan, store, settings } = opts;
   const { rows } = await store.query<Record<string, unknown>>(
-    `SELECT trigger, started_at, chunks, chunk_size, legacy_rows, read_model_rows, matched, legacy_sum::text AS ls, read_model_sum::text AS rs,
+    `SELECT trigger, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS started_at, chunks, chunk_size, legacy_rows, read_model_rows, matched, legacy_sum::text AS ls, read_model_sum::text AS rs,
             prefiltered_chunks, skipped_chunks, active_ms FROM strangler_reconcile_runs WHERE run_id = $1`,
     [runId],
   );

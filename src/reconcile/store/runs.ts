@@ -35,7 +35,7 @@ export interface SkippedChunk {
   reason: string;
 }
 
-const COLUMNS = `run_id, entity, status, trigger, config_hash, owner, started_at, cursor, chunks, chunk_size, legacy_rows, read_model_rows,
+const COLUMNS = `run_id, entity, status, trigger, config_hash, owner, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS started_at, cursor, chunks, chunk_size, legacy_rows, read_model_rows,
   matched, legacy_sum::text AS legacy_sum, read_model_sum::text AS read_model_sum, prefiltered_chunks, skipped_chunks, active_ms,
   (extract(epoch FROM now() - heartbeat_at) * 1000)::bigint AS heartbeat_age_ms`;
 
@@ -296,7 +296,8 @@ export interface RunSummary {
   report: ReconcileReport | null;
 }
 
-const SUMMARY = `run_id, entity, status, trigger, started_at, finished_at, error, report`;
+const iso = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${col}`;
+const SUMMARY = `run_id, entity, status, trigger, ${iso('started_at')}, ${iso('finished_at')}, error, report`;
 function toSummary(r: Record<string, unknown>): RunSummary {
   return {
     runId: Number(r.run_id),
