@@ -10,6 +10,8 @@ const FIELD_NAME = /^[A-Za-z_$][A-Za-z0-9_$-]*$/;
 
 export const ENTITY_NAME = /^[a-z][a-z0-9_]*$/;
 export const RECONCILE_RULES = ['ignore', 'trim', 'rtrim', 'lowercase', 'empty_as_null'] as const;
+/** `digits:N`: compare a float column at N significant digits (default 6 for FLOAT/real, 15 for DOUBLE). */
+export const DIGITS_RULE = /^digits:([1-9]|1[0-7])$/;
 
 function fieldName() {
   return matching(FIELD_NAME, 'a field name (letters, digits, _ and -)');
@@ -83,12 +85,14 @@ function tableRef() {
     .prefault({});
 }
 
-const ruleSchema = oneOf(RECONCILE_RULES);
+const ruleSchema = z.union([oneOf(RECONCILE_RULES), matching(DIGITS_RULE, 'digits:N with N from 1 to 17')], expected(`one of ${RECONCILE_RULES.join(', ')} or digits:N`));
 const columnsWhat = 'all, a list of column names or a mapping of legacy column → read-model column';
 
 const reconcileSchema = z
   .strictObject(
     {
+      /** Legacy key columns walked in order; default the entity's legacy.key. A list for a composite key (e.g. [order_id, sku]). */
+      key: z.array(sqlIdentifier(), expected('a list of key column names')).min(1, expected('a list of key column names')).optional(),
       /** Normalised to a map legacy column → read-model column; `all` = every legacy column, same names. */
       columns: z
         .union(
@@ -104,7 +108,7 @@ const reconcileSchema = z
       rules: z
         .record(
           sqlIdentifier(),
-          z.union([ruleSchema.transform((r) => [r]), z.array(ruleSchema)], expected(`one of ${RECONCILE_RULES.join(', ')}, or a list of them`)),
+          z.union([ruleSchema.transform((r) => [r]), z.array(ruleSchema)], expected(`one of ${RECONCILE_RULES.join(', ')}, digits:N, or a list of them`)),
           expected('a mapping of column → rule'),
         )
         .default({}),

@@ -107,10 +107,12 @@ export const EXAMPLES: Readonly<Record<string, string>> = {
   'entities.*.reads[*].query.filters': 'filters: { customerId: customer_id }',
   'entities.*.reads[*].query.filters.*': 'customerId: customer_id',
   'entities.*.reconcile': 'reconcile: { columns: [id, status, total_amount] }',
+  'entities.*.reconcile.key': 'key: [order_id, sku]',
+  'entities.*.reconcile.key.*': 'key: [order_id, sku]',
   'entities.*.reconcile.columns': 'columns: [id, customer_id, status, total_amount, created_at]',
   'entities.*.reconcile.columns.*': 'total_amount: total',
   'entities.*.reconcile.rules': 'rules: { customer_id: rtrim }',
-  'entities.*.reconcile.rules.*': 'customer_id: rtrim',
+  'entities.*.reconcile.rules.*': 'customer_id: rtrim   (or a list: [trim, lowercase]; digits:6 for a float)',
 };
 
 const PATTERNS = Object.entries(EXAMPLES).map(([pattern, example]) => ({ segments: pathSegments(pattern), example }));

@@ -28,6 +28,8 @@ export interface ReconcilerDeps {
   sleep?: (ms: number) => Promise<void>;
   /** A run whose owner has not renewed it for this long is taken over (default 60 s). */
   staleMs?: number;
+  /** Longest pause for a busy legacy database before a chunk is skipped (default 60 s). */
+  busyWaitMs?: number;
 }
 
 export type EntityResult = { entity: string; outcome: RunOutcome } | { entity: string; error: StranglerError | Error };
@@ -75,6 +77,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
             ...(deps.afterChunk ? { afterChunk: deps.afterChunk } : {}),
             ...(deps.sleep ? { sleep: deps.sleep } : {}),
             ...(deps.staleMs !== undefined ? { staleMs: deps.staleMs } : {}),
+            ...(deps.busyWaitMs !== undefined ? { busyWaitMs: deps.busyWaitMs } : {}),
             ...(opts.signal ? { signal: opts.signal } : {}),
           });
           if (outcome.kind === 'finished') deps.onReport?.(outcome.report);

@@ -236,6 +236,61 @@ describe('reconciliation: MariaDB orders vs the PostgreSQL read model', () => {
     expect(b.chunks).toBe(bChunks + 3);
   }, 60_000);
 
+  describe('a composite key: order_items (order_id, sku)', () => {
+    const items = (from: number, to: number) =>
+      Array.from({ length: to - from }, (_, i) => ['SKU-a', 'SKU-b', 'sku-c'].map((sku, j) => [id(from + i), sku, j + 1, `${(from + i) % 50}.25`])).flat();
+    const itemsConfig = (settings: Record<string, unknown> = {}) =>
+      configSchema.parse({
+        legacy: { upstream: 'http://127.0.0.1:3000' },
+        entities: { order_items: { projection: 'row', reconcile: { key: ['order_id', 'sku'], columns: ['order_id', 'sku', 'quantity', 'price'] } } },
+        reconciliation: { graceMs: 0, chunkSize: 100, ...settings },
+      });
+    const itemsReconciler = (settings: Record<string, unknown> = {}, extra: Partial<ReconcilerDeps> = {}) =>
+      createReconciler({ config: itemsConfig(settings), legacy, store: store.db, projections: [{ entity: 'order_items', module: { name: 'order_items' } }], ...extra });
+
+    beforeAll(async () => {
+      const rows = items(1000, 2000);
+      await legacy.query('INSERT INTO order_items (order_id, sku, quantity, price) VALUES ?', [rows]);
+      await store.db.query(
+        `INSERT INTO order_items SELECT r.o, r.s, r.q, r.p::numeric FROM json_to_recordset($1::json) AS r(o text, s text, q int, p text)`,
+        [JSON.stringify(rows.map(([o, s, q, p]) => ({ o, s, q, p })))],
+      );
+    });
+
+    it('walks (order_id, sku) ranges that split an order across chunks and finds each planted key', async () => {
+      await legacy.query(`UPDATE order_items SET quantity = 9 WHERE order_id = ? AND sku = 'SKU-b'`, [id(1500)]);
+      await legacy.query(`DELETE FROM order_items WHERE order_id = ? AND sku = 'sku-c'`, [id(1234)]);
+      await legacy.query(`INSERT INTO order_items VALUES (?, 'SKU-A', 1, 1.00)`, [id(1777)]);
+      // targetChunkMs 1 keeps chunks near the 50-row floor: about 60 boundaries, most inside an order.
+      const report = finished(await itemsReconciler({ prefilter: 'off', targetChunkMs: 1 }).run());
+      expect(report).toMatchObject({ legacyRows: 3000, readModelRows: 3000, missingInProjection: 1, extraInProjection: 1, differing: 1, differingColumns: { quantity: 1 } });
+      expect(report.chunks).toBeGreaterThan(10);
+      expect((await diffKeys(report.runId)).map((d) => [JSON.parse(d.key_text) as string[], d.class])).toEqual([
+        [[id(1234), 'sku-c'], 'extra'],
+        [[id(1500), 'SKU-b'], 'differing'],
+        [[id(1777), 'SKU-A'], 'missing'],
+      ]);
+      const withPrefilter = finished(await itemsReconciler().run());
+      expect(withPrefilter.prefilter.enabled).toBe(true);
+      expect(withPrefilter).toMatchObject({ missingInProjection: 1, extraInProjection: 1, differing: 1, tableSha256: report.tableSha256 });
+    });
+
+    it('pauses while the legacy server is busy, then skips the chunk with the reason', async () => {
+      const other = createMysqlExecutor({ url: legacyDb.url, max: 1 });
+      try {
+        const busy = other.query('SELECT SLEEP(3)');
+        await new Promise((r) => setTimeout(r, 100));
+        const report = finished(await itemsReconciler({ chunkSize: 1000, pauseWhenThreadsRunning: 1 }, { busyWaitMs: 200 }).run());
+        await busy;
+        expect(report.skippedChunks.length).toBeGreaterThan(0);
+        expect(report.skippedChunks[0]!.reason).toMatch(/^legacy database busy: [2-9] statements running \(pauseWhenThreadsRunning 1\) for 0\.2 s$/);
+        expect(report.legacyRows).toBeLessThan(3001);
+      } finally {
+        await other.close();
+      }
+    });
+  });
+
   it('refuses an entity whose columns it cannot compare, naming the column', async () => {
     await store.db.exec('ALTER TABLE orders ADD COLUMN note point');
     await legacy.exec('ALTER TABLE orders ADD COLUMN note POINT NULL');

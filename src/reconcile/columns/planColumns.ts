@@ -2,6 +2,8 @@ import { StranglerError } from '../../errors/StranglerError.ts';
 import type { ColumnKind, ColumnPlan, ColumnRule } from '../encoding/kinds.ts';
 import type { ColumnInfo } from './describeTable.ts';
 
+const DIGITS = /^digits:(\d+)$/;
+
 /** What one side's declared type says about a column, before the two sides are paired. */
 interface SideKind {
   kind: ColumnKind | 'boolish';
@@ -127,7 +129,16 @@ export function planColumns(input: PlanInput): ColumnPlan[] {
       problems.push(`legacy ${l} (${describe(lc)}) and read model ${r} (${describe(rc)}) hold different kinds of value and cannot be compared`);
       continue;
     }
-    const rules = (input.rules[l] ?? []).filter((x): x is ColumnRule => x !== 'ignore');
+    const given = input.rules[l] ?? [];
+    const rules = given.filter((x): x is ColumnRule => x !== 'ignore' && !DIGITS.test(x));
+    const digits = given.map((x) => DIGITS.exec(x)).find((m) => m !== null);
+    if (digits) {
+      if (kind.kind !== 'float') {
+        problems.push(`rule ${digits[0]} on column "${l}" applies to float columns, and ${l} is compared as ${kind.kind}`);
+        continue;
+      }
+      kind.digits = Number(digits[1]);
+    }
     if ((a.padded || b.padded) && !rules.includes('rtrim') && !rules.includes('trim')) rules.push('rtrim');
     plans.push({ legacy: l, readModel: r, ...kind, rules, types: { legacy: lc.dataType, readModel: rc.dataType } });
   }

@@ -43,7 +43,7 @@ export async function planEntity(opts: {
   const logical = config.readModel.table;
   const physical = (await readModelTables(opts.store, opts.projection, [logical]))[logical] ?? logical;
   const [legacyCols, rmCols] = await Promise.all([describeTable(opts.legacy, legacyTable, 'legacy'), describeTable(opts.store, physical, 'read model')]);
-  const key = [config.legacy.key];
+  const key = config.reconcile.key ?? [config.legacy.key];
   const columns = planColumns({
     entity,
     legacyTable,
@@ -54,8 +54,8 @@ export async function planEntity(opts: {
     rules: config.reconcile.rules,
     key,
   });
-  // The key on the read-model side is the configured readModel.key, whatever the column map says.
-  const keyPlans = columns.slice(0, key.length).map((p) => ({ ...p, readModel: config.readModel.key }));
+  // A single key is readModel.key on the read-model side; a composite one maps through reconcile.columns.
+  const keyPlans = columns.slice(0, key.length).map((p) => (config.reconcile.key ? p : { ...p, readModel: config.readModel.key }));
   const plans = [...keyPlans, ...columns.slice(key.length)];
   const keyKinds = keyPlans.map((p) => p.kind);
   for (const p of keyPlans) {

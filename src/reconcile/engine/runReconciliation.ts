@@ -24,6 +24,7 @@ import {
 } from '../store/runs.ts';
 import type { EntityPlan } from './entityPlan.ts';
 import { createLegacyReader, isStatementTimeout, type LegacyReader } from './legacyLimits.ts';
+import { keyText } from './keyText.ts';
 import { mergeRows, type HashedRow } from './merge.ts';
 import { boundaryQuery, keysQuery, rangeQuery } from './sideSql.ts';
 import type { Prefilter } from './prefilter.ts';
@@ -47,6 +48,8 @@ export interface RunOptions {
   prefilterStatus?: { enabled: boolean; reason: string };
   /** A run whose owner has not renewed it for this long is taken over and resumed. */
   staleMs?: number;
+  /** Longest pause for a busy legacy database before the chunk is skipped (default 60 s). */
+  busyWaitMs?: number;
   sleep?: (ms: number) => Promise<void>;
   /** Stops the run between chunks; the run stays `running` and the next start resumes it after staleMs. */
   signal?: AbortSignal;
@@ -71,8 +74,6 @@ function hashRows(plan: EntityPlan, rows: readonly unknown[][]): HashedRow[] {
 }
 
 const keyOf = (plan: EntityPlan, row: HashedRow) => row.canon.slice(0, plan.keyKinds.length);
-/** The key as one text (canonical values joined): how a difference is named and matched on both sides. */
-const keyText = (key: readonly Canonical[]) => key.map((k) => displayCanonical(k) ?? '').join('\u0000');
 
 function valuesOf(plan: EntityPlan, row: HashedRow | undefined): Record<string, string | null> | null {
   if (!row) return null;
@@ -241,8 +242,9 @@ async function waitWhileBusy(opts: RunOptions, reader: LegacyReader, after: unkn
   const started = Date.now();
   let running = await reader.busy();
   while (running > limit) {
-    if (Date.now() - started >= BUSY_WAIT_MS) {
-      return skipChunk(opts, reader, after, size, `legacy database busy: ${running} statements running (pauseWhenThreadsRunning ${limit}) for ${BUSY_WAIT_MS / 1000} s`);
+    const waitMs = opts.busyWaitMs ?? BUSY_WAIT_MS;
+    if (Date.now() - started >= waitMs) {
+      return skipChunk(opts, reader, after, size, `legacy database busy: ${running} statements running (pauseWhenThreadsRunning ${limit}) for ${waitMs / 1000} s`);
     }
     await sleep(1000);
     running = await reader.busy();

@@ -6,6 +6,7 @@ import type { Logger } from '../../logging/logger.ts';
 import { canonicalValue } from '../encoding/canonical.ts';
 import { displayCanonical } from '../encoding/rowEncoding.ts';
 import type { EntityPlan } from '../engine/entityPlan.ts';
+import { keyText } from '../engine/keyText.ts';
 import { keysQuery } from '../engine/sideSql.ts';
 import { confirmedDiffs, type DiffRow, type RunSummary } from '../store/runs.ts';
 import { ROW_REMOVED, ROW_REPAIRED } from './repairEvents.ts';
@@ -66,8 +67,7 @@ export async function repairRun(opts: {
     const { rows } = await opts.legacy.query<unknown[]>(q.sql, q.params, { arrays: true });
     const legacyByKey = new Map<string, unknown[]>();
     for (const r of rows) {
-      const canon = plan.columns.slice(0, plan.keyKinds.length).map((p, i) => displayCanonical(canonicalValue(p, r[i])) ?? '');
-      legacyByKey.set(canon.join('\u0000'), r);
+      legacyByKey.set(keyText(plan.columns.slice(0, plan.keyKinds.length).map((p, i) => canonicalValue(p, r[i]))), r);
     }
     for (const d of page) {
       const row = legacyByKey.get(d.keyText);
