@@ -6,6 +6,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<unknown> }>> = 
   append: () => import('./append.ts'),
   projection: () => import('./projection.ts'),
   proxy: () => import('./proxy.ts'),
+  reconcile: () => import('./reconcile.ts'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
