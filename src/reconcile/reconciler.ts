@@ -6,6 +6,7 @@ import type { Logger } from '../logging/logger.ts';
 import type { RegisteredProjection } from '../projections/registry.ts';
 import { planEntity, type EntityPlan } from './engine/entityPlan.ts';
 import { createSqlPrefilter } from './prefilter/sqlPrefilter.ts';
+import { createLegacyReader } from './engine/legacyLimits.ts';
 import { runReconciliation, type RunOutcome } from './engine/runReconciliation.ts';
 import type { ReconcileReport } from './report/types.ts';
 
@@ -63,12 +64,17 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
         if (opts.signal?.aborted) break;
         try {
           const p = await plan(entity);
-          const pre = settings.prefilter === 'off' ? { prefilter: null, status: { enabled: false, reason: 'prefilter: off in the configuration' } } : await createSqlPrefilter(p, deps.legacy, deps.store);
+          const reader = await createLegacyReader(deps.legacy, settings.statementTimeoutMs);
+          const pre =
+            settings.prefilter === 'off'
+              ? { prefilter: null, status: { enabled: false, reason: 'prefilter: off in the configuration' } }
+              : await createSqlPrefilter(p, deps.legacy, deps.store, (sql, params) => reader.query<unknown[]>(sql, params));
           const outcome = await runReconciliation({
             plan: p,
             legacy: deps.legacy,
             store: deps.store,
             settings,
+            reader,
             owner,
             trigger: opts.trigger ?? 'manual',
             prefilter: pre.prefilter,

@@ -1,13 +1,22 @@
 import { sameCanonical } from '../encoding/rowEncoding.ts';
-import type { Canonical } from '../encoding/canonical.ts';
+import { canonicalValue, type Canonical } from '../encoding/canonical.ts';
 import type { ColumnKind, ColumnPlan } from '../encoding/kinds.ts';
 
-/** One row of a side, encoded: key values first in `canon`, then the other columns. */
+/**
+ * One row of a side, hashed. Only the key's canonical values are kept: the canonical values of
+ * the other columns are recomputed from `values` for the few rows that differ, so a chunk holds
+ * the driver's row and 32 bytes of hash per row, not a second copy of every value.
+ */
 export interface HashedRow {
-  canon: Canonical[];
-  hash: Buffer;
-  /** The key's values as the driver returned them: SQL parameters for keyset pagination and re-checks. */
-  key: unknown[];
+  /** The row as the driver returned it, in plan order; the key's values lead (SQL parameters for re-checks). */
+  values: unknown[];
+  keyCanon: Canonical[];
+  /** sha256 of the row's encoding, as a latin1 string (see hashRow). */
+  hash: string;
+}
+
+export function canonOf(plans: readonly ColumnPlan[], row: HashedRow): Canonical[] {
+  return plans.map((p, i) => canonicalValue(p, row.values[i]));
 }
 
 export type Outcome =
@@ -59,7 +68,9 @@ export function compareKeys(kinds: readonly ColumnKind[], a: readonly Canonical[
 
 export function differingColumns(plans: readonly ColumnPlan[], a: HashedRow, b: HashedRow): string[] {
   const cols: string[] = [];
-  for (let i = 0; i < plans.length; i++) if (!sameCanonical(plans[i]!, a.canon[i]!, b.canon[i]!)) cols.push(plans[i]!.legacy);
+  const ca = canonOf(plans, a);
+  const cb = canonOf(plans, b);
+  for (let i = 0; i < plans.length; i++) if (!sameCanonical(plans[i]!, ca[i]!, cb[i]!)) cols.push(plans[i]!.legacy);
   return cols;
 }
 
@@ -70,7 +81,7 @@ export function mergeRows(plans: readonly ColumnPlan[], keyKinds: readonly Colum
   while (i < legacy.length || j < readModel.length) {
     const l = legacy[i];
     const r = readModel[j];
-    const c = !l ? 1 : !r ? -1 : compareKeys(keyKinds, l.canon, r.canon);
+    const c = !l ? 1 : !r ? -1 : compareKeys(keyKinds, l.keyCanon, r.keyCanon);
     if (c < 0) {
       out({ kind: 'missing', legacy: l! });
       i++;
@@ -78,7 +89,7 @@ export function mergeRows(plans: readonly ColumnPlan[], keyKinds: readonly Colum
       out({ kind: 'extra', readModel: r! });
       j++;
     } else {
-      if (l!.hash.equals(r!.hash)) out({ kind: 'matched', legacy: l!, readModel: r! });
+      if (l!.hash === r!.hash) out({ kind: 'matched', legacy: l!, readModel: r! });
       else out({ kind: 'differing', legacy: l!, readModel: r!, columns: differingColumns(plans, l!, r!) });
       i++;
       j++;

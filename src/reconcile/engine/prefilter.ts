@@ -1,11 +1,18 @@
-/** Count and Σ of row-hash prefixes (mod 2^64 once reduced) over a key range, computed by a database. */
+import type { Query } from './sideSql.ts';
+
+/** Count and Σ of row-hash prefixes mod 2^64 over a key range, computed by a database. */
 export interface ChunkChecksum {
   count: number;
   sum: bigint;
 }
 
-/** In-database checksums of both sides for a key range (after, upTo]. */
+/**
+ * In-database checksums of both sides for a key range (after, upTo]: the SQL to send (the
+ * engine runs the legacy one under its load limits) and how to read the answer.
+ */
 export interface Prefilter {
-  legacy(after: unknown[] | null, upTo: unknown[] | null): Promise<ChunkChecksum>;
-  readModel(after: unknown[] | null, upTo: unknown[] | null): Promise<ChunkChecksum>;
+  legacy(after: unknown[] | null, upTo: unknown[] | null): Query;
+  readModel(after: unknown[] | null, upTo: unknown[] | null): Query;
+  /** The answer's single row (count, sum) → the checksum, the sum reduced mod 2^64. */
+  read(row: readonly unknown[] | undefined): ChunkChecksum;
 }

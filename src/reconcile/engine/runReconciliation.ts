@@ -4,7 +4,7 @@ import type { Executor } from '../../db/executor.ts';
 import { streamsWithEventsAfter } from '../../eventstore/index.ts';
 import type { Checkpoint } from '../../eventstore/types.ts';
 import type { Logger } from '../../logging/logger.ts';
-import { displayCanonical, encodeRow, ENCODING_VERSION, hashPrefix, MOD64, rowHash } from '../encoding/rowEncoding.ts';
+import { displayCanonical, ENCODING_VERSION, hashRow, MOD64, PrefixSum } from '../encoding/rowEncoding.ts';
 import type { Canonical } from '../encoding/canonical.ts';
 import type { ReconcileReport } from '../report/types.ts';
 import {
@@ -25,7 +25,7 @@ import {
 import type { EntityPlan } from './entityPlan.ts';
 import { createLegacyReader, isStatementTimeout, type LegacyReader } from './legacyLimits.ts';
 import { keyText } from './keyText.ts';
-import { mergeRows, type HashedRow } from './merge.ts';
+import { canonOf, mergeRows, type HashedRow } from './merge.ts';
 import { boundaryQuery, keysQuery, rangeQuery } from './sideSql.ts';
 import type { Prefilter } from './prefilter.ts';
 
@@ -43,6 +43,8 @@ export interface RunOptions {
   owner: string;
   trigger: string;
   logger?: Logger;
+  /** The legacy database under its load limits; made from `legacy` when absent. */
+  reader?: LegacyReader;
   /** In-database chunk checksums, when the self-test passed (see prefilter.ts). */
   prefilter?: Prefilter | null;
   prefilterStatus?: { enabled: boolean; reason: string };
@@ -68,21 +70,23 @@ const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 function hashRows(plan: EntityPlan, rows: readonly unknown[][]): HashedRow[] {
   return rows.map((values) => {
-    const { bytes, canon } = encodeRow(plan.columns, values);
-    return { canon, hash: rowHash(bytes), key: values.slice(0, plan.keyKinds.length) };
+    const { canon, hash } = hashRow(plan.columns, values);
+    canon.length = plan.keyKinds.length;
+    return { values, keyCanon: canon, hash };
   });
 }
 
-const keyOf = (plan: EntityPlan, row: HashedRow) => row.canon.slice(0, plan.keyKinds.length);
+const keyOf = (_plan: EntityPlan, row: HashedRow) => row.keyCanon;
 
 function valuesOf(plan: EntityPlan, row: HashedRow | undefined): Record<string, string | null> | null {
   if (!row) return null;
-  return Object.fromEntries(plan.columns.map((c, i) => [c.legacy, displayCanonical(row.canon[i]!)]));
+  const canon = canonOf(plan.columns, row);
+  return Object.fromEntries(plan.columns.map((c, i) => [c.legacy, displayCanonical(canon[i]!)]));
 }
 
 function diffOf(plan: EntityPlan, o: { kind: 'missing' | 'extra' | 'differing'; legacy?: HashedRow; readModel?: HashedRow; columns?: string[] }): DiffRow {
   const row = (o.legacy ?? o.readModel)!;
-  return { keyText: keyText(keyOf(plan, row)), key: row.key, class: o.kind, columns: o.columns ?? [], legacy: valuesOf(plan, o.legacy), readModel: valuesOf(plan, o.readModel) };
+  return { keyText: keyText(keyOf(plan, row)), key: row.values.slice(0, plan.keyKinds.length), class: o.kind, columns: o.columns ?? [], legacy: valuesOf(plan, o.legacy), readModel: valuesOf(plan, o.readModel) };
 }
 
 /**
@@ -101,11 +105,11 @@ export async function runReconciliation(opts: RunOptions): Promise<RunOutcome> {
   const run = claim.run;
   opts.logger?.info({ entity: plan.entity, runId: run.runId, resumed: claim.kind === 'resumed', cursor: run.cursor }, 'reconciliation started');
   try {
-    const reader = await createLegacyReader(opts.legacy, settings.statementTimeoutMs);
+    const reader = opts.reader ?? (await createLegacyReader(opts.legacy, settings.statementTimeoutMs));
     const wallStart = Date.now();
-    await walkChunks(opts, reader, run, sleep);
+    const note = await walkChunks(opts, reader, run, sleep);
     await recheck(opts, run.runId, sleep);
-    const report = await buildReport(opts, run.runId, claim.kind === 'resumed', wallStart);
+    const report = await buildReport(opts, run.runId, claim.kind === 'resumed', wallStart, note);
     if (!(await finishRun(store, run.runId, owner, report))) throw new Error(`run ${run.runId} was taken over by another replica before it finished`);
     opts.logger?.info({ entity: plan.entity, runId: run.runId, mismatchRate: report.mismatchRate, verdict: report.verdict }, 'reconciliation finished');
     return { kind: 'finished', report };
@@ -119,44 +123,71 @@ export async function runReconciliation(opts: RunOptions): Promise<RunOutcome> {
   }
 }
 
-async function walkChunks(opts: RunOptions, reader: LegacyReader, run: RunRow, sleep: (ms: number) => Promise<void>): Promise<void> {
+/** Consecutive chunks whose checksums differ before the prefilter stands down for the rest of the run. */
+const PREFILTER_GIVE_UP = 3;
+// Rows hashed in TypeScript per chunk at most (memory: both sides' canonical values are held);
+// a prefiltered chunk moves no rows unless it differs, so it may be larger.
+const MAX_TS_CHUNK = 5_000;
+const MAX_PREFILTER_CHUNK = 25_000;
+
+/** Walks the chunks; returns a note when the prefilter stood down during the walk. */
+async function walkChunks(opts: RunOptions, reader: LegacyReader, run: RunRow, sleep: (ms: number) => Promise<void>): Promise<string | null> {
   const { plan, store, settings } = opts;
+  let prefilter = opts.prefilter ?? null;
+  let mismatchedInARow = 0;
+  let note: string | null = null;
+  const maxChunk = () => (prefilter ? MAX_PREFILTER_CHUNK : MAX_TS_CHUNK);
   let after: unknown[] | null = run.cursor;
-  let size = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, run.chunkSize ?? settings.chunkSize));
+  let size = Math.min(maxChunk(), Math.max(MIN_CHUNK, run.chunkSize ?? settings.chunkSize));
   let chunks = run.chunks;
   for (;;) {
     const t0 = performance.now();
     let skipped: SkippedChunk | null = null;
     if (settings.pauseWhenThreadsRunning > 0) skipped = await waitWhileBusy(opts, reader, after, size, sleep);
 
-    let legacyRows: unknown[][] = [];
     let upTo: unknown[] | null = null;
     let last = false;
     let prefiltered = false;
     const sums = { legacy: 0n, readModel: 0n };
-    let counts = { legacy: 0, readModel: 0, matched: 0 };
+    const counts = { legacy: 0, readModel: 0, matched: 0 };
     const diffs: DiffRow[] = [];
-
-    if (!skipped && opts.prefilter) {
-      // Equal checksums over the same key range: no row crosses the wire.
-      const bound = await reader.query<unknown[]>(...spread(boundaryQuery(plan.legacy, after, size - 1)));
-      upTo = bound.rows[0] ? (bound.rows[0] as unknown[]) : null;
-      last = upTo === null;
-      const [l, r] = await Promise.all([opts.prefilter.legacy(after, upTo), opts.prefilter.readModel(after, upTo)]);
-      if (l.count === r.count && l.sum === r.sum) {
-        prefiltered = true;
-        counts = { legacy: l.count, readModel: r.count, matched: l.count };
-        sums.legacy = l.sum;
-        sums.readModel = r.sum;
-      }
-    }
-    if (!skipped && !prefiltered) {
+    let legacyRows: unknown[][] = [];
+    if (!skipped) {
       try {
-        if (opts.prefilter) {
-          legacyRows = (await reader.query<unknown[]>(...spread(rangeQuery(plan.legacy, after, upTo, null)))).rows;
+        if (prefilter) {
+          // Equal checksums over the same key range: no row crosses the wire.
+          const bound = await reader.query<unknown[]>(...spread(boundaryQuery(plan.legacy, after, size - 1)));
+          upTo = bound.rows[0] ? (bound.rows[0] as unknown[]) : null;
+          last = upTo === null;
+          const rq = prefilter.readModel(after, upTo);
+          const [l, r] = await Promise.all([reader.query<unknown[]>(...spread(prefilter.legacy(after, upTo))), store.query<unknown[]>(rq.sql, rq.params, { arrays: true })]);
+          const lc = prefilter.read(l.rows[0]);
+          const rc = prefilter.read(r.rows[0]);
+          if (lc.count === rc.count && lc.sum === rc.sum) {
+            prefiltered = true;
+            mismatchedInARow = 0;
+            Object.assign(counts, { legacy: lc.count, readModel: rc.count, matched: lc.count });
+            sums.legacy = lc.sum;
+            sums.readModel = rc.sum;
+          } else {
+            mismatchedInARow++;
+            // Row by row, in pages of at most MAX_TS_CHUNK legacy rows (memory stays bounded).
+            let from = after;
+            for (;;) {
+              const page = (await reader.query<unknown[]>(...spread(rangeQuery(plan.legacy, from, upTo, MAX_TS_CHUNK)))).rows;
+              const full = page.length === MAX_TS_CHUNK;
+              const to = full ? (page[page.length - 1]!.slice(0, plan.keyKinds.length) as unknown[]) : upTo;
+              await compareRows(opts, page, from, to, MAX_TS_CHUNK, counts, sums, diffs);
+              if (!full) break;
+              from = to;
+            }
+          }
         } else {
           legacyRows = (await reader.query<unknown[]>(...spread(rangeQuery(plan.legacy, after, null, size)))).rows;
           last = legacyRows.length < size;
+          upTo = last ? null : (legacyRows[legacyRows.length - 1]!.slice(0, plan.keyKinds.length) as unknown[]);
+          await compareRows(opts, legacyRows, after, upTo, size, counts, sums, diffs);
+          legacyRows = [];
         }
       } catch (err) {
         if (!isStatementTimeout(err)) throw err;
@@ -168,22 +199,16 @@ async function walkChunks(opts: RunOptions, reader: LegacyReader, run: RunRow, s
         skipped = await skipChunk(opts, reader, after, size, `statement timeout (${settings.statementTimeoutMs} ms) at ${MIN_CHUNK} rows`);
       }
     }
-    if (!skipped && !prefiltered) {
-      const l = hashRows(plan, legacyRows);
-      if (!opts.prefilter) upTo = last ? null : l[l.length - 1]!.key;
-      const r = hashRows(plan, await readModelRange(opts, after, upTo, size));
-      counts.legacy = l.length;
-      counts.readModel = r.length;
-      for (const row of l) sums.legacy += hashPrefix(row.hash);
-      for (const row of r) sums.readModel += hashPrefix(row.hash);
-      mergeRows(plan.columns, plan.keyKinds, l, r, (o) => {
-        if (o.kind === 'matched') counts.matched++;
-        else diffs.push(diffOf(plan, o));
-      });
-    }
     if (skipped) {
       upTo = skipped.upTo;
       last = upTo === null;
+    }
+    if (prefilter && mismatchedInARow >= PREFILTER_GIVE_UP) {
+      // Drift spread over the whole table makes every checksum differ: each chunk would be
+      // checksummed and then compared row by row anyway. Compare row by row from here on.
+      prefilter = null;
+      note = `stood down after chunk ${chunks + 1}: ${PREFILTER_GIVE_UP} chunks in a row differed, so the rest was compared row by row`;
+      opts.logger?.info({ entity: plan.entity, chunks: chunks + 1 }, `prefilter off for the rest of the run: ${PREFILTER_GIVE_UP} chunks in a row differed`);
     }
     const elapsed = performance.now() - t0;
     const recorded = await recordChunk(store, run.runId, opts.owner, {
@@ -202,16 +227,45 @@ async function walkChunks(opts: RunOptions, reader: LegacyReader, run: RunRow, s
     if (!recorded) throw new Error(`run ${run.runId} was taken over by another replica (its heartbeat went stale)`);
     chunks++;
     await opts.afterChunk?.(chunks);
-    if (last) return;
+    if (last) return note;
     opts.signal?.throwIfAborted();
     after = upTo;
     // Adapt toward the target time per chunk, by at most ×2 / ÷2 a step.
-    if (!skipped && elapsed > 0) size = Math.round(Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, size * Math.min(2, Math.max(0.5, settings.targetChunkMs / elapsed)))));
+    if (!skipped && elapsed > 0) size = Math.round(Math.min(maxChunk(), Math.max(MIN_CHUNK, size * Math.min(2, Math.max(0.5, settings.targetChunkMs / elapsed)))));
+    size = Math.min(size, maxChunk());
     if (settings.maxRowsPerSecond > 0) {
       const minMs = (counts.legacy / settings.maxRowsPerSecond) * 1000;
       if (minMs > elapsed) await sleep(minMs - elapsed);
     }
   }
+}
+
+/** Merge-joins legacy rows in (from, to] with the read model's rows of that range, adding to the chunk's figures. */
+async function compareRows(
+  opts: RunOptions,
+  legacyRows: unknown[][],
+  from: unknown[] | null,
+  to: unknown[] | null,
+  size: number,
+  counts: { legacy: number; readModel: number; matched: number },
+  sums: { legacy: bigint; readModel: bigint },
+  diffs: DiffRow[],
+): Promise<void> {
+  const { plan } = opts;
+  const l = hashRows(plan, legacyRows);
+  const r = hashRows(plan, await readModelRange(opts, from, to, size));
+  counts.legacy += l.length;
+  counts.readModel += r.length;
+  const ls = new PrefixSum();
+  const rs = new PrefixSum();
+  for (const row of l) ls.add(row.hash);
+  for (const row of r) rs.add(row.hash);
+  sums.legacy = (sums.legacy + ls.value()) % MOD64;
+  sums.readModel = (sums.readModel + rs.value()) % MOD64;
+  mergeRows(plan.columns, plan.keyKinds, l, r, (o) => {
+    if (o.kind === 'matched') counts.matched++;
+    else diffs.push(diffOf(plan, o));
+  });
 }
 
 const spread = (q: { sql: string; params: unknown[] }) => [q.sql, q.params] as const;
@@ -275,7 +329,7 @@ async function recheck(opts: RunOptions, runId: number, sleep: (ms: number) => P
     for (const d of page) {
       const a = lm.get(d.keyText);
       const b = rm.get(d.keyText);
-      if (a && b && a.hash.equals(b.hash)) {
+      if (a && b && a.hash === b.hash) {
         checks.push({ keyText: d.keyText, status: 'resolved', diff: null });
         continue;
       }
@@ -312,9 +366,11 @@ async function projectionCheckpoint(store: Executor, projection: string): Promis
   return rows[0] ? { transactionId: rows[0].tx, position: Number(rows[0].pos) } : { transactionId: '0', position: 0 };
 }
 
+const withNote = (status: { enabled: boolean; reason: string }, note: string | null) => (note ? { ...status, reason: `${status.reason}; ${note}` } : status);
+
 const tableDigest = (rows: number, sum: bigint) => createHash('sha256').update(`${rows}:${(sum % MOD64).toString()}`).digest('hex');
 
-async function buildReport(opts: RunOptions, runId: number, resumed: boolean, wallStart: number): Promise<ReconcileReport> {
+async function buildReport(opts: RunOptions, runId: number, resumed: boolean, wallStart: number, prefilterNote: string | null): Promise<ReconcileReport> {
   const { plan, store, settings } = opts;
   const { rows } = await store.query<Record<string, unknown>>(
     `SELECT trigger, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS started_at, chunks, chunk_size, legacy_rows, read_model_rows, matched, legacy_sum::text AS ls, read_model_sum::text AS rs,
@@ -361,7 +417,7 @@ async function buildReport(opts: RunOptions, runId: number, resumed: boolean, wa
     resolvedOnRecheck: counts.resolved,
     chunks: Number(r.chunks),
     prefilteredChunks: Number(r.prefiltered_chunks),
-    prefilter: opts.prefilterStatus ?? { enabled: false, reason: 'not requested' },
+    prefilter: withNote(opts.prefilterStatus ?? { enabled: false, reason: 'not requested' }, prefilterNote),
     skippedChunks: (typeof r.skipped_chunks === 'string' ? JSON.parse(r.skipped_chunks) : r.skipped_chunks) as SkippedChunk[],
     mismatchRate,
     tolerance,

@@ -2,8 +2,8 @@ import type { Dialect, Executor } from '../../db/executor.ts';
 import type { ColumnPlan } from '../encoding/kinds.ts';
 import { encodeRow, hashPrefix, MOD64, rowHash } from '../encoding/rowEncoding.ts';
 import type { EntityPlan } from '../engine/entityPlan.ts';
-import type { ChunkChecksum, Prefilter } from '../engine/prefilter.ts';
-import { quoteIdent, rangeQuery, type SideShape } from '../engine/sideSql.ts';
+import type { Prefilter } from '../engine/prefilter.ts';
+import { quoteIdent, rangeQuery, type Query, type SideShape } from '../engine/sideSql.ts';
 
 /**
  * The row encoding written in SQL, so a database can checksum a key range itself: count and
@@ -88,15 +88,12 @@ function prefixExpr(d: Dialect, plan: EntityPlan, side: 'legacy' | 'readModel'):
 
 const mod64 = (v: unknown) => ((BigInt(String(v ?? '0')) % MOD64) + MOD64) % MOD64;
 
-function sideChecksum(db: Executor, shape: SideShape, prefix: string): (after: unknown[] | null, upTo: unknown[] | null) => Promise<ChunkChecksum> {
-  return async (after, upTo) => {
-    const sum = db.dialect === 'mysql' ? `CAST(COALESCE(SUM(${prefix}), 0) AS CHAR)` : `COALESCE(sum(${prefix}), 0)::text`;
+function checksumQuery(dialect: Executor['dialect'], shape: SideShape, prefix: string): (after: unknown[] | null, upTo: unknown[] | null) => Query {
+  return (after, upTo) => {
+    const sum = dialect === 'mysql' ? `CAST(COALESCE(SUM(${prefix}), 0) AS CHAR)` : `COALESCE(sum(${prefix}), 0)::text`;
     const q = rangeQuery(shape, after, upTo, null, `COUNT(*) AS n, ${sum} AS s`);
     // An aggregate needs no ORDER BY (and PostgreSQL refuses one with an ungrouped column).
-    const sql = q.sql.replace(/ ORDER BY [^]*$/, '');
-    const { rows } = await db.query<unknown[]>(sql, q.params, { arrays: true });
-    const row = rows[0] ?? [0, '0'];
-    return { count: Number(row[0]), sum: mod64(row[1]) };
+    return { sql: q.sql.replace(/ ORDER BY [^]*$/, ''), params: q.params };
   };
 }
 
@@ -106,7 +103,7 @@ export interface PrefilterSetup {
 }
 
 /** Builds the prefilter for an entity and self-tests it on sampled rows of both sides. */
-export async function createSqlPrefilter(plan: EntityPlan, legacy: Executor, store: Executor): Promise<PrefilterSetup> {
+export async function createSqlPrefilter(plan: EntityPlan, legacy: Executor, store: Executor, legacyQuery?: (sql: string, params: readonly unknown[]) => Promise<{ rows: unknown[][] }>): Promise<PrefilterSetup> {
   const off = (reason: string): PrefilterSetup => ({ prefilter: null, status: { enabled: false, reason } });
   if (store.dialect === 'pglite') return off('the embedded store runs on the event loop; no gain from an in-database checksum');
   for (const p of plan.columns) {
@@ -121,7 +118,7 @@ export async function createSqlPrefilter(plan: EntityPlan, legacy: Executor, sto
   ] as const) {
     try {
       const q = rangeQuery(shape, null, null, SAMPLE, `${prefix} AS p, ${shape.columns.map((c) => quoteIdent(db.dialect, c)).join(', ')}`);
-      const { rows } = await db.query<unknown[]>(q.sql, q.params, { arrays: true });
+      const { rows } = side === 'legacy' && legacyQuery ? await legacyQuery(q.sql, q.params) : await db.query<unknown[]>(q.sql, q.params, { arrays: true });
       for (const r of rows) {
         const ts = hashPrefix(rowHash(encodeRow(plan.columns, r.slice(1)).bytes));
         if (mod64(r[0]) !== ts) return off(`self-test failed: the ${side} database hashes row ${String(r[1])} differently from the TypeScript encoding`);
@@ -132,7 +129,11 @@ export async function createSqlPrefilter(plan: EntityPlan, legacy: Executor, sto
     }
   }
   return {
-    prefilter: { legacy: sideChecksum(legacy, plan.legacy, lp), readModel: sideChecksum(store, plan.readModel, rp) },
+    prefilter: {
+      legacy: checksumQuery(legacy.dialect, plan.legacy, lp),
+      readModel: checksumQuery(store.dialect, plan.readModel, rp),
+      read: (row) => ({ count: Number(row?.[0] ?? 0), sum: mod64(row?.[1]) }),
+    },
     status: { enabled: true, reason: `self-test passed on up to ${SAMPLE} rows per side` },
   };
 }
