@@ -112,7 +112,7 @@ export const EXAMPLES: Readonly<Record<string, string>> = {
   'entities.*.reconcile.columns': 'columns: [id, customer_id, status, total_amount, created_at]',
   'entities.*.reconcile.columns.*': 'total_amount: total',
   'entities.*.reconcile.rules': 'rules: { customer_id: rtrim }',
-  'entities.*.reconcile.rules.*': 'customer_id: rtrim   (or a list: [trim, lowercase]; digits:6 for a float)',
+  'entities.*.reconcile.rules.*': 'customer_id: rtrim',
 };
 
 const PATTERNS = Object.entries(EXAMPLES).map(([pattern, example]) => ({ segments: pathSegments(pattern), example }));
