@@ -5,6 +5,7 @@ import { configSchema, type ConfigSpec } from '../../src/config/schema.ts';
 import { createMysqlExecutor } from '../../src/db/mysqlExecutor.ts';
 import { openEventStore, type EventStore } from '../../src/eventstore/index.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
+import { verifyStream } from '../../src/doctor/index.ts';
 import { createOrdersProjection, orderUpcasters } from '../../src/projections/modules/orders/index.ts';
 import { createProjectionRunner } from '../../src/projections/runner/runner.ts';
 import { createUpcasterRegistry } from '../../src/projections/upcast.ts';
@@ -171,6 +172,12 @@ describe('reconciliation: MariaDB orders vs the PostgreSQL read model', () => {
     expect(again.counts).toMatchObject({ appended: 0, already_appended: 30 });
 
     await project();
+    // The doctor's independent fold agrees with the projection on the corrective events.
+    for (const n of [changed.total_amount[0]!, added[0]!]) {
+      const v = await verifyStream(store, store.db, `orders-${id(n)}`, { snapshotInterval: 100 });
+      expect(v.differences).toEqual([]);
+      expect(v.equal).toBe(true);
+    }
     const clean = finished(await reconciler().run());
     expect(clean).toMatchObject({ legacyRows: ROWS, readModelRows: ROWS, matched: ROWS, missingInProjection: 0, extraInProjection: 0, differing: 0, verdict: 'within_tolerance' });
     expect(clean.tableSha256.legacy).toBe(clean.tableSha256.readModel);

@@ -90,6 +90,17 @@ describe('the orders fold', () => {
     ]);
   });
 
+  it("reconciliation's corrective events: the after-image sets every field and keeps the items; a removal deletes", () => {
+    const image = { id: 'ord_1', customer_id: 'cust-9', status: 'PAID', total_amount: '7.50', created_at: '2024-01-01T00:00:00.000001Z', updated_at: '2024-01-02T00:00:00.000002Z' };
+    const repaired = fold([created, ev(2, 'StranglerRowRepaired', image)]);
+    expect(orderRows(repaired)?.order).toMatchObject({ customer_id: 'cust-9', status: 'PAID', total_amount: '7.50', created_at: '2024-01-01T00:00:00.000001Z', updated_at: '2024-01-02T00:00:00.000002Z' });
+    expect(orderRows(repaired)?.items).toEqual([{ sku: 'A', quantity: '1', price: '0.10' }]);
+    // A row legacy has and the log never created (older than dual-write) appears with no items.
+    const fromNothing = fold([ev(1, 'StranglerRowRepaired', image)]);
+    expect(orderRows(fromNothing)).toMatchObject({ order: { id: 'ord_1', total_amount: '7.50' }, items: [] });
+    expect(orderRows(fold([created, ev(2, 'StranglerRowRemoved', {})]))).toBeNull();
+  });
+
   it('a deleted order has no rows', () => {
     const s = fold([created, ev(2, 'OrderDeleted', {})]);
     expect(s.deleted).toBe(true);

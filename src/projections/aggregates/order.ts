@@ -2,6 +2,7 @@ import { StranglerError } from '../../errors/StranglerError.ts';
 import type { RecordedEvent } from '../../eventstore/types.ts';
 import { formatCents, parseCents } from './cents.ts';
 import { normalizeTimestamp } from './timestamps.ts';
+import { ROW_REMOVED, ROW_REPAIRED } from '../../reconcile/repair/repairEvents.ts';
 import type { Aggregate } from './types.ts';
 
 export interface OrderItemState {
@@ -110,10 +111,34 @@ function apply(s: OrderState, event: RecordedEvent): OrderState {
       const items = [...s.items.filter((i) => i.sku !== added.sku), added];
       return { ...s, ...touched, items, totalCents: s.totalCents + BigInt(added.quantity) * added.priceCents };
     }
+    case ROW_REPAIRED: {
+      // Reconciliation's corrective event: the legacy row's after-image (read-model column
+      // names). It sets every field, with the times it carries; the items stay as they are.
+      const d = obj(event);
+      const totalCents = parseCents(d.total_amount);
+      if (typeof d.customer_id !== 'string' || typeof d.status !== 'string') bad(event, 'needs customer_id and status');
+      if (totalCents === undefined) bad(event, `total_amount ${JSON.stringify(d.total_amount)} is not a decimal like "12.34"`);
+      const live = s.exists && !s.deleted;
+      const createdAt = normalizeTimestamp(d.created_at) ?? event.recordedAt;
+      return {
+        ...s,
+        exists: true,
+        deleted: false,
+        id: live ? s.id : typeof d.id === 'string' ? d.id : s.id,
+        customerId: d.customer_id,
+        status: d.status,
+        totalCents,
+        items: live ? s.items : [],
+        createdAt,
+        updatedAt: normalizeTimestamp(d.updated_at) ?? createdAt,
+        version: event.version,
+      };
+    }
     case 'OrderPaid':
     case 'OrderCancelled':
     case 'OrderUpdated':
     case 'OrderDeleted':
+    case ROW_REMOVED:
       if (!s.exists || s.deleted) return { ...s, version: event.version };
       return applyChange(s, event, touched);
     default:
@@ -138,6 +163,7 @@ function applyChange(s: OrderState, event: RecordedEvent, touched: { version: nu
       };
     }
     case 'OrderDeleted':
+    case ROW_REMOVED:
       return { ...s, ...touched, deleted: true, items: [], totalCents: 0n };
     default:
       return { ...s, version: event.version };
