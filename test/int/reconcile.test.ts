@@ -11,6 +11,7 @@ import { createProjectionRunner } from '../../src/projections/runner/runner.ts';
 import { createUpcasterRegistry } from '../../src/projections/upcast.ts';
 import { createReconciler, type EntityResult, type ReconcilerDeps } from '../../src/reconcile/reconciler.ts';
 import { repairRun } from '../../src/reconcile/repair/repair.ts';
+import { createLegacyReader, isStatementTimeout } from '../../src/reconcile/engine/legacyLimits.ts';
 import type { ReconcileReport } from '../../src/reconcile/report/types.ts';
 import { getRun } from '../../src/reconcile/store/runs.ts';
 import { createMysqlTestDb, createPgTestDb, type TestDb } from '../harness/db.ts';
@@ -280,6 +281,25 @@ describe('reconciliation: MariaDB orders vs the PostgreSQL read model', () => {
       const withPrefilter = finished(await itemsReconciler().run());
       expect(withPrefilter.prefilter.enabled).toBe(true);
       expect(withPrefilter).toMatchObject({ missingInProjection: 1, extraInProjection: 1, differing: 1, tableSha256: report.tableSha256 });
+    });
+
+    it('caps the legacy read rate at maxRowsPerSecond', async () => {
+      const started = performance.now();
+      const report = finished(await itemsReconciler({ prefilter: 'off', chunkSize: 1000, targetChunkMs: 100_000, maxRowsPerSecond: 10_000 }).run());
+      // 3,000 rows in chunks of 1,000 at 10,000 rows/s: the first two chunks are held to 100 ms each.
+      expect(report.chunks).toBe(3);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+    });
+
+    it('stops a legacy statement at statementTimeoutMs (MariaDB max_statement_time) and knows the error as a timeout', async () => {
+      const reader = await createLegacyReader(legacy, 20);
+      const err = await reader.query("SELECT COUNT(*) FROM seq_1_to_100000000 WHERE SHA2(seq, 256) LIKE 'ff%'", []).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).not.toBeNull();
+      expect(isStatementTimeout(err)).toBe(true);
+      expect(isStatementTimeout(new Error('other'))).toBe(false);
     });
 
     it('pauses while the legacy server is busy, then skips the chunk with the reason', async () => {
