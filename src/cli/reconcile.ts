@@ -86,7 +86,7 @@ export async function runReconcileCommand(args: string[], io: CliIo): Promise<nu
           if (!run || run.entity !== entity) throw usage(`No reconciliation run ${runId} of ${entity}; \`strangler reconcile --entity ${entity}\` makes one.`);
           repair = await repairRun({ plan: await reconciler.plan(entity), run, legacy, store: store.db, apply: values.apply, logger });
           if (!values.json) for (const line of formatRepair(repair)) io.out(line);
-          if (values.apply) code = repair.counts.changed_meanwhile > 0 ? 1 : values.run !== undefined ? 0 : code;
+          if (values.apply) code = repair.counts.changed_meanwhile + repair.counts.not_repairable > 0 ? 1 : values.run !== undefined ? 0 : code;
         }
         out.push({ entity, report, repair });
       }
@@ -132,7 +132,7 @@ export function formatReport(r: ReconcileReport): string[] {
 
 function formatRepair(r: RepairResult): string[] {
   const head = r.apply
-    ? `repair of run ${r.runId} (${r.entity}): ${r.counts.appended} event(s) appended, ${r.counts.already_appended} already appended before, ${r.counts.changed_meanwhile} stood down (stream moved on)`
-    : `repair of run ${r.runId} (${r.entity}), DRY RUN: ${r.actions.length} corrective event(s) would be appended; add --apply to append them`;
+    ? `repair of run ${r.runId} (${r.entity}): ${r.counts.appended} event(s) appended, ${r.counts.already_appended} already appended before, ${r.counts.changed_meanwhile} stood down (stream moved on), ${r.counts.not_repairable} not repairable`
+    : `repair of run ${r.runId} (${r.entity}), DRY RUN: ${r.counts.planned} corrective event(s) would be appended${r.counts.not_repairable ? `, ${r.counts.not_repairable} row(s) not repairable` : ''}; add --apply to append them`;
   return [head, ...r.actions.slice(0, 50).map((a) => `  ${a.outcome} ${a.event} on ${a.streamId} (${a.class})${a.detail ? `: ${a.detail}` : ''}`), ...(r.actions.length > 50 ? [`  … ${r.actions.length - 50} more`] : [])];
 }

@@ -9,6 +9,11 @@ const EVENT_TYPE = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 const FIELD_NAME = /^[A-Za-z_$][A-Za-z0-9_$-]*$/;
 
 export const ENTITY_NAME = /^[a-z][a-z0-9_]*$/;
+const PROJECTION = /^(row|of:[a-z][a-z0-9_]*|\S.*\.(ts|mts|js|mjs))$/;
+/** `of:orders` → `orders`; null for `row` and module paths. */
+export function projectionOwner(projection: string): string | null {
+  return projection.startsWith('of:') ? projection.slice(3) : null;
+}
 export const RECONCILE_RULES = ['ignore', 'trim', 'rtrim', 'lowercase', 'empty_as_null'] as const;
 /** `digits:N`: compare a float column at N significant digits (default 6 for FLOAT/real, 15 for DOUBLE). */
 export const DIGITS_RULE = /^digits:([1-9]|1[0-7])$/;
@@ -131,7 +136,12 @@ export const entitySchema = z.strictObject(
     stream: matching(/\{id\}/, 'a stream name template containing {id}, like "orders-{id}"').default('{entity}-{id}'),
     legacy: tableRef(),
     readModel: tableRef(),
-    projection: matching(/^(row|\S.*\.(ts|mts|js|mjs))$/, 'row or a path to a .ts or .js projection module').default('row'),
+    /**
+     * `row` (the generic row projection), a path to a projection module, or `of:ENTITY`: the
+     * read model is one of the tables ENTITY's projection builds (order_items under orders),
+     * so this entity has no projection of its own and is here to be reconciled.
+     */
+    projection: matching(PROJECTION, 'row, of:ENTITY, or a path to a .ts or .js projection module').default('row'),
     /** Fields removed from captured bodies before they become event data (card numbers, passwords). */
     redact: fieldList().default([]),
     commands: z.array(commandSchema, expected('a list of commands')).default([]),

@@ -22,7 +22,7 @@ export function resolvePaths(spec: ConfigSpec, opts: { baseDir: string; cwd: str
         name,
         {
           ...e,
-          projection: e.projection === 'row' ? 'row' : path.resolve(opts.baseDir, e.projection),
+          projection: e.projection === 'row' || e.projection.startsWith('of:') ? e.projection : path.resolve(opts.baseDir, e.projection),
           reads: e.reads.map((r) => (r.handler === undefined ? r : { ...r, handler: path.resolve(opts.baseDir, r.handler) })),
         },
       ]),

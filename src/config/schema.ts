@@ -15,7 +15,7 @@ import {
   rate,
   text,
 } from './fields.ts';
-import { commandSchema, entitiesSchema, entitySchema, readSchema } from './entitySchema.ts';
+import { commandSchema, entitiesSchema, entitySchema, projectionOwner, readSchema } from './entitySchema.ts';
 import { routeShape } from './routes.ts';
 import type { Secret } from './secret.ts';
 
@@ -213,6 +213,13 @@ export const configSchema = section(
   }
   const owners = new Map<string, string>();
   for (const [name, entity] of Object.entries(config.entities)) {
+    const owner = projectionOwner(entity.projection);
+    if (owner !== null) {
+      const target = config.entities[owner];
+      if (!target || projectionOwner(target.projection) !== null) {
+        ctx.addIssue({ code: 'custom', path: ['entities', name, 'projection'], message: `"${entity.projection}" must name another entity with a projection of its own (${Object.keys(config.entities).filter((e) => e !== name).join(', ') || 'none'})` });
+      }
+    }
     const routes = [
       ...entity.commands.map((c, i) => ({ route: c.route, at: `entities.${name}.commands[${i}]`, path: ['entities', name, 'commands', i, 'route'] })),
       ...entity.reads.map((r, i) => ({ route: r.route, at: `entities.${name}.reads[${i}]`, path: ['entities', name, 'reads', i, 'route'] })),

@@ -1,5 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import type { EntityConfig } from '../config/schema.ts';
+import { projectionOwner } from '../config/entitySchema.ts';
 import { StranglerError } from '../errors/StranglerError.ts';
 import { createRowProjection } from './modules/row/rowProjection.ts';
 import type { ProjectionModule, Upcaster } from './types.ts';
@@ -43,6 +44,8 @@ export async function loadProjections(entities: Readonly<Record<string, EntityCo
   const importModule = opts.importModule ?? ((href: string) => import(href) as Promise<unknown>);
   const projections: RegisteredProjection[] = [];
   for (const [entity, config] of Object.entries(entities)) {
+    // `of:ENTITY`: the read model comes from another entity's projection; nothing to run here.
+    if (projectionOwner(config.projection) !== null) continue;
     if (config.projection === 'row') {
       projections.push({ entity, source: 'row', module: createRowProjection({ entity, config }), upcasters: createUpcasterRegistry([]) });
       continue;

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { projectionOwner } from '../config/entitySchema.ts';
 import type { ConfigSpec } from '../config/schema.ts';
 import type { Executor } from '../db/executor.ts';
 import { StranglerError } from '../errors/StranglerError.ts';
@@ -50,7 +51,9 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
   async function plan(entity: string): Promise<EntityPlan> {
     const config = deps.config.entities[entity];
     if (!config) throw new StranglerError('unknown_entity', `No entity "${entity}" in the spec; known: ${entities().join(', ') || '(none)'}.`, { status: 400 });
-    const projection = deps.projections.find((p) => p.entity === entity)?.module.name ?? entity;
+    // `projection: of:orders`: the read model is a table of the orders entity's projection.
+    const builder = projectionOwner(config.projection) ?? entity;
+    const projection = deps.projections.find((p) => p.entity === builder)?.module.name ?? builder;
     return planEntity({ entity, config, projection, legacy: deps.legacy, store: deps.store, settings });
   }
 

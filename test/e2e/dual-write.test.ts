@@ -11,7 +11,7 @@
  *   strictly increase (a DELETE answers 204 without a body: it must be its stream's last event).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { entitiesSchema } from '../../src/config/entitySchema.ts';
+import { loadProjections } from '../../src/projections/registry.ts';
 import { createReconciler } from '../../src/reconcile/reconciler.ts';
 import type { Sidecar } from '../../src/sidecar.ts';
 import { createPgTestDb, type TestDb } from '../harness/db.ts';
@@ -150,14 +150,13 @@ for (const backend of ['mariadb', 'postgres'] as const satisfies readonly Legacy
         return Number(rows[0]?.pos ?? 0) >= head;
       }, 'the orders projection to catch up', 30_000);
       const base = sidecarConfig({ upstream: legacy!.url, eventStoreUrl: eventStoreDb!.url, spoolDir: spoolDir!.path });
-      const items = entitiesSchema.parse({
-        order_items: { projection: 'row', reconcile: { key: ['order_id', 'sku'], columns: ['order_id', 'sku', 'quantity', 'price'] } },
-      });
+      // The sample spec's entities: orders, and order_items (projection: of:orders, key [order_id, sku]).
+      expect(Object.keys(base.entities)).toEqual(['orders', 'order_items']);
       const reconciler = createReconciler({
-        config: { entities: { orders: base.entities.orders!, ...items }, reconciliation: { ...base.reconciliation, graceMs: 0 } },
+        config: { entities: base.entities, reconciliation: { ...base.reconciliation, graceMs: 0 } },
         legacy: legacy!.db,
         store: sc.store.db,
-        projections: [{ entity: 'orders', module: { name: 'orders' } }, { entity: 'order_items', module: { name: 'orders' } }],
+        projections: await loadProjections(base.entities),
       });
       const results = await reconciler.run({ trigger: 'e2e' });
       for (const r of results) {

@@ -281,6 +281,11 @@ describe('reconciliation: MariaDB orders vs the PostgreSQL read model', () => {
       const withPrefilter = finished(await itemsReconciler().run());
       expect(withPrefilter.prefilter.enabled).toBe(true);
       expect(withPrefilter).toMatchObject({ missingInProjection: 1, extraInProjection: 1, differing: 1, tableSha256: report.tableSha256 });
+      // A composite key names no stream: repair lists the rows and appends nothing.
+      const head = await store.headPosition();
+      const repair = await repairRun({ plan: await itemsReconciler().plan('order_items'), run: (await getRun(store.db, report.runId))!, legacy, store: store.db, apply: true });
+      expect(repair.counts).toMatchObject({ not_repairable: 3, appended: 0 });
+      expect(await store.headPosition()).toBe(head);
     });
 
     it('caps the legacy read rate at maxRowsPerSecond', async () => {

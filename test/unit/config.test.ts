@@ -277,6 +277,20 @@ describe('invalid configuration', () => {
     ]);
   });
 
+  it('projection: of:ENTITY must name another entity with a projection of its own', () => {
+    const text = [
+      UPSTREAM.trim(),
+      'entities:',
+      '  orders: { projection: row }',
+      '  order_items: { projection: "of:order_lines", reconcile: { key: [order_id, sku] } }',
+      '  notes: { projection: "of:order_items" }',
+    ].join('\n');
+    expect(failure(text).issues).toEqual([
+      { path: 'entities.order_items.projection', message: '"of:order_lines" must name another entity with a projection of its own (orders, notes)', example: 'projection: ./projections/orders.ts' },
+      { path: 'entities.notes.projection', message: '"of:order_items" must name another entity with a projection of its own (orders, order_items)', example: 'projection: ./projections/orders.ts' },
+    ]);
+  });
+
   it('a YAML syntax error names the line and column', () => {
     const error = failure('legacy:\n  upstream: http://127.0.0.1:3000\n  upstream: http://127.0.0.1:3001\n');
     expect(error.message).toBe(

@@ -18,7 +18,7 @@ export interface RepairAction {
   event: typeof ROW_REPAIRED | typeof ROW_REMOVED;
   /** The after-image appended (RowRepaired), by read-model column name. */
   data: Record<string, string | null>;
-  outcome: 'planned' | 'appended' | 'already_appended' | 'changed_meanwhile';
+  outcome: 'planned' | 'appended' | 'already_appended' | 'changed_meanwhile' | 'not_repairable';
   detail?: string;
 }
 
@@ -55,8 +55,8 @@ export async function repairRun(opts: {
 }): Promise<RepairResult> {
   const { plan, run } = opts;
   if (run.status !== 'finished') throw new StranglerError('repair_unfinished_run', `Run ${run.runId} is ${run.status}; repair works from a finished run. Run \`strangler reconcile --entity ${run.entity}\` first.`, { status: 400 });
-  if (!plan.streamOf) throw new StranglerError('repair_composite_key', `Entity ${plan.entity} has a composite key; repair needs one key column to name the stream.`, { status: 400 });
-  const streamOf = plan.streamOf;
+  // A composite key names no stream (`orders-{id}` takes one value): such rows are listed, not repaired.
+  const streamOf = plan.streamOf ?? ((key: readonly string[]) => `(no stream: ${plan.entity} has the composite key ${JSON.stringify(key)})`);
   const actions: RepairAction[] = [];
   let after: string | null = null;
   for (;;) {
@@ -78,11 +78,14 @@ export async function repairRun(opts: {
         action.outcome = 'changed_meanwhile';
         action.detail = 'the legacy row was deleted since the run; a removal is appended instead';
       }
-      if (opts.apply) await applyAction(opts, run.runId, d, action);
+      if (!plan.streamOf) {
+        action.outcome = 'not_repairable';
+        action.detail = `${plan.entity} has a composite key; fix it in legacy or in the projection that builds ${plan.readModelTable}`;
+      } else if (opts.apply) await applyAction(opts, run.runId, d, action);
       actions.push(action);
     }
   }
-  const counts = { planned: 0, appended: 0, already_appended: 0, changed_meanwhile: 0 };
+  const counts = { planned: 0, appended: 0, already_appended: 0, changed_meanwhile: 0, not_repairable: 0 };
   for (const a of actions) counts[a.outcome]++;
   return { runId: run.runId, entity: plan.entity, apply: opts.apply, actions, counts };
 }
