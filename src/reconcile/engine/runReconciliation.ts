@@ -1,32 +1,24 @@
-import { createHash } from 'node:crypto';
 import type { ReconciliationConfig } from '../../config/schema.ts';
 import type { Executor } from '../../db/executor.ts';
-import { streamsWithEventsAfter } from '../../eventstore/index.ts';
-import type { Checkpoint } from '../../eventstore/types.ts';
 import type { Logger } from '../../logging/logger.ts';
-import { displayCanonical, ENCODING_VERSION, hashRow, MOD64, PrefixSum } from '../encoding/rowEncoding.ts';
-import type { Canonical } from '../encoding/canonical.ts';
+import { ENCODING_VERSION, MOD64, PrefixSum } from '../encoding/rowEncoding.ts';
 import type { ReconcileReport } from '../report/types.ts';
 import {
   claimRun,
-  confirmedDiffs,
-  countDiffs,
   failRun,
   finishRun,
-  previousFinished,
   recordChunk,
-  recordRechecks,
-  suspectPage,
   type DiffRow,
-  type Recheck,
   type RunRow,
   type SkippedChunk,
 } from '../store/runs.ts';
 import type { EntityPlan } from './entityPlan.ts';
 import { createLegacyReader, isStatementTimeout, type LegacyReader } from './legacyLimits.ts';
-import { keyText } from './keyText.ts';
-import { canonOf, mergeRows, type HashedRow } from './merge.ts';
-import { boundaryQuery, keysQuery, rangeQuery } from './sideSql.ts';
+import { diffOf, hashRows } from './hashedRows.ts';
+import { mergeRows } from './merge.ts';
+import { recheck } from './recheck.ts';
+import { buildReport } from '../report/buildReport.ts';
+import { boundaryQuery, rangeQuery } from './sideSql.ts';
 import type { Prefilter } from './prefilter.ts';
 
 export type RunSettings = Pick<
@@ -62,32 +54,9 @@ export interface RunOptions {
 export type RunOutcome = { kind: 'finished'; report: ReconcileReport } | { kind: 'skipped'; reason: string; runId: number };
 
 const MIN_CHUNK = 50;
-const MAX_CHUNK = 100_000;
-const RECHECK_PAGE = 500;
 const BUSY_WAIT_MS = 60_000;
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function hashRows(plan: EntityPlan, rows: readonly unknown[][]): HashedRow[] {
-  return rows.map((values) => {
-    const { canon, hash } = hashRow(plan.columns, values);
-    canon.length = plan.keyKinds.length;
-    return { values, keyCanon: canon, hash };
-  });
-}
-
-const keyOf = (_plan: EntityPlan, row: HashedRow) => row.keyCanon;
-
-function valuesOf(plan: EntityPlan, row: HashedRow | undefined): Record<string, string | null> | null {
-  if (!row) return null;
-  const canon = canonOf(plan.columns, row);
-  return Object.fromEntries(plan.columns.map((c, i) => [c.legacy, displayCanonical(canon[i]!)]));
-}
-
-function diffOf(plan: EntityPlan, o: { kind: 'missing' | 'extra' | 'differing'; legacy?: HashedRow; readModel?: HashedRow; columns?: string[] }): DiffRow {
-  const row = (o.legacy ?? o.readModel)!;
-  return { keyText: keyText(keyOf(plan, row)), key: row.values.slice(0, plan.keyKinds.length), class: o.kind, columns: o.columns ?? [], legacy: valuesOf(plan, o.legacy), readModel: valuesOf(plan, o.readModel) };
-}
 
 /**
  * One reconciliation run of one entity: walks the legacy table in key-range chunks (keyset
@@ -304,127 +273,4 @@ async function waitWhileBusy(opts: RunOptions, reader: LegacyReader, after: unkn
     running = await reader.busy();
   }
   return null;
-}
-
-/** Second look at every suspect after the grace window: resolved, pending (unprojected events) or confirmed. */
-async function recheck(opts: RunOptions, runId: number, sleep: (ms: number) => Promise<void>): Promise<void> {
-  const { plan, store } = opts;
-  const first = await suspectPage(store, runId, null, 1);
-  if (!first.length) return;
-  if (opts.settings.graceMs > 0) await sleep(opts.settings.graceMs);
-  const checkpoint = await projectionCheckpoint(store, plan.projection);
-  let afterKey: string | null = null;
-  for (;;) {
-    const page = await suspectPage(store, runId, afterKey, RECHECK_PAGE);
-    if (!page.length) return;
-    afterKey = page[page.length - 1]!.keyText;
-    const keys = page.map((d) => d.key);
-    const [lq, rq] = [keysQuery(plan.legacy, keys), keysQuery(plan.readModel, keys)];
-    const [l, r] = await Promise.all([opts.legacy.query<unknown[]>(lq.sql, lq.params, { arrays: true }), store.query<unknown[]>(rq.sql, rq.params, { arrays: true })]);
-    const byKey = (rows: unknown[][]) => new Map(hashRows(plan, rows).map((h) => [keyText(keyOf(plan, h)), h]));
-    const lm = byKey(l.rows);
-    const rm = byKey(r.rows);
-    const still: { d: DiffRow; now: DiffRow }[] = [];
-    const checks: Recheck[] = [];
-    for (const d of page) {
-      const a = lm.get(d.keyText);
-      const b = rm.get(d.keyText);
-      if (a && b && a.hash === b.hash) {
-        checks.push({ keyText: d.keyText, status: 'resolved', diff: null });
-        continue;
-      }
-      if (!a && !b) {
-        checks.push({ keyText: d.keyText, status: 'resolved', diff: null }); // gone from both sides meanwhile
-        continue;
-      }
-      const now = !b ? diffOf(plan, { kind: 'missing', legacy: a }) : !a ? diffOf(plan, { kind: 'extra', readModel: b }) : diffOf(plan, { kind: 'differing', legacy: a, readModel: b, columns: differing(plan, a, b) });
-      still.push({ d, now });
-    }
-    const pending = plan.streamOf
-      ? await streamsWithEventsAfter(store, still.map((s) => plan.streamOf!(s.d.key.map(String))), checkpoint)
-      : new Set<string>();
-    for (const s of still) {
-      const isPending = plan.streamOf !== null && pending.has(plan.streamOf(s.d.key.map(String)));
-      checks.push({ keyText: s.d.keyText, status: isPending ? 'pending' : 'confirmed', diff: s.now });
-    }
-    await recordRechecks(store, runId, checks);
-  }
-}
-
-function differing(plan: EntityPlan, a: HashedRow, b: HashedRow): string[] {
-  const cols: string[] = [];
-  mergeRows(plan.columns, plan.keyKinds, [a], [b], (o) => {
-    if (o.kind === 'differing') cols.push(...o.columns);
-  });
-  return cols;
-}
-
-async function projectionCheckpoint(store: Executor, projection: string): Promise<Checkpoint> {
-  const { rows: exists } = await store.query<{ t: string | null }>(`SELECT to_regclass('strangler_projections')::text AS t`);
-  if (!exists[0]?.t) return { transactionId: '0', position: 0 };
-  const { rows } = await store.query<{ tx: string; pos: string }>(`SELECT checkpoint_tx::text AS tx, checkpoint_pos::text AS pos FROM strangler_projections WHERE name = $1`, [projection]);
-  return rows[0] ? { transactionId: rows[0].tx, position: Number(rows[0].pos) } : { transactionId: '0', position: 0 };
-}
-
-const withNote = (status: { enabled: boolean; reason: string }, note: string | null) => (note ? { ...status, reason: `${status.reason}; ${note}` } : status);
-
-const tableDigest = (rows: number, sum: bigint) => createHash('sha256').update(`${rows}:${(sum % MOD64).toString()}`).digest('hex');
-
-async function buildReport(opts: RunOptions, runId: number, resumed: boolean, wallStart: number, prefilterNote: string | null): Promise<ReconcileReport> {
-  const { plan, store, settings } = opts;
-  const { rows } = await store.query<Record<string, unknown>>(
-    `SELECT trigger, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS started_at, chunks, chunk_size, legacy_rows, read_model_rows, matched, legacy_sum::text AS ls, read_model_sum::text AS rs,
-            prefiltered_chunks, skipped_chunks, active_ms FROM strangler_reconcile_runs WHERE run_id = $1`,
-    [runId],
-  );
-  const r = rows[0]!;
-  const counts = await countDiffs(store, runId);
-  const legacyRows = Number(r.legacy_rows);
-  const readModelRows = Number(r.read_model_rows);
-  const mismatches = counts.missing + counts.extra + counts.differing;
-  const denominator = Math.max(legacyRows, readModelRows);
-  const mismatchRate = denominator === 0 ? 0 : mismatches / denominator;
-  const tolerance = settings.toleranceDriftPercent / 100;
-  const samples = (await confirmedDiffs(store, runId, null, settings.maxSamples)).map((d) => ({ key: d.key, class: d.class, columns: d.columns, legacy: d.legacy, readModel: d.readModel }));
-  const prev = await previousFinished(store, plan.entity, runId);
-  const finishedAt = new Date().toISOString();
-  const startedAt = new Date(String(r.started_at)).toISOString();
-  // A resumed run's wall time counts from its first start; rows/s from the time spent reading.
-  const durationMs = resumed ? Date.parse(finishedAt) - Date.parse(startedAt) : Date.now() - wallStart;
-  const activeMs = Number(r.active_ms);
-  return {
-    runId,
-    entity: plan.entity,
-    trigger: String(r.trigger),
-    configHash: plan.configHash,
-    encodingVersion: ENCODING_VERSION,
-    legacyTable: plan.legacyTable,
-    readModelTable: plan.readModelTable,
-    projection: plan.projection,
-    columns: plan.columns.map((c) => ({ legacy: c.legacy, readModel: c.readModel, kind: c.kind })),
-    startedAt,
-    finishedAt,
-    durationMs,
-    rowsPerSecond: activeMs > 0 ? Math.round((legacyRows / activeMs) * 1000) : legacyRows,
-    legacyRows,
-    readModelRows,
-    matched: Number(r.matched) + counts.resolved,
-    missingInProjection: counts.missing,
-    extraInProjection: counts.extra,
-    differing: counts.differing,
-    differingColumns: counts.columns,
-    pending: counts.pending,
-    resolvedOnRecheck: counts.resolved,
-    chunks: Number(r.chunks),
-    prefilteredChunks: Number(r.prefiltered_chunks),
-    prefilter: withNote(opts.prefilterStatus ?? { enabled: false, reason: 'not requested' }, prefilterNote),
-    skippedChunks: (typeof r.skipped_chunks === 'string' ? JSON.parse(r.skipped_chunks) : r.skipped_chunks) as SkippedChunk[],
-    mismatchRate,
-    tolerance,
-    verdict: mismatchRate <= tolerance ? 'within_tolerance' : 'over_tolerance',
-    tableSha256: { legacy: tableDigest(legacyRows, BigInt(String(r.ls))), readModel: tableDigest(readModelRows, BigInt(String(r.rs))) },
-    samples,
-    trend: prev?.report ? { previousRunId: prev.runId, previousMismatchRate: prev.report.mismatchRate, change: mismatchRate - prev.report.mismatchRate } : null,
-    resumed,
-  };
 }
