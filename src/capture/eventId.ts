@@ -1,4 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { uuidv7 } from '../eventstore/uuidv7.ts';
 
 /**
  * The event id for a captured command. With an Idempotency-Key it is derived from the key
@@ -6,7 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
  * (a legacy that creates a second record under a new id gets a second stream, and event).
  */
 export function captureEventId(idempotencyKey: string | undefined, parts: { entity: string; route: string; streamId: string; index: number }): string {
-  if (!idempotencyKey) return randomUUID();
+  if (!idempotencyKey) return uuidv7();
   const h = createHash('sha256').update(`${parts.entity}\n${parts.route}\n${parts.streamId}\n${parts.index}\n${idempotencyKey}`).digest();
   // Shaped as an RFC 9562 version-8 (custom) UUID.
   h[6] = (h[6]! & 0x0f) | 0x80;

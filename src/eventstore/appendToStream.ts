@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { uuidv7 } from './uuidv7.ts';
 import type { Executor } from '../db/executor.ts';
 import { PgState, sqlState } from '../db/executor.ts';
 import { StranglerError } from '../errors/StranglerError.ts';
@@ -45,7 +46,7 @@ export async function appendToStream(
   const expected = opts.expected ?? 'any';
   checkExpected(expected);
   const ids = events.map((e) => {
-    const id = e.id ?? randomUUID();
+    const id = e.id ?? uuidv7();
     if (!UUID.test(id)) throw new StranglerError('bad_event_id', `Event ids are UUIDs, got "${id}". Example: ${randomUUID()}`, { status: 400 });
     if (typeof e.type !== 'string' || e.type === '') throw new StranglerError('bad_event_type', `Every event needs a type, got ${JSON.stringify(e.type)}. Example: OrderCreated`, { status: 400 });
     return id.toLowerCase();

@@ -3,7 +3,7 @@ import { captureEventId } from '../../src/capture/eventId.ts';
 
 const parts = { entity: 'orders', route: 'POST /orders/:id/pay', streamId: 'orders-ord_1', index: 0 };
 const UUID_V8 = /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 describe('captureEventId', () => {
   it('the same Idempotency-Key on the same stream gives the same id (a client retry stores one event)', () => {
@@ -25,12 +25,17 @@ describe('captureEventId', () => {
     }
   });
 
-  it('without an Idempotency-Key every id is a fresh random UUID', () => {
+  it('without an Idempotency-Key every id is a fresh time-ordered UUID (version 7)', () => {
+    const before = Date.now();
     const a = captureEventId(undefined, parts);
     const b = captureEventId(undefined, parts);
-    expect(a).toMatch(UUID_V4);
-    expect(b).toMatch(UUID_V4);
+    expect(a).toMatch(UUID_V7);
+    expect(b).toMatch(UUID_V7);
     expect(a).not.toBe(b);
-    expect(captureEventId('', parts)).toMatch(UUID_V4);
+    expect(captureEventId('', parts)).toMatch(UUID_V7);
+    // The first 48 bits are the creation time in Unix milliseconds.
+    const ms = parseInt(a.replace(/-/g, '').slice(0, 12), 16);
+    expect(ms).toBeGreaterThanOrEqual(before);
+    expect(ms).toBeLessThanOrEqual(Date.now());
   });
 });
