@@ -37,8 +37,9 @@ describe('two runner processes on one projection', () => {
 
   it('only one applies; killed, the other takes over within a few seconds; no event applied twice, none skipped', async () => {
     const appended = await appendCountedEvents(store, EVENTS, 20);
-    // 20 ms per 50-event batch: the catch-up takes a few seconds, long enough to kill mid-way.
-    const slow = { COUNTER_DELAY_MS: '20' };
+    // 80 ms per 50-event batch: the catch-up takes at least 9.6 s, well past B's start-up
+    // (a few seconds of tsx under a loaded CI machine) and the 1.5 s wait, so A is killed mid-way.
+    const slow = { COUNTER_DELAY_MS: '80' };
     const a = startRunnerProcess(config.file, 'A', slow);
     procs.push(a);
     await until(async () => ((await counterRow(store.db))?.applied ?? 0) > 0, 'A applying', 30_000);
