@@ -44,6 +44,8 @@ export interface RunOptions {
   staleMs?: number;
   /** Longest pause for a busy legacy database before the chunk is skipped (default 60 s). */
   busyWaitMs?: number;
+  /** Chunks compared row by row after the prefilter stands down, before it is tried again (default 20). */
+  prefilterRetryChunks?: number;
   sleep?: (ms: number) => Promise<void>;
   /** Stops the run between chunks; the run stays `running` and the next start resumes it after staleMs. */
   signal?: AbortSignal;
@@ -92,8 +94,9 @@ export async function runReconciliation(opts: RunOptions): Promise<RunOutcome> {
   }
 }
 
-/** Consecutive chunks whose checksums differ before the prefilter stands down for the rest of the run. */
+/** Consecutive chunks whose checksums differ before the prefilter stands down (for PREFILTER_RETRY_CHUNKS chunks). */
 const PREFILTER_GIVE_UP = 3;
+const PREFILTER_RETRY_CHUNKS = 20;
 // Rows hashed in TypeScript per chunk at most (memory: both sides' canonical values are held);
 // a prefiltered chunk moves no rows unless it differs, so it may be larger.
 const MAX_TS_CHUNK = 5_000;
@@ -105,6 +108,9 @@ async function walkChunks(opts: RunOptions, reader: LegacyReader, run: RunRow, s
   let prefilter = opts.prefilter ?? null;
   let mismatchedInARow = 0;
   let note: string | null = null;
+  let retryAt: number | null = null;
+  let standDowns = 0;
+  let firstStandDown: number | null = null;
   const maxChunk = () => (prefilter ? MAX_PREFILTER_CHUNK : MAX_TS_CHUNK);
   let after: unknown[] | null = run.cursor;
   let size = Math.min(maxChunk(), Math.max(MIN_CHUNK, run.chunkSize ?? settings.chunkSize));
@@ -173,11 +179,20 @@ async function walkChunks(opts: RunOptions, reader: LegacyReader, run: RunRow, s
       last = upTo === null;
     }
     if (prefilter && mismatchedInARow >= PREFILTER_GIVE_UP) {
-      // Drift spread over the whole table makes every checksum differ: each chunk would be
-      // checksummed and then compared row by row anyway. Compare row by row from here on.
+      // Drift spread over a stretch of the table makes every checksum differ: each chunk would
+      // be checksummed and then compared row by row anyway. Compare row by row for a while,
+      // then try one checksum again (a drifted stretch ends; a table drifted all over keeps
+      // paying one wasted checksum per PREFILTER_RETRY_CHUNKS chunks).
       prefilter = null;
-      note = `stood down after chunk ${chunks + 1}: ${PREFILTER_GIVE_UP} chunks in a row differed, so the rest was compared row by row`;
-      opts.logger?.info({ entity: plan.entity, chunks: chunks + 1 }, `prefilter off for the rest of the run: ${PREFILTER_GIVE_UP} chunks in a row differed`);
+      retryAt = chunks + 1 + (opts.prefilterRetryChunks ?? PREFILTER_RETRY_CHUNKS);
+      standDowns++;
+      note = `stood down ${standDowns} time(s) (first after chunk ${firstStandDown ?? chunks + 1}) when ${PREFILTER_GIVE_UP} chunks in a row differed; those stretches were compared row by row`;
+      firstStandDown ??= chunks + 1;
+      opts.logger?.info({ entity: plan.entity, chunks: chunks + 1 }, `prefilter off for ${PREFILTER_RETRY_CHUNKS} chunks: ${PREFILTER_GIVE_UP} chunks in a row differed`);
+    } else if (!prefilter && opts.prefilter && retryAt !== null && chunks + 1 >= retryAt) {
+      prefilter = opts.prefilter;
+      retryAt = null;
+      mismatchedInARow = PREFILTER_GIVE_UP - 1; // one more differing checksum stands it down again
     }
     const elapsed = performance.now() - t0;
     const recorded = await recordChunk(store, run.runId, opts.owner, {
