@@ -8,6 +8,7 @@ import { createLogger } from '../logging/logger.ts';
 import { loadProjections } from '../projections/registry.ts';
 import { createReconciler, type EntityResult } from '../reconcile/reconciler.ts';
 import { repairRun, type RepairResult } from '../reconcile/repair/repair.ts';
+import { pct } from '../reconcile/report/html.ts';
 import type { ReconcileReport } from '../reconcile/report/types.ts';
 import { getRun } from '../reconcile/store/runs.ts';
 import type { CliIo } from './main.ts';
@@ -109,7 +110,6 @@ function settle(result: EntityResult): { code: 0 | 1 | 2; report: ReconcileRepor
   return { code: report.verdict === 'within_tolerance' ? 0 : 1, report, message: report.verdict };
 }
 
-const pct = (r: number) => `${(r * 100).toFixed(4).replace(/\.?0+$/, '')} %`;
 
 export function formatReport(r: ReconcileReport): string[] {
   const lines = [

@@ -12,8 +12,6 @@ export function hashRows(plan: EntityPlan, rows: readonly unknown[][]): HashedRo
   });
 }
 
-export const keyOf = (_plan: EntityPlan, row: HashedRow) => row.keyCanon;
-
 export function valuesOf(plan: EntityPlan, row: HashedRow | undefined): Record<string, string | null> | null {
   if (!row) return null;
   const canon = canonOf(plan.columns, row);
@@ -22,5 +20,5 @@ export function valuesOf(plan: EntityPlan, row: HashedRow | undefined): Record<s
 
 export function diffOf(plan: EntityPlan, o: { kind: 'missing' | 'extra' | 'differing'; legacy?: HashedRow; readModel?: HashedRow; columns?: string[] }): DiffRow {
   const row = (o.legacy ?? o.readModel)!;
-  return { keyText: keyText(keyOf(plan, row)), key: row.values.slice(0, plan.keyKinds.length), class: o.kind, columns: o.columns ?? [], legacy: valuesOf(plan, o.legacy), readModel: valuesOf(plan, o.readModel) };
+  return { keyText: keyText(row.keyCanon), key: row.values.slice(0, plan.keyKinds.length), class: o.kind, columns: o.columns ?? [], legacy: valuesOf(plan, o.legacy), readModel: valuesOf(plan, o.readModel) };
 }

@@ -1,12 +1,13 @@
 import type { ReconciliationConfig } from '../../config/schema.ts';
 import type { Executor } from '../../db/executor.ts';
 import { streamsWithEventsAfter } from '../../eventstore/index.ts';
-import type { Checkpoint } from '../../eventstore/types.ts';
+import { START } from '../../eventstore/types.ts';
+import { readProjection } from '../../projections/runner/projectionRow.ts';
 import { recordRechecks, suspectPage, type DiffRow, type Recheck } from '../store/runs.ts';
 import type { EntityPlan } from './entityPlan.ts';
-import { diffOf, hashRows, keyOf } from './hashedRows.ts';
+import { diffOf, hashRows } from './hashedRows.ts';
 import { keyText } from './keyText.ts';
-import { mergeRows, type HashedRow } from './merge.ts';
+import { differingColumns } from './merge.ts';
 import { keysQuery } from './sideSql.ts';
 
 const RECHECK_PAGE = 500;
@@ -24,7 +25,8 @@ export async function recheck(opts: RecheckOptions, runId: number, sleep: (ms: n
   const first = await suspectPage(store, runId, null, 1);
   if (!first.length) return;
   if (opts.settings.graceMs > 0) await sleep(opts.settings.graceMs);
-  const checkpoint = await projectionCheckpoint(store, plan.projection);
+  // No row yet (the projection never ran): every event is unapplied.
+  const checkpoint = (await readProjection(store, plan.projection))?.checkpoint ?? START;
   let afterKey: string | null = null;
   for (;;) {
     const page = await suspectPage(store, runId, afterKey, RECHECK_PAGE);
@@ -33,7 +35,7 @@ export async function recheck(opts: RecheckOptions, runId: number, sleep: (ms: n
     const keys = page.map((d) => d.key);
     const [lq, rq] = [keysQuery(plan.legacy, keys), keysQuery(plan.readModel, keys)];
     const [l, r] = await Promise.all([opts.legacy.query<unknown[]>(lq.sql, lq.params, { arrays: true }), store.query<unknown[]>(rq.sql, rq.params, { arrays: true })]);
-    const byKey = (rows: unknown[][]) => new Map(hashRows(plan, rows).map((h) => [keyText(keyOf(plan, h)), h]));
+    const byKey = (rows: unknown[][]) => new Map(hashRows(plan, rows).map((h) => [keyText(h.keyCanon), h]));
     const lm = byKey(l.rows);
     const rm = byKey(r.rows);
     const still: { d: DiffRow; now: DiffRow }[] = [];
@@ -49,7 +51,7 @@ export async function recheck(opts: RecheckOptions, runId: number, sleep: (ms: n
         checks.push({ keyText: d.keyText, status: 'resolved', diff: null }); // gone from both sides meanwhile
         continue;
       }
-      const now = !b ? diffOf(plan, { kind: 'missing', legacy: a }) : !a ? diffOf(plan, { kind: 'extra', readModel: b }) : diffOf(plan, { kind: 'differing', legacy: a, readModel: b, columns: differing(plan, a, b) });
+      const now = !b ? diffOf(plan, { kind: 'missing', legacy: a }) : !a ? diffOf(plan, { kind: 'extra', readModel: b }) : diffOf(plan, { kind: 'differing', legacy: a, readModel: b, columns: differingColumns(plan.columns, a, b) });
       still.push({ d, now });
     }
     const pending = plan.streamOf
@@ -61,19 +63,4 @@ export async function recheck(opts: RecheckOptions, runId: number, sleep: (ms: n
     }
     await recordRechecks(store, runId, checks);
   }
-}
-
-function differing(plan: EntityPlan, a: HashedRow, b: HashedRow): string[] {
-  const cols: string[] = [];
-  mergeRows(plan.columns, plan.keyKinds, [a], [b], (o) => {
-    if (o.kind === 'differing') cols.push(...o.columns);
-  });
-  return cols;
-}
-
-async function projectionCheckpoint(store: Executor, projection: string): Promise<Checkpoint> {
-  const { rows: exists } = await store.query<{ t: string | null }>(`SELECT to_regclass('strangler_projections')::text AS t`);
-  if (!exists[0]?.t) return { transactionId: '0', position: 0 };
-  const { rows } = await store.query<{ tx: string; pos: string }>(`SELECT checkpoint_tx::text AS tx, checkpoint_pos::text AS pos FROM strangler_projections WHERE name = $1`, [projection]);
-  return rows[0] ? { transactionId: rows[0].tx, position: Number(rows[0].pos) } : { transactionId: '0', position: 0 };
 }

@@ -126,7 +126,6 @@ async function walkChunks(opts: RunOptions, reader: LegacyReader, run: RunRow, s
     const sums = { legacy: 0n, readModel: 0n };
     const counts = { legacy: 0, readModel: 0, matched: 0 };
     const diffs: DiffRow[] = [];
-    let legacyRows: unknown[][] = [];
     if (!skipped) {
       try {
         if (prefilter) {
@@ -158,11 +157,10 @@ async function walkChunks(opts: RunOptions, reader: LegacyReader, run: RunRow, s
             }
           }
         } else {
-          legacyRows = (await reader.query<unknown[]>(...spread(rangeQuery(plan.legacy, after, null, size)))).rows;
-          last = legacyRows.length < size;
-          upTo = last ? null : (legacyRows[legacyRows.length - 1]!.slice(0, plan.keyKinds.length) as unknown[]);
-          await compareRows(opts, legacyRows, after, upTo, size, counts, sums, diffs);
-          legacyRows = [];
+          const rows = (await reader.query<unknown[]>(...spread(rangeQuery(plan.legacy, after, null, size)))).rows;
+          last = rows.length < size;
+          upTo = last ? null : (rows[rows.length - 1]!.slice(0, plan.keyKinds.length) as unknown[]);
+          await compareRows(opts, rows, after, upTo, size, counts, sums, diffs);
         }
       } catch (err) {
         if (!isStatementTimeout(err)) throw err;

@@ -33,7 +33,7 @@ export async function buildReport(opts: ReportOptions, runId: number, resumed: b
   const denominator = Math.max(legacyRows, readModelRows);
   const mismatchRate = denominator === 0 ? 0 : mismatches / denominator;
   const tolerance = settings.toleranceDriftPercent / 100;
-  const samples = (await confirmedDiffs(store, runId, null, settings.maxSamples)).map((d) => ({ key: d.key, class: d.class, columns: d.columns, legacy: d.legacy, readModel: d.readModel }));
+  const samples = (await confirmedDiffs(store, runId, null, settings.maxSamples)).map(({ keyText: _keyText, ...sample }) => sample);
   const prev = await previousFinished(store, plan.entity, runId);
   const finishedAt = new Date().toISOString();
   const startedAt = new Date(String(r.started_at)).toISOString();

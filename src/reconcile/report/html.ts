@@ -15,7 +15,8 @@ td,th{border:1px solid #d0d7de;padding:.25rem .6rem;text-align:left;vertical-ali
 const page = (title: string, body: string) =>
   `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body>${body}</body></html>`;
 
-const pct = (r: number) => `${(r * 100).toFixed(4).replace(/\.?0+$/, '')} %`;
+/** A rate as a percentage with up to 4 decimals: 0.0003 → "0.03 %" (the CLI prints the same). */
+export const pct = (r: number) => `${(r * 100).toFixed(4).replace(/\.?0+$/, '')} %`;
 const n = (v: number) => v.toLocaleString('en-US');
 const verdict = (r: ReconcileReport) =>
   r.verdict === 'within_tolerance' ? `<span class="ok">within tolerance</span>` : `<span class="bad">over tolerance</span>`;

@@ -1,14 +1,8 @@
 import type { ColumnKind } from '../encoding/kinds.ts';
-import type { SkippedChunk } from '../store/runs.ts';
+import type { DiffRow, SkippedChunk } from '../store/runs.ts';
 
-/** A sample of a difference, with both sides' canonical values (by legacy column name). */
-export interface DiffSample {
-  key: unknown[];
-  class: 'missing' | 'extra' | 'differing';
-  columns: string[];
-  legacy: Record<string, string | null> | null;
-  readModel: Record<string, string | null> | null;
-}
+/** A sample of a difference, with both sides' canonical values (by legacy column name): a stored difference without its key text. */
+export type DiffSample = Omit<DiffRow, 'keyText'>;
 
 /** What a finished run stored and what ops read (JSON at /admin/reconciliations/ID, and as a page). */
 export interface ReconcileReport {

@@ -1,5 +1,4 @@
 import type { Executor } from '../../db/executor.ts';
-import { PgState, sqlState } from '../../db/executor.ts';
 import type { ReconcileReport } from '../report/types.ts';
 
 /**
@@ -35,7 +34,18 @@ export interface SkippedChunk {
   reason: string;
 }
 
-const COLUMNS = `run_id, entity, status, trigger, config_hash, owner, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS started_at, cursor, chunks, chunk_size, legacy_rows, read_model_rows,
+const iso = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${col}`;
+/** What every view of a run starts with (RunRow and RunSummary share these fields). */
+const IDENTITY = `run_id, entity, status, trigger, ${iso('started_at')}`;
+const identity = (r: Record<string, unknown>) => ({
+  runId: Number(r.run_id),
+  entity: String(r.entity),
+  status: r.status as RunRow['status'],
+  trigger: String(r.trigger),
+  startedAt: String(r.started_at),
+});
+
+const COLUMNS = `${IDENTITY}, config_hash, owner, cursor, chunks, chunk_size, legacy_rows, read_model_rows,
   matched, legacy_sum::text AS legacy_sum, read_model_sum::text AS read_model_sum, prefiltered_chunks, skipped_chunks, active_ms,
   (extract(epoch FROM now() - heartbeat_at) * 1000)::bigint AS heartbeat_age_ms`;
 
@@ -43,13 +53,9 @@ const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T)
 
 function toRun(r: Record<string, unknown>): RunRow {
   return {
-    runId: Number(r.run_id),
-    entity: String(r.entity),
-    status: r.status as RunRow['status'],
-    trigger: String(r.trigger),
+    ...identity(r),
     configHash: String(r.config_hash),
     owner: r.owner === null ? null : String(r.owner),
-    startedAt: String(r.started_at),
     cursor: r.cursor === null ? null : json<unknown[]>(r.cursor),
     chunks: Number(r.chunks),
     chunkSize: r.chunk_size === null ? null : Number(r.chunk_size),
@@ -82,40 +88,31 @@ export async function claimRun(outer: Executor, opts: { entity: string; owner: s
   });
 }
 
+/** Under the entity's claim lock nothing else changes its running row, so one pass decides. */
 async function claimLocked(db: Executor, opts: { entity: string; owner: string; trigger: string; configHash: string; encodingVersion: number; staleMs: number }): Promise<Claim> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const { rows } = await db.query<Record<string, unknown>>(`SELECT ${COLUMNS} FROM strangler_reconcile_runs WHERE entity = $1 AND status = 'running'`, [opts.entity]);
-    const current = rows[0] ? toRun(rows[0]) : null;
-    if (current) {
-      const stale = current.heartbeatAgeMs === null || current.heartbeatAgeMs > opts.staleMs;
-      if (!stale) return { kind: 'busy', run: current };
-      if (current.configHash !== opts.configHash) {
-        await db.query(`UPDATE strangler_reconcile_runs SET status = 'failed', finished_at = now(), error = $2 WHERE run_id = $1 AND status = 'running'`, [
-          current.runId,
-          'abandoned by its owner; not resumed because the configuration changed since',
-        ]);
-        continue;
-      }
+  const { rows } = await db.query<Record<string, unknown>>(`SELECT ${COLUMNS} FROM strangler_reconcile_runs WHERE entity = $1 AND status = 'running'`, [opts.entity]);
+  const current = rows[0] ? toRun(rows[0]) : null;
+  if (current) {
+    const stale = current.heartbeatAgeMs === null || current.heartbeatAgeMs > opts.staleMs;
+    if (!stale) return { kind: 'busy', run: current };
+    if (current.configHash === opts.configHash) {
       const { rows: taken } = await db.query<Record<string, unknown>>(
-        `UPDATE strangler_reconcile_runs SET owner = $2, heartbeat_at = now() WHERE run_id = $1 AND status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < now() - make_interval(secs => $3::float8 / 1000))
-         RETURNING ${COLUMNS}`,
-        [current.runId, opts.owner, opts.staleMs],
+        `UPDATE strangler_reconcile_runs SET owner = $2, heartbeat_at = now() WHERE run_id = $1 RETURNING ${COLUMNS}`,
+        [current.runId, opts.owner],
       );
-      if (taken[0]) return { kind: 'resumed', run: toRun(taken[0]) };
-      continue;
+      return { kind: 'resumed', run: toRun(taken[0]!) };
     }
-    try {
-      const { rows: created } = await db.query<Record<string, unknown>>(
-        `INSERT INTO strangler_reconcile_runs (entity, status, trigger, config_hash, encoding_version, owner, heartbeat_at)
-         VALUES ($1, 'running', $2, $3, $4, $5, now()) RETURNING ${COLUMNS}`,
-        [opts.entity, opts.trigger, opts.configHash, opts.encodingVersion, opts.owner],
-      );
-      return { kind: 'new', run: toRun(created[0]!) };
-    } catch (err) {
-      if (sqlState(err) !== PgState.uniqueViolation) throw err;
-    }
+    await db.query(`UPDATE strangler_reconcile_runs SET status = 'failed', finished_at = now(), error = $2 WHERE run_id = $1`, [
+      current.runId,
+      'abandoned by its owner; not resumed because the configuration changed since',
+    ]);
   }
-  throw new Error(`Could not claim a reconciliation run for ${opts.entity}: the running row kept changing.`);
+  const { rows: created } = await db.query<Record<string, unknown>>(
+    `INSERT INTO strangler_reconcile_runs (entity, status, trigger, config_hash, encoding_version, owner, heartbeat_at)
+     VALUES ($1, 'running', $2, $3, $4, $5, now()) RETURNING ${COLUMNS}`,
+    [opts.entity, opts.trigger, opts.configHash, opts.encodingVersion, opts.owner],
+  );
+  return { kind: 'new', run: toRun(created[0]!) };
 }
 
 export interface DiffRow {
@@ -296,15 +293,10 @@ export interface RunSummary {
   report: ReconcileReport | null;
 }
 
-const iso = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${col}`;
-const SUMMARY = `run_id, entity, status, trigger, ${iso('started_at')}, ${iso('finished_at')}, error, report`;
+const SUMMARY = `${IDENTITY}, ${iso('finished_at')}, error, report`;
 function toSummary(r: Record<string, unknown>): RunSummary {
   return {
-    runId: Number(r.run_id),
-    entity: String(r.entity),
-    status: r.status as RunRow['status'],
-    trigger: String(r.trigger),
-    startedAt: String(r.started_at),
+    ...identity(r),
     finishedAt: r.finished_at === null ? null : String(r.finished_at),
     error: r.error === null ? null : String(r.error),
     report: r.report === null ? null : json<ReconcileReport>(r.report),
