@@ -1,6 +1,8 @@
 /**
  * bench/append: event store append throughput on real PostgreSQL 15.
- *   - single-event appends/s with 16 connections (and p50/p99 append latency)
+ *   - single-event appends/s with 16 connections (and p50/p99 append latency), as the
+ *     store runs by default (concurrent appends grouped: src/eventstore/appendGroups.ts),
+ *     and again with grouping off (every append its own statement and commit)
  *   - the physical baseline in the same run: a bare single-row INSERT loop into a plain
  *     table with the same 16 connections
  *   - batched appends, 500 events per batch, events/s
@@ -8,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createPgExecutor } from '../src/db/pgExecutor.ts';
-import { openEventStore } from '../src/eventstore/index.ts';
+import { DEFAULT_APPEND_GROUPS, openEventStore } from '../src/eventstore/index.ts';
 import { startPostgres } from '../test/harness/servers.ts';
 import { closedLoop, percentile, round, table, writeResult } from './lib.ts';
 
@@ -32,7 +34,7 @@ export async function run(opts: { seconds?: number } = {}): Promise<Record<strin
   for (const [k, v] of Object.entries(cpuBound.figures)) figures[`${k}_fsync_off`] = v;
   const file = writeResult({
     name: 'append',
-    settings: { seconds, connections, batchSize, batchConnections, postgres: durable.pgSettings, postgres_fsync_off_run: cpuBound.pgSettings },
+    settings: { seconds, connections, batchSize, batchConnections, appendGroups: DEFAULT_APPEND_GROUPS, postgres: durable.pgSettings, postgres_fsync_off_run: cpuBound.pgSettings },
     figures,
   });
   console.log(`wrote ${file}`);
@@ -43,6 +45,7 @@ async function measure(fsync: boolean, seconds: number): Promise<{ figures: Reco
   const server = await startPostgres({ fsync, settings: { max_connections: '100', shared_buffers: '256MB' } });
   try {
     const store = await openEventStore({ url: server.url, migrate: true, poolSize: connections });
+    const ungrouped = await openEventStore({ url: server.url, poolSize: connections, appendGroups: { maxInFlight: 0 } });
     const raw = createPgExecutor({ url: server.url, max: connections });
     const pgSettings = Object.fromEntries(
       (await raw.query<{ name: string; setting: string }>("SELECT name, setting FROM pg_settings WHERE name IN ('fsync','synchronous_commit','shared_buffers','wal_level','server_version')")).rows.map((r) => [r.name, r.setting]),
@@ -53,11 +56,15 @@ async function measure(fsync: boolean, seconds: number): Promise<{ figures: Reco
 
     // Warm both paths (plans, caches, pool connections) before measuring.
     await closedLoop(connections, 1, async (l, i) => void (await store.append(`warm-${l}-${i % 50}`, [{ type: 'Warm', data: payload }])));
+    await closedLoop(connections, 1, async (l, i) => void (await ungrouped.append(`warm-${l}-${i % 50}`, [{ type: 'Warm', data: payload }])));
     await closedLoop(connections, 1, async () => void (await raw.query(RAW_INSERT, [payloadText], { name: 'bench_raw_insert' })));
 
     // Alternate the two measurements so drift on the machine hits both alike.
     const rawRun = await closedLoop(connections, seconds, async () => void (await raw.query(RAW_INSERT, [payloadText], { name: 'bench_raw_insert' })));
+    const grouping0 = store.appendStats();
     const single = await closedLoop(connections, seconds, async (l, i) => void (await store.append(`orders-${l}-${i % 200}`, [{ type: 'OrderPaid', data: payload }])));
+    const grouping = store.appendStats();
+    const alone = await closedLoop(connections, seconds, async (l, i) => void (await ungrouped.append(`alone-${l}-${i % 200}`, [{ type: 'OrderPaid', data: payload }])));
 
     const batch = Array.from({ length: batchSize }, () => ({ type: 'OrderPaid', data: payload }));
     const batched = await closedLoop(batchConnections, seconds, async (l, i) => void (await store.append(`batch-${l}-${i}-${randomUUID()}`, batch)));
@@ -66,6 +73,10 @@ async function measure(fsync: boolean, seconds: number): Promise<{ figures: Reco
       single_appends_per_s: round(single.ops / single.elapsedS, 0),
       raw_insert_per_s: round(rawRun.ops / rawRun.elapsedS, 0),
       single_vs_raw: round(single.ops / single.elapsedS / (rawRun.ops / rawRun.elapsedS), 3),
+      appends_per_statement: round((grouping.appends - grouping0.appends) / (grouping.statements - grouping0.statements), 2),
+      single_appends_per_s_ungrouped: round(alone.ops / alone.elapsedS, 0),
+      single_vs_raw_ungrouped: round(alone.ops / alone.elapsedS / (rawRun.ops / rawRun.elapsedS), 3),
+      append_p50_ms_ungrouped: round(percentile(alone.latenciesMs, 50), 3),
       batched_events_per_s: round((batched.ops * batchSize) / batched.elapsedS, 0),
       append_p50_ms: round(percentile(single.latenciesMs, 50), 3),
       append_p99_ms: round(percentile(single.latenciesMs, 99), 3),
@@ -73,12 +84,14 @@ async function measure(fsync: boolean, seconds: number): Promise<{ figures: Reco
       batch_p50_ms: round(percentile(batched.latenciesMs, 50), 2),
     };
     await raw.close();
+    await ungrouped.close();
     await store.close();
     console.log(`bench/append (PostgreSQL ${pgSettings.server_version}, fsync=${pgSettings.fsync}, synchronous_commit=${pgSettings.synchronous_commit}, ${connections} connections, ${seconds}s each)`);
     console.log(table([
       ['bare INSERT (baseline)', `${figures.raw_insert_per_s} rows/s, p50 ${figures.raw_insert_p50_ms} ms`],
-      ['single-event append', `${figures.single_appends_per_s} appends/s, p50 ${figures.append_p50_ms} ms, p99 ${figures.append_p99_ms} ms`],
+      ['single-event append', `${figures.single_appends_per_s} appends/s, p50 ${figures.append_p50_ms} ms, p99 ${figures.append_p99_ms} ms (${figures.appends_per_statement} appends per statement)`],
       ['single vs bare INSERT', `${figures.single_vs_raw}x (target >= 0.7)`],
+      ['  grouping off', `${figures.single_appends_per_s_ungrouped} appends/s, p50 ${figures.append_p50_ms_ungrouped} ms: ${figures.single_vs_raw_ungrouped}x`],
       [`batched (${batchSize}/batch, ${batchConnections} conns)`, `${figures.batched_events_per_s} events/s (target >= 50000), p50 ${figures.batch_p50_ms} ms/batch`],
     ]));
     return { figures, pgSettings };

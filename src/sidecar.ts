@@ -123,6 +123,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
         embeddedDir: opts.embeddedDir ?? path.resolve('data/eventstore'),
         migrate: config.eventStore.migrateOnStart,
         poolSize: 20,
+        appendGroups: config.eventStore.appendGroups,
       }));
     if (!opts.store) onClose('event store', () => store.close());
     const spool = await openSpool({ dir: config.eventStore.spool.path, fsync: opts.spoolFsync ?? true, logger });

@@ -39,6 +39,10 @@ export const EXAMPLES: Readonly<Record<string, string>> = {
   'eventStore.spool.path': 'path: ./data/spool',
   'eventStore.snapshotInterval': 'snapshotInterval: 100',
   'eventStore.migrateOnStart': 'migrateOnStart: true',
+  'eventStore.appendGroups': 'appendGroups: { maxInFlight: 2, maxAppends: 64, maxEventsPerAppend: 100 }',
+  'eventStore.appendGroups.maxInFlight': 'maxInFlight: 2',
+  'eventStore.appendGroups.maxAppends': 'maxAppends: 64',
+  'eventStore.appendGroups.maxEventsPerAppend': 'maxEventsPerAppend: 100',
 
   projections: 'projections: { workers: 2, batchSize: 50, failureStrategy: pause_and_alert }',
   'projections.workers': 'workers: 2',

@@ -106,6 +106,15 @@ const eventStoreSchema = section(
     spool: section({ path: text('a directory path').default('./data/spool') }, 'a mapping with path').prefault({}),
     snapshotInterval: positiveInt().default(100),
     migrateOnStart: bool().default(true),
+    /** Concurrent appends share statements and commits (src/eventstore/appendGroups.ts). */
+    appendGroups: section(
+      {
+        maxInFlight: nonNegativeInt().default(2),
+        maxAppends: positiveInt().default(64),
+        maxEventsPerAppend: positiveInt().default(100),
+      },
+      'a mapping with maxInFlight (0 = every append alone), maxAppends and maxEventsPerAppend',
+    ).prefault({}),
   },
   'a mapping with url and the append settings',
 ).prefault({});

@@ -77,6 +77,7 @@ export const PgState = {
   deadlockDetected: '40P01',
   lockNotAvailable: '55P03',
   undefinedTable: '42P01',
+  undefinedFunction: '42883',
   queryCanceled: '57014',
   idleInTransactionTimeout: '25P03',
   adminShutdown: '57P01',

@@ -2,7 +2,8 @@ import type { Executor } from '../db/executor.ts';
 import { connect } from '../db/connect.ts';
 import { redactUrl } from '../config/redactUrl.ts';
 import { migrate } from '../db/migrate.ts';
-import { appendToStream } from './appendToStream.ts';
+import { prepareAppend } from './appendToStream.ts';
+import { createAppendGroups, DEFAULT_APPEND_GROUPS, type AppendGroupOptions, type AppendGroupStats } from './appendGroups.ts';
 import { storeEpoch } from './epoch.ts';
 import { APPENDED_CHANNEL } from './appendSignal.ts';
 import { checkpointAt, countAfter, headPosition, invisibleCommittedCount, readAll, type ReadAllResult } from './readAll.ts';
@@ -18,7 +19,10 @@ export interface EventStore {
   readonly description: string;
   /** The executor the store lives on (projections commit read model + checkpoint on it). */
   readonly db: Executor;
+  /** Concurrent appends may share a statement and a commit (appendGroups.ts); each keeps its own outcome. */
   append(streamId: string, events: readonly NewEvent[], opts?: { expected?: ExpectedState }): Promise<AppendResult>;
+  /** How appends were grouped since the store opened. */
+  appendStats(): AppendGroupStats;
   readStream(streamId: string, opts?: { fromVersion?: number; maxCount?: number }): Promise<RecordedEvent[]>;
   readAll(opts: { after: Checkpoint; limit: number }): Promise<ReadAllResult>;
   streamVersion(streamId: string): Promise<number | null>;
@@ -36,11 +40,14 @@ export interface EventStore {
   close(): Promise<void>;
 }
 
-export function createEventStore(db: Executor, description: string = db.dialect): EventStore {
+export function createEventStore(db: Executor, description: string = db.dialect, opts: { appendGroups?: AppendGroupOptions } = {}): EventStore {
+  // A caller's transaction runs its statements one after another: nothing to group there.
+  const groups = createAppendGroups(db, db.inTransaction ? { ...DEFAULT_APPEND_GROUPS, maxInFlight: 0 } : (opts.appendGroups ?? DEFAULT_APPEND_GROUPS));
   return {
     description,
     db,
-    append: (streamId, events, opts) => appendToStream(db, streamId, events, opts),
+    append: async (streamId, events, opts) => groups.append(prepareAppend(streamId, events, opts)),
+    appendStats: () => groups.stats(),
     readStream: (streamId, opts) => readStream(db, streamId, opts),
     readAll: (opts) => readAll(db, opts),
     streamVersion: (streamId) => streamVersion(db, streamId),
@@ -69,6 +76,8 @@ export interface OpenEventStoreOptions {
    * sessions after this long (PostgreSQL `idle_in_transaction_session_timeout`).
    */
   idleInTransactionTimeoutMs?: number;
+  /** Grouping of concurrent appends; `{ maxInFlight: 0 }` sends every append alone. */
+  appendGroups?: Partial<AppendGroupOptions>;
 }
 
 export async function openEventStore(opts: OpenEventStoreOptions): Promise<EventStore> {
@@ -91,5 +100,5 @@ export async function openEventStore(opts: OpenEventStoreOptions): Promise<Event
     throw err;
   }
   const description = db.dialect === 'pglite' ? `embedded (${opts.url})` : `postgres (${redactUrl(opts.url)})`;
-  return createEventStore(db, description);
+  return createEventStore(db, description, { appendGroups: { ...DEFAULT_APPEND_GROUPS, ...opts.appendGroups } });
 }

@@ -5,3 +5,4 @@ export { createAppendSignal, APPENDED_CHANNEL } from './appendSignal.ts';
 export { streamsWithEventsAfter } from './streamsAfter.ts';
 export { appendToStream } from './appendToStream.ts';
 export { streamVersion } from './readStream.ts';
+export { createAppendGroups, DEFAULT_APPEND_GROUPS, type AppendGroupOptions, type AppendGroupStats } from './appendGroups.ts';

@@ -5,10 +5,23 @@ import { appendToStream } from '../../src/eventstore/appendToStream.ts';
 import { ConcurrencyError, openEventStore, START, type EventStore } from '../../src/eventstore/index.ts';
 import { createPgTestDb, type TestDb } from '../harness/db.ts';
 import { describeEventStoreContract } from '../contract/eventStoreContract.ts';
+import { describeAppendGroupsContract } from '../contract/appendGroupsContract.ts';
 
 describeEventStoreContract('PostgreSQL 15', async () => {
   const db = await createPgTestDb('es');
   const store = await openEventStore({ url: db.url, migrate: true });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await db.drop();
+    },
+  };
+});
+
+describeAppendGroupsContract('PostgreSQL 15', async () => {
+  const db = await createPgTestDb('eg');
+  const store = await openEventStore({ url: db.url, migrate: true, poolSize: 4 });
   return {
     store,
     cleanup: async () => {

@@ -93,6 +93,7 @@ describe('defaults', () => {
         spool: { path: path.join(ROOT, 'data/spool') },
         snapshotInterval: 100,
         migrateOnStart: true,
+        appendGroups: { maxInFlight: 2, maxAppends: 64, maxEventsPerAppend: 100 },
       },
       projections: { workers: 2, batchSize: 50, failureStrategy: 'pause_and_alert' },
       reconciliation: {
@@ -176,6 +177,14 @@ describe('invalid configuration', () => {
     expect(failure(`${UPSTREAM}projections: { batchSize: fifty }\n`).message).toBe(
       'Invalid configuration in inline config:\n' +
         '  - projections.batchSize: expected a positive integer, got "fifty". Example: batchSize: 50',
+    );
+  });
+
+  it('append grouping: a negative maxInFlight and an unknown key', () => {
+    expect(failure(`${UPSTREAM}eventStore: { appendGroups: { maxInFlight: -1, maxBatch: 5 } }\n`).message).toBe(
+      'Invalid configuration in inline config:\n' +
+        '  - eventStore.appendGroups.maxInFlight: expected an integer of 0 or more, got -1. Example: maxInFlight: 2\n' +
+        '  - eventStore.appendGroups.maxBatch: unknown key. Example: remove it (known keys: maxInFlight, maxAppends, maxEventsPerAppend)',
     );
   });
 
