@@ -126,6 +126,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
         appendGroups: config.eventStore.appendGroups,
       }));
     if (!opts.store) onClose('event store', () => store.close());
+    metrics.watchAppendStats(() => store.appendStats());
     const spool = await openSpool({ dir: config.eventStore.spool.path, fsync: opts.spoolFsync ?? true, logger });
     onClose('spool', () => spool.close());
     const signalAppended = createAppendSignal(store);

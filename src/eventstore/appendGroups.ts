@@ -23,9 +23,13 @@ import type { AppendResult } from './types.ts';
  * A group is sorted by stream id, so groups lock stream rows in one order and cannot
  * deadlock each other.
  *
- * A statement in flight for longer than `stallMs` (a connection that went silent, a row
- * lock held elsewhere) stops counting against `maxInFlight`, so it holds back the
- * appends behind it for that long at most, not until TCP keep-alive gives up on it.
+ * A statement in flight for longer than `stallMs` (a commit waiting on a slow disk, a row
+ * lock held elsewhere, a connection that went silent) stops counting against
+ * `maxInFlight`, so it holds back the appends behind it for that long at most. Without
+ * this, appends queued behind a commit stalled on the disk would wait for that flush and
+ * then for one of their own, where alone they would have joined the pending flush: a
+ * 150 ms disk stall would become 300 ms and push them past the command path's
+ * appendTimeoutMs into the spool.
  */
 export interface AppendGroupOptions {
   /** Statements in flight at once (pool connections the appends use); 0 turns grouping off. */
@@ -39,7 +43,7 @@ export interface AppendGroupOptions {
 }
 
 export const DEFAULT_APPEND_GROUPS: AppendGroupOptions = { maxInFlight: 2, maxAppends: 64, maxEventsPerAppend: 100 };
-const DEFAULT_STALL_MS = 1000;
+const DEFAULT_STALL_MS = 50;
 
 export interface AppendGroupStats {
   /** Statements sent for grouped appends (groups of one included). */
@@ -106,10 +110,14 @@ export function createAppendGroups(db: Executor, opts: AppendGroupOptions = DEFA
       oldest = Math.min(oldest, now);
       stats.statements++;
       stats.appends += group.length;
-      void send(group).finally(() => {
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
         inFlight.delete(flight);
         pump();
-      });
+      };
+      void send(group, release).finally(release);
     }
     // Appends left waiting: look again when the oldest statement in flight counts as stalled.
     if (queue.length > 0 && wake === null) {
@@ -123,14 +131,20 @@ export function createAppendGroups(db: Executor, opts: AppendGroupOptions = DEFA
 
   const settle = (w: Waiting, result: Promise<AppendResult>) => result.then(w.resolve, w.reject);
 
-  async function send(group: Waiting[]): Promise<void> {
-    if (group.length === 1) return settle(group[0]!, appendPrepared(db, group[0]!.p));
+  /** Sends a group; release() frees its slot as soon as the statement is done, before callers resume. */
+  async function send(group: Waiting[], release: () => void): Promise<void> {
+    if (group.length === 1) {
+      const result = appendPrepared(db, group[0]!.p);
+      await result.then(release, release);
+      return settle(group[0]!, result);
+    }
     // Array.prototype.sort is stable: appends to one stream keep their arrival order.
     group.sort((a, b) => (a.p.streamId < b.p.streamId ? -1 : a.p.streamId > b.p.streamId ? 1 : 0));
     let rows: (Row & { append_no: number })[];
     try {
       ({ rows } = await db.query<Row & { append_no: number }>(GROUP_SQL, [groupParam(group)], { name: 'strangler_append_group' }));
     } catch (err) {
+      release();
       if (!retryAlone(err)) {
         for (const w of group) w.reject(err);
         return;
@@ -141,6 +155,7 @@ export function createAppendGroups(db: Executor, opts: AppendGroupOptions = DEFA
       for (const w of group) await settle(w, appendPrepared(db, w.p));
       return;
     }
+    release();
     const byAppend = group.map((): Row[] => []);
     // An append whose expected state did not hold has one row with no event (NULLs).
     for (const r of rows) if (r.event_id !== null) byAppend[r.append_no - 1]!.push(r);

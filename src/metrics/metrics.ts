@@ -1,4 +1,25 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AppendGroupStats } from '../eventstore/appendGroups.ts';
+
+/**
+ * A counter read at scrape time from a running total kept elsewhere (the event store's
+ * append grouping), so the hot path keeps a plain integer and no metric call.
+ */
+function scrapedCounter(name: string, help: string, registers: Registry[], read: () => number | null): Counter {
+  let last = 0;
+  return new Counter({
+    name,
+    help,
+    registers,
+    collect(this: Counter) {
+      const now = read();
+      if (now !== null && now > last) {
+        this.inc(now - last);
+        last = now;
+      }
+    },
+  });
+}
 
 /**
  * The metric catalogue: every metric the sidecar exports, on one registry owned by the
@@ -7,8 +28,17 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export function createMetrics(registry = new Registry(), opts: { defaults?: boolean } = {}) {
   if (opts.defaults) collectDefaultMetrics({ register: registry, prefix: 'strangler_' });
   const r = [registry];
+  let appendStats: (() => AppendGroupStats) | null = null;
+  const stat = (key: keyof AppendGroupStats) => () => (appendStats ? appendStats()[key] : null);
   return {
     registry,
+    /** Exports the store's append grouping counters (EventStore.appendStats). */
+    watchAppendStats(read: () => AppendGroupStats): void {
+      appendStats = read;
+    },
+    appendStatements: scrapedCounter('strangler_append_statements_total', 'Append statements sent to the event store; appends_total / statements_total is the average group size.', r, stat('statements')),
+    appendsSent: scrapedCounter('strangler_appends_total', 'Appends sent to the event store through append grouping (alone or in a group).', r, stat('appends')),
+    appendGroupFallbacks: scrapedCounter('strangler_append_group_fallbacks_total', 'Append groups rolled back (a stored event id, refused data, a deadlock) and sent again one by one.', r, stat('fallbacks')),
     requests: new Counter({ name: 'strangler_proxy_requests_total', help: 'Requests through the public port, by route kind and status class.', labelNames: ['kind', 'status_class'] as const, registers: r }),
     requestDuration: new Histogram({
       name: 'strangler_proxy_request_duration_seconds',

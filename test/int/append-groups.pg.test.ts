@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgExecutor } from '../../src/db/pgExecutor.ts';
 import { createEventStore, openEventStore, type EventStore } from '../../src/eventstore/index.ts';
+import { createMetrics } from '../../src/metrics/metrics.ts';
 import { createPgTestDb, type TestDb } from '../harness/db.ts';
+import { metricValue } from '../helpers/metrics.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -43,6 +45,28 @@ describe('grouped appends under contention and failure (PostgreSQL 15)', () => {
       const versions = (await store.readStream(s)).map((e) => e.version);
       expect(versions).toEqual(Array.from({ length: counts.get(s)! }, (_, i) => i + 1));
     }
+  });
+
+  it('the grouping counters reach /metrics at scrape time: statements, appends, fallbacks', async () => {
+    const grouped = createEventStore(store.db, 'grouped', { appendGroups: { maxInFlight: 1, maxAppends: 64, maxEventsPerAppend: 100 } });
+    const metrics = createMetrics();
+    metrics.watchAppendStats(() => grouped.appendStats());
+    const id = randomUUID();
+    // One alone, then 5 in one group, one of which replays a stored id: the group falls back.
+    await grouped.append(`m-${randomUUID()}`, [{ id, type: 'A', data: {} }]);
+    await Promise.all([
+      grouped.append(`m-${randomUUID()}`, [{ type: 'Opener', data: {} }]),
+      ...Array.from({ length: 4 }, () => grouped.append(`m-${randomUUID()}`, [{ type: 'B', data: {} }])),
+      grouped.append(`m-${randomUUID()}`, [{ id, type: 'A', data: {} }]).catch(() => null),
+    ]);
+    const scrape = async () => [
+      await metricValue(metrics.registry, 'strangler_append_statements_total'),
+      await metricValue(metrics.registry, 'strangler_appends_total'),
+      await metricValue(metrics.registry, 'strangler_append_group_fallbacks_total'),
+    ];
+    expect(await scrape()).toEqual([3, 7, 1]);
+    // A second scrape counts nothing twice.
+    expect(await scrape()).toEqual([3, 7, 1]);
   });
 
   /** Another session takes the stream's row and holds it until release(). */
