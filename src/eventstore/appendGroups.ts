@@ -56,21 +56,19 @@ export interface AppendGroupStats {
 
 interface Waiting {
   p: PreparedAppend;
+  /** This append's element of the group's JSON, made when it arrives: data JSON cannot carry fails its own append only. */
+  json: string;
   resolve: (r: AppendResult) => void;
   reject: (err: unknown) => void;
 }
 
 const GROUP_SQL = 'SELECT append_no, event_id, stream_version, global_position FROM strangler_append_group($1::jsonb)';
 
-/** The JSON the group statement reads: stream, kind of expected state, exact version, events. */
-function groupParam(group: readonly Waiting[]): string {
-  return JSON.stringify(
-    group.map(({ p }) => {
-      const exact = typeof p.expected === 'number';
-      const kind = exact ? (p.expected === 0 ? 'no_stream' : 'exact') : p.expected;
-      return { s: p.streamId, k: kind, x: exact ? p.expected : null, e: p.batch };
-    }),
-  );
+/** One append as the group statement reads it: stream, kind of expected state, exact version, events. */
+function appendJson(p: PreparedAppend): string {
+  const exact = typeof p.expected === 'number';
+  const kind = exact ? (p.expected === 0 ? 'no_stream' : 'exact') : p.expected;
+  return JSON.stringify({ s: p.streamId, k: kind, x: exact ? p.expected : null, e: p.batch });
 }
 
 /**
@@ -142,7 +140,7 @@ export function createAppendGroups(db: Executor, opts: AppendGroupOptions = DEFA
     group.sort((a, b) => (a.p.streamId < b.p.streamId ? -1 : a.p.streamId > b.p.streamId ? 1 : 0));
     let rows: (Row & { append_no: number })[];
     try {
-      ({ rows } = await db.query<Row & { append_no: number }>(GROUP_SQL, [groupParam(group)], { name: 'strangler_append_group' }));
+      ({ rows } = await db.query<Row & { append_no: number }>(GROUP_SQL, [`[${group.map((w) => w.json).join(',')}]`], { name: 'strangler_append_group' }));
     } catch (err) {
       release();
       if (!retryAlone(err)) {
@@ -165,8 +163,9 @@ export function createAppendGroups(db: Executor, opts: AppendGroupOptions = DEFA
   return {
     append(p: PreparedAppend): Promise<AppendResult> {
       if (unavailable || opts.maxInFlight <= 0 || p.batch.length > opts.maxEventsPerAppend) return appendPrepared(db, p);
+      const json = appendJson(p);
       return new Promise<AppendResult>((resolve, reject) => {
-        queue.push({ p, resolve, reject });
+        queue.push({ p, json, resolve, reject });
         pump();
       });
     },

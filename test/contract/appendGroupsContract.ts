@@ -114,6 +114,18 @@ export function describeAppendGroupsContract(backend: string, open: () => Promis
       expect(await base.streamVersion(s1)).toBeNull();
     });
 
+    it('data JSON cannot carry fails its own append when it is made, not the group it would have joined', async () => {
+      const [s1, s2] = [stream(), stream()];
+      const { results, fallbacks } = await asOneGroup(() => [
+        settle(store.append(s1, [{ type: 'Bad', data: { amount: 10n } }])),
+        settle(store.append(s2, [ev('Good')])),
+      ]);
+      expect(fallbacks).toBe(0);
+      expect(results[0]!.error).toBeInstanceOf(TypeError);
+      expect(results[1]!.value!.events.map((x) => x.version)).toEqual([1]);
+      expect(await base.streamVersion(s1)).toBeNull();
+    });
+
     it('concurrent retries of one batch inside a group store it once', async () => {
       const s = stream();
       const ids = [randomUUID(), randomUUID()];
