@@ -18,6 +18,7 @@ import {
 import { commandSchema, entitiesSchema, entitySchema, projectionOwner, readSchema } from './entitySchema.ts';
 import { routeShape } from './routes.ts';
 import type { Secret } from './secret.ts';
+import { DEFAULT_APPEND_GROUPS } from '../eventstore/appendGroups.ts';
 
 /**
  * The migration spec (config/strangler.yaml). Every default of the product lives here and
@@ -109,9 +110,9 @@ const eventStoreSchema = section(
     /** Concurrent appends share statements and commits (src/eventstore/appendGroups.ts). */
     appendGroups: section(
       {
-        maxInFlight: nonNegativeInt().default(2),
-        maxAppends: positiveInt().default(64),
-        maxEventsPerAppend: positiveInt().default(100),
+        maxInFlight: nonNegativeInt().default(DEFAULT_APPEND_GROUPS.maxInFlight),
+        maxAppends: positiveInt().default(DEFAULT_APPEND_GROUPS.maxAppends),
+        maxEventsPerAppend: positiveInt().default(DEFAULT_APPEND_GROUPS.maxEventsPerAppend),
       },
       'a mapping with maxInFlight (0 = every append alone), maxAppends and maxEventsPerAppend',
     ).prefault({}),

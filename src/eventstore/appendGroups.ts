@@ -56,8 +56,6 @@ export interface AppendGroupStats {
 
 interface Waiting {
   p: PreparedAppend;
-  /** This append's element of the group's JSON, made when it arrives: data JSON cannot carry fails its own append only. */
-  json: string;
   resolve: (r: AppendResult) => void;
   reject: (err: unknown) => void;
 }
@@ -130,17 +128,30 @@ export function createAppendGroups(db: Executor, opts: AppendGroupOptions = DEFA
   const settle = (w: Waiting, result: Promise<AppendResult>) => result.then(w.resolve, w.reject);
 
   /** Sends a group; release() frees its slot as soon as the statement is done, before callers resume. */
-  async function send(group: Waiting[], release: () => void): Promise<void> {
-    if (group.length === 1) {
-      const result = appendPrepared(db, group[0]!.p);
+  async function send(queued: Waiting[], release: () => void): Promise<void> {
+    const alone = async (w: Waiting) => {
+      const result = appendPrepared(db, w.p);
       await result.then(release, release);
-      return settle(group[0]!, result);
+      return settle(w, result);
+    };
+    if (queued.length === 1) return alone(queued[0]!);
+    // Each append's part of the group's JSON: data JSON cannot carry (a BigInt) fails that
+    // append alone, not the group it would have joined.
+    const parts = new Map<Waiting, string>();
+    for (const w of queued) {
+      try {
+        parts.set(w, appendJson(w.p));
+      } catch (err) {
+        w.reject(err);
+      }
     }
+    const group = queued.filter((w) => parts.has(w));
+    if (group.length <= 1) return group[0] ? alone(group[0]) : release();
     // Array.prototype.sort is stable: appends to one stream keep their arrival order.
     group.sort((a, b) => (a.p.streamId < b.p.streamId ? -1 : a.p.streamId > b.p.streamId ? 1 : 0));
     let rows: (Row & { append_no: number })[];
     try {
-      ({ rows } = await db.query<Row & { append_no: number }>(GROUP_SQL, [`[${group.map((w) => w.json).join(',')}]`], { name: 'strangler_append_group' }));
+      ({ rows } = await db.query<Row & { append_no: number }>(GROUP_SQL, [`[${group.map((w) => parts.get(w)).join(',')}]`], { name: 'strangler_append_group' }));
     } catch (err) {
       release();
       if (!retryAlone(err)) {
@@ -163,9 +174,8 @@ export function createAppendGroups(db: Executor, opts: AppendGroupOptions = DEFA
   return {
     append(p: PreparedAppend): Promise<AppendResult> {
       if (unavailable || opts.maxInFlight <= 0 || p.batch.length > opts.maxEventsPerAppend) return appendPrepared(db, p);
-      const json = appendJson(p);
       return new Promise<AppendResult>((resolve, reject) => {
-        queue.push({ p, json, resolve, reject });
+        queue.push({ p, resolve, reject });
         pump();
       });
     },

@@ -85,7 +85,7 @@ export async function appendPrepared(db: Executor, p: PreparedAppend): Promise<A
 }
 
 /** A unique violation on the event id: some id of the statement is stored already. */
-export function isDuplicateEventId(err: unknown): boolean {
+function isDuplicateEventId(err: unknown): boolean {
   return sqlState(err) === PgState.uniqueViolation && (err as { constraint?: string }).constraint === 'strangler_events_event_id_key';
 }
 
