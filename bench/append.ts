@@ -34,7 +34,15 @@ export async function run(opts: { seconds?: number } = {}): Promise<Record<strin
   for (const [k, v] of Object.entries(cpuBound.figures)) figures[`${k}_fsync_off`] = v;
   const file = writeResult({
     name: 'append',
-    settings: { seconds, connections, batchSize, batchConnections, appendGroups: DEFAULT_APPEND_GROUPS, postgres: durable.pgSettings, postgres_fsync_off_run: cpuBound.pgSettings },
+    settings: {
+      seconds,
+      connections,
+      batchSize,
+      batchConnections,
+      appendGroups: DEFAULT_APPEND_GROUPS,
+      postgres: durable.pgSettings,
+      postgres_fsync_off_run: cpuBound.pgSettings,
+    },
     figures,
   });
   console.log(`wrote ${file}`);
@@ -48,7 +56,11 @@ async function measure(fsync: boolean, seconds: number): Promise<{ figures: Reco
     const ungrouped = await openEventStore({ url: server.url, poolSize: connections, appendGroups: { maxInFlight: 0 } });
     const raw = createPgExecutor({ url: server.url, max: connections });
     const pgSettings = Object.fromEntries(
-      (await raw.query<{ name: string; setting: string }>("SELECT name, setting FROM pg_settings WHERE name IN ('fsync','synchronous_commit','shared_buffers','wal_level','server_version')")).rows.map((r) => [r.name, r.setting]),
+      (
+        await raw.query<{ name: string; setting: string }>(
+          "SELECT name, setting FROM pg_settings WHERE name IN ('fsync','synchronous_commit','shared_buffers','wal_level','server_version')",
+        )
+      ).rows.map((r) => [r.name, r.setting]),
     );
     await raw.exec('CREATE TABLE bench_raw (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, payload jsonb NOT NULL)');
     const payload = { orderId: 'ord_0123456789abcdef', customerId: 'c-42', status: 'PAID', totalAmount: '129.90' };
@@ -56,18 +68,38 @@ async function measure(fsync: boolean, seconds: number): Promise<{ figures: Reco
 
     // Warm both paths (plans, caches, pool connections) before measuring.
     await closedLoop(connections, 1, async (l, i) => void (await store.append(`warm-${l}-${i % 50}`, [{ type: 'Warm', data: payload }])));
-    await closedLoop(connections, 1, async (l, i) => void (await ungrouped.append(`warm-${l}-${i % 50}`, [{ type: 'Warm', data: payload }])));
+    await closedLoop(
+      connections,
+      1,
+      async (l, i) => void (await ungrouped.append(`warm-${l}-${i % 50}`, [{ type: 'Warm', data: payload }])),
+    );
     await closedLoop(connections, 1, async () => void (await raw.query(RAW_INSERT, [payloadText], { name: 'bench_raw_insert' })));
 
     // Alternate the two measurements so drift on the machine hits both alike.
-    const rawRun = await closedLoop(connections, seconds, async () => void (await raw.query(RAW_INSERT, [payloadText], { name: 'bench_raw_insert' })));
+    const rawRun = await closedLoop(
+      connections,
+      seconds,
+      async () => void (await raw.query(RAW_INSERT, [payloadText], { name: 'bench_raw_insert' })),
+    );
     const grouping0 = store.appendStats();
-    const single = await closedLoop(connections, seconds, async (l, i) => void (await store.append(`orders-${l}-${i % 200}`, [{ type: 'OrderPaid', data: payload }])));
+    const single = await closedLoop(
+      connections,
+      seconds,
+      async (l, i) => void (await store.append(`orders-${l}-${i % 200}`, [{ type: 'OrderPaid', data: payload }])),
+    );
     const grouping = store.appendStats();
-    const alone = await closedLoop(connections, seconds, async (l, i) => void (await ungrouped.append(`alone-${l}-${i % 200}`, [{ type: 'OrderPaid', data: payload }])));
+    const alone = await closedLoop(
+      connections,
+      seconds,
+      async (l, i) => void (await ungrouped.append(`alone-${l}-${i % 200}`, [{ type: 'OrderPaid', data: payload }])),
+    );
 
     const batch = Array.from({ length: batchSize }, () => ({ type: 'OrderPaid', data: payload }));
-    const batched = await closedLoop(batchConnections, seconds, async (l, i) => void (await store.append(`batch-${l}-${i}-${randomUUID()}`, batch)));
+    const batched = await closedLoop(
+      batchConnections,
+      seconds,
+      async (l, i) => void (await store.append(`batch-${l}-${i}-${randomUUID()}`, batch)),
+    );
 
     const figures = {
       single_appends_per_s: round(single.ops / single.elapsedS, 0),
@@ -86,14 +118,27 @@ async function measure(fsync: boolean, seconds: number): Promise<{ figures: Reco
     await raw.close();
     await ungrouped.close();
     await store.close();
-    console.log(`bench/append (PostgreSQL ${pgSettings.server_version}, fsync=${pgSettings.fsync}, synchronous_commit=${pgSettings.synchronous_commit}, ${connections} connections, ${seconds}s each)`);
-    console.log(table([
-      ['bare INSERT (baseline)', `${figures.raw_insert_per_s} rows/s, p50 ${figures.raw_insert_p50_ms} ms`],
-      ['single-event append', `${figures.single_appends_per_s} appends/s, p50 ${figures.append_p50_ms} ms, p99 ${figures.append_p99_ms} ms (${figures.appends_per_statement} appends per statement)`],
-      ['single vs bare INSERT', `${figures.single_vs_raw}x (target >= 0.7)`],
-      ['  grouping off', `${figures.single_appends_per_s_ungrouped} appends/s, p50 ${figures.append_p50_ms_ungrouped} ms: ${figures.single_vs_raw_ungrouped}x`],
-      [`batched (${batchSize}/batch, ${batchConnections} conns)`, `${figures.batched_events_per_s} events/s (target >= 50000), p50 ${figures.batch_p50_ms} ms/batch`],
-    ]));
+    console.log(
+      `bench/append (PostgreSQL ${pgSettings.server_version}, fsync=${pgSettings.fsync}, synchronous_commit=${pgSettings.synchronous_commit}, ${connections} connections, ${seconds}s each)`,
+    );
+    console.log(
+      table([
+        ['bare INSERT (baseline)', `${figures.raw_insert_per_s} rows/s, p50 ${figures.raw_insert_p50_ms} ms`],
+        [
+          'single-event append',
+          `${figures.single_appends_per_s} appends/s, p50 ${figures.append_p50_ms} ms, p99 ${figures.append_p99_ms} ms (${figures.appends_per_statement} appends per statement)`,
+        ],
+        ['single vs bare INSERT', `${figures.single_vs_raw}x (target >= 0.7)`],
+        [
+          '  grouping off',
+          `${figures.single_appends_per_s_ungrouped} appends/s, p50 ${figures.append_p50_ms_ungrouped} ms: ${figures.single_vs_raw_ungrouped}x`,
+        ],
+        [
+          `batched (${batchSize}/batch, ${batchConnections} conns)`,
+          `${figures.batched_events_per_s} events/s (target >= 50000), p50 ${figures.batch_p50_ms} ms/batch`,
+        ],
+      ]),
+    );
     return { figures, pgSettings };
   } finally {
     await server.destroy();

@@ -26,7 +26,14 @@ export function machine(): BenchResult['machine'] {
 
 export function writeResult(r: Omit<BenchResult, 'date' | 'machine'>): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const full: BenchResult = { name: r.name, date: new Date().toISOString(), machine: machine(), settings: r.settings, figures: r.figures, ...(r.notes ? { notes: r.notes } : {}) };
+  const full: BenchResult = {
+    name: r.name,
+    date: new Date().toISOString(),
+    machine: machine(),
+    settings: r.settings,
+    figures: r.figures,
+    ...(r.notes ? { notes: r.notes } : {}),
+  };
   const file = path.join(RESULTS_DIR, `${r.name}.json`);
   writeFileSync(file, JSON.stringify(full, null, 2) + '\n');
   return file;
@@ -46,7 +53,11 @@ export const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 1
  * Runs `worker` on `concurrency` loops for `seconds`, recording each call's latency.
  * Returns operations completed and per-call latencies (ms).
  */
-export async function closedLoop(concurrency: number, seconds: number, worker: (loop: number, i: number) => Promise<void>): Promise<{ ops: number; elapsedS: number; latenciesMs: number[] }> {
+export async function closedLoop(
+  concurrency: number,
+  seconds: number,
+  worker: (loop: number, i: number) => Promise<void>,
+): Promise<{ ops: number; elapsedS: number; latenciesMs: number[] }> {
   const latenciesMs: number[] = [];
   const deadline = performance.now() + seconds * 1000;
   const t0 = performance.now();

@@ -43,7 +43,11 @@ export async function run(): Promise<Record<string, number | null>> {
   try {
     const store = await openEventStore({ url: server.url, migrate: true, poolSize: SEED_CONNECTIONS });
     const pgSettings = Object.fromEntries(
-      (await store.db.query<{ name: string; setting: string }>("SELECT name, setting FROM pg_settings WHERE name IN ('fsync','synchronous_commit','shared_buffers','server_version')")).rows.map((r) => [r.name, r.setting]),
+      (
+        await store.db.query<{ name: string; setting: string }>(
+          "SELECT name, setting FROM pg_settings WHERE name IN ('fsync','synchronous_commit','shared_buffers','server_version')",
+        )
+      ).rows.map((r) => [r.name, r.setting]),
     );
     const t0 = performance.now();
     const expected = await seed(store, ORDERS);
@@ -63,7 +67,9 @@ export async function run(): Promise<Record<string, number | null>> {
       catchup[size] = r.rate;
       measured[size] = r.events;
       if (limit === head) await checkReadModel(store.db, expected);
-      console.log(`  batch ${String(size).padStart(5)}: catch-up ${round(r.rate, 0)} events/s over ${r.events} events; plain read ${round(plain[size]!, 0)} events/s`);
+      console.log(
+        `  batch ${String(size).padStart(5)}: catch-up ${round(r.rate, 0)} events/s over ${r.events} events; plain read ${round(plain[size]!, 0)} events/s`,
+      );
     }
     await store.close();
 
@@ -80,11 +86,13 @@ export async function run(): Promise<Record<string, number | null>> {
       figures[`catchup_events_per_s_batch_${size}`] = round(catchup[size]!, 0);
       figures[`plain_read_events_per_s_batch_${size}`] = round(plain[size]!, 0);
     }
-    console.log(table([
-      ['events in the log', head],
-      ['plain read (readAll only)', `${figures.plain_read_events_per_s} events/s at batch ${best}`],
-      ['catch-up into orders', `${figures.catchup_events_per_s} events/s at batch ${best} (target >= 50000)`],
-    ]));
+    console.log(
+      table([
+        ['events in the log', head],
+        ['plain read (readAll only)', `${figures.plain_read_events_per_s} events/s at batch ${best}`],
+        ['catch-up into orders', `${figures.catchup_events_per_s} events/s at batch ${best} (target >= 50000)`],
+      ]),
+    );
     const file = writeResult({
       name: 'projection',
       settings: {
@@ -94,7 +102,8 @@ export async function run(): Promise<Record<string, number | null>> {
         eventsMeasuredPerBatchSize: measured,
         seedConnections: SEED_CONNECTIONS,
         itemAddedShapes: 'half v1 (price), half v2 (unitPrice), upcast on the way in',
-        driver: 'src/projections/runner createProjectionRunner (lease, CAS checkpoint under FOR UPDATE, batch + checkpoint in one transaction)',
+        driver:
+          'src/projections/runner createProjectionRunner (lease, CAS checkpoint under FOR UPDATE, batch + checkpoint in one transaction)',
         postgres: pgSettings,
       },
       figures,
@@ -128,14 +137,17 @@ export async function seed(store: EventStore, orders: number): Promise<Expected>
       { sku: 'SKU-D', quantity: 1 + (i % 5), price: price(i, 4) },
     ];
     const at = new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString().replace('Z', '123Z');
-    firsts.push([orderEvents.created(id, { customerId: `cust-${i % 997}`, items: created, at }), ...adds.map((a, k) => orderEvents.itemAdded(id, a, ((i + k) % 2 + 1) as 1 | 2))]);
+    firsts.push([
+      orderEvents.created(id, { customerId: `cust-${i % 997}`, items: created, at }),
+      ...adds.map((a, k) => orderEvents.itemAdded(id, a, (((i + k) % 2) + 1) as 1 | 2)),
+    ]);
     let lines = [...created, ...adds];
     const second: StreamEvent[] = [];
     if (i % 10 === 0) second.push(orderEvents.updated(id, { customerId: `cust-moved-${i % 97}` }));
     else {
       const extra = { sku: 'SKU-E', quantity: 3, price: price(i, 5) };
       lines = [...lines, extra];
-      second.push(orderEvents.itemAdded(id, extra, (i % 2 + 1) as 1 | 2));
+      second.push(orderEvents.itemAdded(id, extra, ((i % 2) + 1) as 1 | 2));
     }
     const end = i % 20;
     const status = end === 0 ? 'DELETED' : end < 5 ? 'CANCELLED' : 'PAID';
@@ -151,7 +163,10 @@ export async function seed(store: EventStore, orders: number): Promise<Expected>
   // The second appends in a shuffled order (deterministic), so orders interleave in the log.
   const order = ids.map((_, i) => i).sort((a, b) => ((a * 2654435761) % 4294967296) - ((b * 2654435761) % 4294967296));
   await appendAll(store, firsts);
-  await appendAll(store, order.map((i) => seconds[i]!));
+  await appendAll(
+    store,
+    order.map((i) => seconds[i]!),
+  );
   return expected;
 }
 
@@ -161,7 +176,10 @@ async function appendAll(store: EventStore, groups: StreamEvent[][]): Promise<vo
     Array.from({ length: SEED_CONNECTIONS }, async () => {
       for (let g = next++; g < groups.length; g = next++) {
         const group = groups[g]!;
-        await store.append(group[0]!.streamId, group.map((s) => ({ ...s.event, id: randomUUID() })));
+        await store.append(
+          group[0]!.streamId,
+          group.map((s) => ({ ...s.event, id: randomUUID() })),
+        );
       }
     }),
   );
@@ -184,9 +202,19 @@ async function plainRead(store: EventStore, size: number): Promise<number> {
 /** A fresh read model and checkpoint, then the runner from position 0 until `limit` events are applied. */
 async function runnerCatchup(store: EventStore, size: number, limit: number): Promise<{ rate: number; events: number }> {
   const module = createOrdersProjection();
-  await store.db.exec(`DROP TABLE IF EXISTS orders, order_items, order_tombstones; DELETE FROM strangler_projections WHERE name = '${module.name}'; CHECKPOINT`);
+  await store.db.exec(
+    `DROP TABLE IF EXISTS orders, order_items, order_tombstones; DELETE FROM strangler_projections WHERE name = '${module.name}'; CHECKPOINT`,
+  );
   const registry = createUpcasterRegistry(orderUpcasters);
-  const runner = createProjectionRunner({ store, module, owner: `bench-${size}`, logger: silentLogger(), upcast: (e) => registry.upcast(e), batchSize: size, pollMs: 5 });
+  const runner = createProjectionRunner({
+    store,
+    module,
+    owner: `bench-${size}`,
+    logger: silentLogger(),
+    upcast: (e) => registry.upcast(e),
+    batchSize: size,
+    pollMs: 5,
+  });
   const t0 = performance.now();
   runner.start();
   let applied = 0;
@@ -196,7 +224,9 @@ async function runnerCatchup(store: EventStore, size: number, limit: number): Pr
     const state = runner.state();
     if (state.lastError) throw new Error(`runner failed: ${state.lastError}`);
     if (state.status === 'paused') throw new Error('runner paused on a failing event');
-    const { rows } = await store.db.query<{ n: string }>('SELECT applied_events AS n FROM strangler_projections WHERE name = $1', [module.name]);
+    const { rows } = await store.db.query<{ n: string }>('SELECT applied_events AS n FROM strangler_projections WHERE name = $1', [
+      module.name,
+    ]);
     applied = Number(rows[0]?.n ?? 0);
   }
   const elapsed = (performance.now() - t0) / 1000;
@@ -211,7 +241,14 @@ async function checkReadModel(db: Executor, e: Expected): Promise<void> {
             (SELECT count(*) FROM orders WHERE status = 'PAID') AS paid, (SELECT count(*) FROM orders WHERE status = 'CANCELLED') AS cancelled`,
   );
   const r = rows[0]!;
-  const want = { orders: String(e.orders), total: `${e.totalCents / 100n}.${String(e.totalCents % 100n).padStart(2, '0')}`, items: String(e.items), paid: String(e.byStatus.PAID ?? 0), cancelled: String(e.byStatus.CANCELLED ?? 0) };
+  const want = {
+    orders: String(e.orders),
+    total: `${e.totalCents / 100n}.${String(e.totalCents % 100n).padStart(2, '0')}`,
+    items: String(e.items),
+    paid: String(e.byStatus.PAID ?? 0),
+    cancelled: String(e.byStatus.CANCELLED ?? 0),
+  };
   const got = { orders: String(r.orders), total: r.total, items: String(r.items), paid: String(r.paid), cancelled: String(r.cancelled) };
-  if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`read model differs from the seed: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+  if (JSON.stringify(got) !== JSON.stringify(want))
+    throw new Error(`read model differs from the seed: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
 }

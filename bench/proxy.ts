@@ -15,7 +15,17 @@
  * note says so when other work was using the CPUs (the figures are then noisy).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, accessSync, constants as fsConstants, statSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  accessSync,
+  constants as fsConstants,
+  statSync,
+} from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -65,7 +75,13 @@ interface LoadSpec {
 
 const children = new Set<ChildProcess>();
 process.once('exit', () => {
-  for (const c of children) if (c.exitCode === null && c.pid) try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ }
+  for (const c of children)
+    if (c.exitCode === null && c.pid)
+      try {
+        process.kill(c.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
 });
 
 function startProcess(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; logFile: string }): ChildProcess {
@@ -88,10 +104,17 @@ async function stopProcess(child: ChildProcess | undefined, graceMs = 10_000): P
   clearTimeout(timer);
 }
 
-async function waitFor(what: string, logFile: string, child: ChildProcess, probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+async function waitFor(
+  what: string,
+  logFile: string,
+  child: ChildProcess,
+  probe: () => Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode} before it was ready. Its log (${logFile}):\n${tailOf(logFile)}`);
+    if (child.exitCode !== null)
+      throw new Error(`${what} exited with ${child.exitCode} before it was ready. Its log (${logFile}):\n${tailOf(logFile)}`);
     if (await probe()) return;
     await sleep(100);
   }
@@ -123,13 +146,22 @@ function get(url: string): Promise<{ status: number; body: string }> {
 }
 
 function findExecutable(name: string, extra: string[] = []): string | undefined {
-  const dirs = [...(process.env['PATH'] ?? '').split(path.delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/bin', '/usr/local/bin', ...extra];
+  const dirs = [
+    ...(process.env['PATH'] ?? '').split(path.delimiter),
+    '/usr/sbin',
+    '/usr/local/sbin',
+    '/usr/bin',
+    '/usr/local/bin',
+    ...extra,
+  ];
   for (const d of dirs) {
     const f = path.join(d, name);
     try {
       accessSync(f, fsConstants.X_OK);
       if (statSync(f).isFile()) return f;
-    } catch { /* not here */ }
+    } catch {
+      /* not here */
+    }
   }
   return undefined;
 }
@@ -149,7 +181,13 @@ async function startUpstream(dir: string): Promise<{ child: ChildProcess; url: s
 async function startNginx(bin: string, dir: string, upstreamPort: number): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const conf = path.join(dir, 'nginx.conf');
-  writeFileSync(conf, readFileSync(NGINX_TEMPLATE, 'utf8').replaceAll('{{DIR}}', dir).replaceAll('{{PORT}}', String(port)).replaceAll('{{UPSTREAM_PORT}}', String(upstreamPort)));
+  writeFileSync(
+    conf,
+    readFileSync(NGINX_TEMPLATE, 'utf8')
+      .replaceAll('{{DIR}}', dir)
+      .replaceAll('{{PORT}}', String(port))
+      .replaceAll('{{UPSTREAM_PORT}}', String(upstreamPort)),
+  );
   const logFile = path.join(dir, 'nginx.out');
   // -e: the start-up error log goes to the temp dir too, not /var/log/nginx.
   const child = startProcess(bin, ['-p', dir, '-e', path.join(dir, 'error.log'), '-c', conf], { logFile });
@@ -172,7 +210,13 @@ entities:
       - { route: "POST /orders/:id/pay", event: OrderPaid }
 `;
 
-async function startSidecar(dir: string, name: string, upstreamUrl: string, storeUrl: string, extraArgs: string[] = []): Promise<{ child: ChildProcess; url: string; adminUrl: string }> {
+async function startSidecar(
+  dir: string,
+  name: string,
+  upstreamUrl: string,
+  storeUrl: string,
+  extraArgs: string[] = [],
+): Promise<{ child: ChildProcess; url: string; adminUrl: string }> {
   const [port, adminPort] = [await freePort(), await freePort()];
   const conf = path.join(dir, `${name}.yaml`);
   writeFileSync(conf, SPEC.replace('SPOOL', path.join(dir, `${name}-spool`)));
@@ -187,7 +231,10 @@ async function startSidecar(dir: string, name: string, upstreamUrl: string, stor
     NODE_ENV: 'production',
   });
   const logFile = path.join(dir, `${name}.log`);
-  const child = startProcess(process.execPath, [...extraArgs, path.join(ROOT, 'bin/strangler.mjs'), 'start', '--config', conf], { env, logFile });
+  const child = startProcess(process.execPath, [...extraArgs, path.join(ROOT, 'bin/strangler.mjs'), 'start', '--config', conf], {
+    env,
+    logFile,
+  });
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   await waitFor(`the sidecar (${name})`, logFile, child, async () => (await get(`${adminUrl}/readyz`)).status === 200, 60_000);
   return { child, url: `http://127.0.0.1:${port}`, adminUrl };
@@ -220,15 +267,31 @@ end
 
 function wrkLoad(wrk: string, scriptFile: string, spec: LoadSpec): LoadResult {
   const fixedPath = spec.path.replace('{n}', '1');
-  const r = spawnSync(wrk, ['-t1', `-c${spec.connections}`, `-d${spec.seconds}s`, '--timeout', '5s', '-s', scriptFile, `${spec.url}${fixedPath}`], {
-    env: { ...process.env, BENCH_METHOD: spec.method ?? 'GET', BENCH_PATH: spec.path, BENCH_BODY: spec.body ?? '', BENCH_DELAY_MS: String(spec.delayMs ?? 0) },
-    encoding: 'utf8',
-    timeout: (spec.seconds + 20) * 1000,
-  });
+  const r = spawnSync(
+    wrk,
+    ['-t1', `-c${spec.connections}`, `-d${spec.seconds}s`, '--timeout', '5s', '-s', scriptFile, `${spec.url}${fixedPath}`],
+    {
+      env: {
+        ...process.env,
+        BENCH_METHOD: spec.method ?? 'GET',
+        BENCH_PATH: spec.path,
+        BENCH_BODY: spec.body ?? '',
+        BENCH_DELAY_MS: String(spec.delayMs ?? 0),
+      },
+      encoding: 'utf8',
+      timeout: (spec.seconds + 20) * 1000,
+    },
+  );
   const m = /WRKJSON (\{.*\})/.exec(r.stdout ?? '');
   if (!m) throw new Error(`wrk gave no result (exit ${r.status}): ${r.stderr || r.stdout}`);
   const j = JSON.parse(m[1]!) as { requests: number; duration_us: number; errors: number; p50_us: number; p99_us: number };
-  return { requests: j.requests, rps: j.requests / (j.duration_us / 1e6), errors: j.errors, p50Ms: j.p50_us / 1000, p99Ms: j.p99_us / 1000 };
+  return {
+    requests: j.requests,
+    rps: j.requests / (j.duration_us / 1e6),
+    errors: j.errors,
+    p50Ms: j.p50_us / 1000,
+    p99Ms: j.p99_us / 1000,
+  };
 }
 
 async function nodeLoad(spec: LoadSpec): Promise<LoadResult> {
@@ -242,14 +305,24 @@ async function nodeLoad(spec: LoadSpec): Promise<LoadResult> {
   const one = () =>
     new Promise<void>((resolve) => {
       const s = performance.now();
-      const req = http.request({ host: target.hostname, port: target.port, method: spec.method ?? 'GET', path: spec.path.replace('{n}', String(++n)), agent, headers: spec.body ? { 'content-type': 'application/json' } : {} }, (res) => {
-        res.resume();
-        res.once('end', () => {
-          if ((res.statusCode ?? 0) >= 400) errors++;
-          latencies.push(performance.now() - s);
-          resolve();
-        });
-      });
+      const req = http.request(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: spec.method ?? 'GET',
+          path: spec.path.replace('{n}', String(++n)),
+          agent,
+          headers: spec.body ? { 'content-type': 'application/json' } : {},
+        },
+        (res) => {
+          res.resume();
+          res.once('end', () => {
+            if ((res.statusCode ?? 0) >= 400) errors++;
+            latencies.push(performance.now() - s);
+            resolve();
+          });
+        },
+      );
       req.once('error', () => (errors++, resolve()));
       req.end(spec.body);
     });
@@ -263,7 +336,13 @@ async function nodeLoad(spec: LoadSpec): Promise<LoadResult> {
   );
   const elapsed = (performance.now() - t0) / 1000;
   agent.destroy();
-  return { requests: latencies.length, rps: latencies.length / elapsed, errors, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+  return {
+    requests: latencies.length,
+    rps: latencies.length / elapsed,
+    errors,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -279,7 +358,10 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
   const scriptFile = path.join(dir, 'bench.lua');
   writeFileSync(scriptFile, WRK_SCRIPT);
   const load = (spec: LoadSpec): Promise<LoadResult> => (wrkBin ? Promise.resolve(wrkLoad(wrkBin, scriptFile, spec)) : nodeLoad(spec));
-  if (!wrkBin) notes.push('wrk not found (apt-get install -y wrk): load from an in-process Node closed loop instead; req/s are NOT comparable with DESIGN.md (wrk) and the Node client competes for the 2 cores.');
+  if (!wrkBin)
+    notes.push(
+      'wrk not found (apt-get install -y wrk): load from an in-process Node closed loop instead; req/s are NOT comparable with DESIGN.md (wrk) and the Node client competes for the 2 cores.',
+    );
   if (!nginxBin) notes.push('nginx not found (apt-get install -y nginx): nginx_rps and passthrough_vs_nginx are null.');
 
   let upstream: Awaited<ReturnType<typeof startUpstream>> | undefined;
@@ -290,19 +372,27 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
   const settings: Record<string, unknown> = {
     seconds,
     rounds,
-    loadGenerator: wrkBin ? `wrk -t1 (${wrkBin}), Lua script for POST bodies, distinct ids and pacing (delay())` : 'Node closed loop (wrk absent)',
+    loadGenerator: wrkBin
+      ? `wrk -t1 (${wrkBin}), Lua script for POST bodies, distinct ids and pacing (delay())`
+      : 'Node closed loop (wrk absent)',
     throughput: `-c${CONNECTIONS}, saturated, ${rounds} rounds alternating direct/nginx/passthrough; figures are the median per target, passthrough_vs_nginx the ratio of medians, _min/_max the per-round paired ratios`,
     latency: `-c${LATENCY_CONNECTIONS} with ${LATENCY_DELAY_MS} ms pause per connection between requests (same ~fixed rate for every target), p50/p99 from wrk; saturated -c${CONNECTIONS} values in *_c32`,
     command: `-c${COMMAND_CONNECTIONS} with ${COMMAND_DELAY_MS} ms pause, POST /orders/{n}/pay (command, distinct stream per request) vs POST /bench/{n}/pay (passthrough), same ${COMMAND_BODY.length}-byte body; alternated`,
     passthroughPath: 'GET /bench/items/42 (not named in the spec)',
-    cpuPerRequest: 'user+system CPU of the proxy process (upstream for direct) over a saturated run / requests, from /proc: less sensitive to other load on the machine than req/s',
+    cpuPerRequest:
+      'user+system CPU of the proxy process (upstream for direct) over a saturated run / requests, from /proc: less sensitive to other load on the machine than req/s',
     sidecarStore: { passthrough: 'memory', command: 'PostgreSQL 15 (startPostgres)' },
-    nginx: nginxBin ? `${nginxBin}: master_process off (one process), keepalive 64 to upstream, X-Forwarded-*/X-Request-Id set like the sidecar` : null,
+    nginx: nginxBin
+      ? `${nginxBin}: master_process off (one process), keepalive 64 to upstream, X-Forwarded-*/X-Request-Id set like the sidecar`
+      : null,
   };
   const cpuProf = process.env['BENCH_CPU_PROF_DIR'];
   const idle = await cpuIdlePercent(1000);
   settings.cpu_idle_before_pct = idle;
-  if (idle < 85) notes.push(`Only ${idle}% of the CPUs were idle before the run (other processes on the machine): figures are noisy; rerun on a quiet machine.`);
+  if (idle < 85)
+    notes.push(
+      `Only ${idle}% of the CPUs were idle before the run (other processes on the machine): figures are noisy; rerun on a quiet machine.`,
+    );
   try {
     upstream = await startUpstream(dir);
     if (nginxBin) nginx = await startNginx(nginxBin, dir, upstream.port);
@@ -313,7 +403,13 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
       ...(nginx ? [{ name: 'nginx', url: nginx.url, pid: nginx.child.pid! }] : []),
       { name: 'passthrough', url: sidecar.url, pid: sidecar.child.pid! },
     ];
-    const getSpec = (url: string, extra: Partial<LoadSpec> = {}): LoadSpec => ({ url, path: '/bench/items/42', connections: CONNECTIONS, seconds, ...extra });
+    const getSpec = (url: string, extra: Partial<LoadSpec> = {}): LoadSpec => ({
+      url,
+      path: '/bench/items/42',
+      connections: CONNECTIONS,
+      seconds,
+      ...extra,
+    });
 
     // Warm-up: connections, JIT, the sidecar's keep-alive pool to the upstream.
     for (const t of targets) await load(getSpec(t.url, { seconds: t.name === 'passthrough' ? 2 : 1 }));
@@ -330,7 +426,9 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
         (rps[t.name] ??= []).push(res.rps);
         (sat[t.name] ??= []).push(res);
         (cpu[t.name] ??= []).push((used * 1e6) / res.requests);
-        console.log(`  round ${r + 1} ${t.name.padEnd(11)} ${Math.round(res.rps)} req/s  p50 ${res.p50Ms.toFixed(3)} ms  p99 ${res.p99Ms.toFixed(3)} ms  ${Math.round(cpu[t.name]!.at(-1)!)} us CPU/req`);
+        console.log(
+          `  round ${r + 1} ${t.name.padEnd(11)} ${Math.round(res.rps)} req/s  p50 ${res.p50Ms.toFixed(3)} ms  p99 ${res.p99Ms.toFixed(3)} ms  ${Math.round(cpu[t.name]!.at(-1)!)} us CPU/req`,
+        );
       }
     }
     figures.upstream_cpu_us_per_req = round(median(cpu.direct!), 1);
@@ -377,9 +475,25 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
       sidecar = await startSidecar(dir, 'sidecar-pg', upstream.url, pgServer.url);
       const admin = new pg.Client({ connectionString: pgServer.url });
       await admin.connect();
-      const pgSettings = async () => Object.fromEntries((await admin.query<{ name: string; setting: string }>("SELECT name, setting FROM pg_settings WHERE name IN ('fsync','synchronous_commit','server_version','shared_buffers')")).rows.map((r) => [r.name, r.setting]));
+      const pgSettings = async () =>
+        Object.fromEntries(
+          (
+            await admin.query<{ name: string; setting: string }>(
+              "SELECT name, setting FROM pg_settings WHERE name IN ('fsync','synchronous_commit','server_version','shared_buffers')",
+            )
+          ).rows.map((r) => [r.name, r.setting]),
+        );
       const tag = Date.now().toString(36);
-      const post = (url: string, p: string, extra: Partial<LoadSpec> = {}): LoadSpec => ({ url, path: p, method: 'POST', body: COMMAND_BODY, connections: COMMAND_CONNECTIONS, seconds, delayMs: COMMAND_DELAY_MS, ...extra });
+      const post = (url: string, p: string, extra: Partial<LoadSpec> = {}): LoadSpec => ({
+        url,
+        path: p,
+        method: 'POST',
+        body: COMMAND_BODY,
+        connections: COMMAND_CONNECTIONS,
+        seconds,
+        delayMs: COMMAND_DELAY_MS,
+        ...extra,
+      });
       const sc = sidecar;
       let phase = 0;
       const measure = async (label: string) => {
@@ -391,10 +505,18 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
           cmd.push(await load(post(sc.url, `/orders/${tag}-${phase}-{n}/pay`, { seconds: Math.max(2, seconds - 1) })));
           check(pass.at(-1)!, `passthrough POST ${label}`);
           check(cmd.at(-1)!, `command ${label}`);
-          console.log(`  ${label} round ${r + 1}: passthrough POST p50 ${pass.at(-1)!.p50Ms.toFixed(3)} ms, command p50 ${cmd.at(-1)!.p50Ms.toFixed(3)} ms p99 ${cmd.at(-1)!.p99Ms.toFixed(3)} ms (${Math.round(cmd.at(-1)!.rps)} req/s)`);
+          console.log(
+            `  ${label} round ${r + 1}: passthrough POST p50 ${pass.at(-1)!.p50Ms.toFixed(3)} ms, command p50 ${cmd.at(-1)!.p50Ms.toFixed(3)} ms p99 ${cmd.at(-1)!.p99Ms.toFixed(3)} ms (${Math.round(cmd.at(-1)!.rps)} req/s)`,
+          );
         }
         const m = (xs: LoadResult[], k: 'p50Ms' | 'p99Ms' | 'rps') => mean(xs.map((x) => x[k]));
-        return { passP50: m(pass, 'p50Ms'), cmdP50: m(cmd, 'p50Ms'), cmdP99: m(cmd, 'p99Ms'), passP99: m(pass, 'p99Ms'), rps: m(cmd, 'rps') };
+        return {
+          passP50: m(pass, 'p50Ms'),
+          cmdP50: m(cmd, 'p50Ms'),
+          cmdP99: m(cmd, 'p99Ms'),
+          passP99: m(pass, 'p99Ms'),
+          rps: m(cmd, 'rps'),
+        };
       };
       // Warm-up: the pool's connections, prepared statements, JIT on both routes.
       await load(post(sc.url, `/orders/${tag}-warm-{n}/pay`, { seconds: 2 }));
@@ -423,8 +545,14 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
       const metricsText = (await get(`${sc.adminUrl}/metrics`)).body;
       const metric = (re: RegExp) => Number(re.exec(metricsText)?.[1] ?? 0);
       figures.command_events_appended = metric(/^strangler_events_appended_total\{entity="orders",via="command"\} (\d+)/m);
-      figures.command_spool_writes = metricsText.split('\n').filter((l) => l.startsWith('strangler_spool_writes_total')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
-      if (figures.command_spool_writes > 0) notes.push(`${figures.command_spool_writes} command appends went to the spool (event store slower than appendTimeoutMs): command latency figures include spooling.`);
+      figures.command_spool_writes = metricsText
+        .split('\n')
+        .filter((l) => l.startsWith('strangler_spool_writes_total'))
+        .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+      if (figures.command_spool_writes > 0)
+        notes.push(
+          `${figures.command_spool_writes} command appends went to the spool (event store slower than appendTimeoutMs): command latency figures include spooling.`,
+        );
       await admin.end();
       settings.postgres = durableSettings;
       settings.postgres_fsync_off_run = fastSettings;
@@ -434,17 +562,34 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
     const sign = (x: number | null | undefined) => (typeof x === 'number' && x >= 0 ? `+${x}` : v(x));
     const v = (x: number | null | undefined, unit = '') => (x === null || x === undefined || Number.isNaN(x) ? 'n/a' : `${x}${unit}`);
     console.log(`bench/proxy (wrk -t1 -c${CONNECTIONS}, ${seconds}s x ${rounds} rounds${wrkBin ? '' : ', NODE LOAD GENERATOR'})`);
-    console.log(table([
-      ['direct (baseline)', `${v(figures.direct_rps)} req/s`],
-      ['nginx, one worker', nginxBin ? `${v(figures.nginx_rps)} req/s` : 'n/a (nginx not installed)'],
-      ['sidecar passthrough', `${v(figures.passthrough_rps)} req/s = ${v(figures.passthrough_vs_nginx)}x nginx (target >= 0.45; rounds ${v(figures.passthrough_vs_nginx_min)}..${v(figures.passthrough_vs_nginx_max)}), ${v(figures.passthrough_vs_direct)}x direct`],
-      ['CPU per request (proxy process)', `passthrough ${v(figures.passthrough_cpu_us_per_req)} us, nginx ${v(figures.nginx_cpu_us_per_req)} us (upstream ${v(figures.upstream_cpu_us_per_req)} us)`],
-      [`added latency @ ~${v(figures.latency_rate_rps)} req/s`, `passthrough p50 ${sign(figures.passthrough_added_p50_ms)} ms, p99 ${sign(figures.passthrough_added_p99_ms)} ms; nginx p50 ${sign(figures.nginx_added_p50_ms)} ms, p99 ${sign(figures.nginx_added_p99_ms)} ms (direct p50 ${v(figures.direct_p50_ms)} ms)`],
-      ['added latency @ -c32 saturated', `passthrough p50 ${sign(figures.passthrough_added_p50_ms_c32)} ms, p99 ${sign(figures.passthrough_added_p99_ms_c32)} ms`],
-      [`command @ ~${v(figures.command_rate_rps)} req/s, fsync=on`, `p50 ${v(figures.command_p50_ms)} ms vs passthrough POST ${v(figures.passthrough_post_p50_ms)} ms: ${sign(figures.command_added_p50_ms)} ms (target <= 2), p99 ${sign(figures.command_added_p99_ms)} ms`],
-      ['command, fsync=off', `${sign(figures.command_added_p50_ms_fsync_off)} ms p50`],
-      [`command, -c${COMMAND_CONNECTIONS} unpaced`, `${v(figures.command_rps_saturated)} req/s`],
-    ]));
+    console.log(
+      table([
+        ['direct (baseline)', `${v(figures.direct_rps)} req/s`],
+        ['nginx, one worker', nginxBin ? `${v(figures.nginx_rps)} req/s` : 'n/a (nginx not installed)'],
+        [
+          'sidecar passthrough',
+          `${v(figures.passthrough_rps)} req/s = ${v(figures.passthrough_vs_nginx)}x nginx (target >= 0.45; rounds ${v(figures.passthrough_vs_nginx_min)}..${v(figures.passthrough_vs_nginx_max)}), ${v(figures.passthrough_vs_direct)}x direct`,
+        ],
+        [
+          'CPU per request (proxy process)',
+          `passthrough ${v(figures.passthrough_cpu_us_per_req)} us, nginx ${v(figures.nginx_cpu_us_per_req)} us (upstream ${v(figures.upstream_cpu_us_per_req)} us)`,
+        ],
+        [
+          `added latency @ ~${v(figures.latency_rate_rps)} req/s`,
+          `passthrough p50 ${sign(figures.passthrough_added_p50_ms)} ms, p99 ${sign(figures.passthrough_added_p99_ms)} ms; nginx p50 ${sign(figures.nginx_added_p50_ms)} ms, p99 ${sign(figures.nginx_added_p99_ms)} ms (direct p50 ${v(figures.direct_p50_ms)} ms)`,
+        ],
+        [
+          'added latency @ -c32 saturated',
+          `passthrough p50 ${sign(figures.passthrough_added_p50_ms_c32)} ms, p99 ${sign(figures.passthrough_added_p99_ms_c32)} ms`,
+        ],
+        [
+          `command @ ~${v(figures.command_rate_rps)} req/s, fsync=on`,
+          `p50 ${v(figures.command_p50_ms)} ms vs passthrough POST ${v(figures.passthrough_post_p50_ms)} ms: ${sign(figures.command_added_p50_ms)} ms (target <= 2), p99 ${sign(figures.command_added_p99_ms)} ms`,
+        ],
+        ['command, fsync=off', `${sign(figures.command_added_p50_ms_fsync_off)} ms p50`],
+        [`command, -c${COMMAND_CONNECTIONS} unpaced`, `${v(figures.command_rps_saturated)} req/s`],
+      ]),
+    );
     for (const n of notes) console.log(`  note: ${n}`);
     return figures;
   } finally {
@@ -491,5 +636,6 @@ async function cpuIdlePercent(ms: number): Promise<number> {
 /** A run with errors measures error handling, not proxying: stop rather than print it. */
 function check(r: LoadResult, what: string): void {
   if (r.requests === 0) throw new Error(`${what}: no request completed`);
-  if (r.errors > r.requests * 0.001) throw new Error(`${what}: ${r.errors} errors in ${r.requests} requests (non-2xx or socket errors); the figures would be meaningless`);
+  if (r.errors > r.requests * 0.001)
+    throw new Error(`${what}: ${r.errors} errors in ${r.requests} requests (non-2xx or socket errors); the figures would be meaningless`);
 }

@@ -71,12 +71,18 @@ export async function run(): Promise<Record<string, number | null>> {
     };
     const serverSettings = {
       mariadb: Object.fromEntries(
-        (await legacy.query<{ Variable_name: string; Value: string }>(
-          "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('innodb_buffer_pool_size','innodb_flush_log_at_trx_commit','innodb_log_file_size')",
-        )).rows.map((r) => [r.Variable_name, r.Value]),
+        (
+          await legacy.query<{ Variable_name: string; Value: string }>(
+            "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('innodb_buffer_pool_size','innodb_flush_log_at_trx_commit','innodb_log_file_size')",
+          )
+        ).rows.map((r) => [r.Variable_name, r.Value]),
       ),
       postgres: Object.fromEntries(
-        (await storeDb.query<{ name: string; setting: string }>("SELECT name, setting FROM pg_settings WHERE name IN ('fsync','synchronous_commit','shared_buffers','max_wal_size')")).rows.map((r) => [r.name, r.setting]),
+        (
+          await storeDb.query<{ name: string; setting: string }>(
+            "SELECT name, setting FROM pg_settings WHERE name IN ('fsync','synchronous_commit','shared_buffers','max_wal_size')",
+          )
+        ).rows.map((r) => [r.name, r.setting]),
       ),
     };
 
@@ -88,8 +94,11 @@ export async function run(): Promise<Record<string, number | null>> {
       Number((await legacy.query<{ n: string }>('SELECT COUNT(*) AS n FROM orders')).rows[0]?.n),
       Number((await storeDb.query<{ n: string }>('SELECT count(*) AS n FROM orders')).rows[0]?.n),
     ];
-    if (counts[0] !== ROWS || counts[1] !== ROWS) throw new Error(`seed: expected ${ROWS} rows on each side, got legacy ${counts[0]}, read model ${counts[1]}`);
-    console.log(`bench/reconcile: seeded ${ROWS} identical orders rows on each side in ${round(seedS, 1)} s (setup, not measured); rss so far ${round(rssMb(), 0)} MB`);
+    if (counts[0] !== ROWS || counts[1] !== ROWS)
+      throw new Error(`seed: expected ${ROWS} rows on each side, got legacy ${counts[0]}, read model ${counts[1]}`);
+    console.log(
+      `bench/reconcile: seeded ${ROWS} identical orders rows on each side in ${round(seedS, 1)} s (setup, not measured); rss so far ${round(rssMb(), 0)} MB`,
+    );
     console.log(`  ${versions.mariadb} / PostgreSQL ${versions.postgres}`);
 
     const base = configSchema.parse({
@@ -99,14 +108,28 @@ export async function run(): Promise<Record<string, number | null>> {
     const entities = base.entities;
     const legacyAcc: Acc = {};
     const storeAcc: Acc = {};
-    const tLegacy = timed(legacy, legacyAcc, (sql) => (/SHA2\(/.test(sql) ? 'checksum' : / OFFSET /.test(sql) ? 'boundary' : /FROM `orders`/.test(sql) ? 'rows' : 'other'));
+    const tLegacy = timed(legacy, legacyAcc, (sql) =>
+      /SHA2\(/.test(sql) ? 'checksum' : / OFFSET /.test(sql) ? 'boundary' : /FROM `orders`/.test(sql) ? 'rows' : 'other',
+    );
     const tStore = timed(storeDb, storeAcc, (sql) =>
-      /sha256\(/.test(sql) ? 'checksum' : /strangler_reconcile_(runs|diffs)/.test(sql) ? 'bookkeeping' : /FROM "orders"/.test(sql) ? 'rows' : 'other',
+      /sha256\(/.test(sql)
+        ? 'checksum'
+        : /strangler_reconcile_(runs|diffs)/.test(sql)
+          ? 'bookkeeping'
+          : /FROM "orders"/.test(sql)
+            ? 'rows'
+            : 'other',
     );
 
     const runOnce = async (label: string, settings: Partial<Settings>) => {
       const reconciliation: Settings = { ...base.reconciliation, ...settings };
-      const reconciler = createReconciler({ config: { entities, reconciliation }, legacy: tLegacy, store: tStore, projections: [], owner: `bench-${label}` });
+      const reconciler = createReconciler({
+        config: { entities, reconciliation },
+        legacy: tLegacy,
+        store: tStore,
+        projections: [],
+        owner: `bench-${label}`,
+      });
       for (const k of Object.keys(legacyAcc)) delete legacyAcc[k];
       for (const k of Object.keys(storeAcc)) delete storeAcc[k];
       const mem = { rss: 0, heap: 0 };
@@ -134,8 +157,12 @@ export async function run(): Promise<Record<string, number | null>> {
           `legacy ${report.legacyRows}, read model ${report.readModelRows}, matched ${report.matched}, missing ${report.missingInProjection}, extra ${report.extraInProjection}, differing ${report.differing}, ` +
           `pending ${report.pending}, resolved ${report.resolvedOnRecheck}`,
       );
-      console.log(`    time in queries (summed; the prefilter runs both sides at once): legacy ${fmtAcc(legacyAcc)}; store ${fmtAcc(storeAcc)}`);
-      console.log(`    memory: sampled peak RSS ${round(mem.rss, 0)} MB, sampled peak heapUsed ${round(mem.heap, 0)} MB; process maxRSS so far ${round(maxRssSoFar, 0)} MB`);
+      console.log(
+        `    time in queries (summed; the prefilter runs both sides at once): legacy ${fmtAcc(legacyAcc)}; store ${fmtAcc(storeAcc)}`,
+      );
+      console.log(
+        `    memory: sampled peak RSS ${round(mem.rss, 0)} MB, sampled peak heapUsed ${round(mem.heap, 0)} MB; process maxRSS so far ${round(maxRssSoFar, 0)} MB`,
+      );
       return { wallS, report, nodeCpuS, mem, maxRssSoFar, legacyAcc: { ...legacyAcc }, storeAcc: { ...storeAcc } };
     };
 
@@ -164,13 +191,19 @@ export async function run(): Promise<Record<string, number | null>> {
         `differing columns ${JSON.stringify(drift.report.differingColumns)} (planted ${Math.ceil(DRIFT / 5)} each of status, total_amount, updated_at)`,
     );
     for (const d of outside.slice(0, 20)) console.log(`    outside the planted set: ${JSON.stringify(d)}`);
-    for (const d of wrongClass.slice(0, 20)) console.log(`    class differs: ${d.key_text} planted ${planted.get(d.key_text)}, reported ${d.class}`);
+    for (const d of wrongClass.slice(0, 20))
+      console.log(`    class differs: ${d.key_text} planted ${planted.get(d.key_text)}, reported ${d.class}`);
     for (const d of notConfirmed.slice(0, 20)) console.log(`    not confirmed: ${JSON.stringify(d)}`);
     for (const k of missed.slice(0, 20)) console.log(`    missed: ${k} (${planted.get(k)})`);
     const peakRss = rssMb();
 
     // ---- baseline -------------------------------------------------------------------------
-    const plan = await createReconciler({ config: { entities, reconciliation: base.reconciliation }, legacy, store: storeDb, projections: [] }).plan('orders');
+    const plan = await createReconciler({
+      config: { entities, reconciliation: base.reconciliation },
+      legacy,
+      store: storeDb,
+      projections: [],
+    }).plan('orders');
     const bl = await streamAll(legacy, plan, 'legacy', true);
     const br = await streamAll(storeDb, plan, 'readModel', false);
     const pre = await createSqlPrefilter(plan, legacy, storeDb);
@@ -229,25 +262,42 @@ export async function run(): Promise<Record<string, number | null>> {
       baseline_checksum_read_model_s: checksumReadModelS === null ? null : round(checksumReadModelS, 2),
       seed_s: round(seedS, 1),
     };
-    console.log(table([
-      ['rows per side', ROWS],
-      ['identical, prefilter auto', `${figures.identical_1m_wall_s} s, ${figures.identical_rows_per_s} rows/s (target <= ${TARGET_WALL_S} s); ${ident.report.prefilteredChunks}/${ident.report.chunks} chunks prefiltered`],
-      ['identical, prefilter off', `${figures.identical_ts_only_wall_s} s, ${figures.identical_ts_only_rows_per_s} rows/s`],
-      ['peak RSS (bench process)', `${figures.peak_rss_mb} MB (target <= ${TARGET_RSS_MB}); through the headline run ${figures.identical_max_rss_mb} MB; at start ${figures.rss_at_start_mb} MB`],
-      ['sampled peak RSS / heapUsed per run', `auto ${figures.identical_sampled_peak_rss_mb}/${figures.identical_sampled_peak_heap_mb} MB, off ${figures.identical_ts_only_sampled_peak_rss_mb}/${figures.identical_ts_only_sampled_peak_heap_mb} MB, drift ${figures.drift_sampled_peak_rss_mb}/${figures.drift_sampled_peak_heap_mb} MB`],
-      ['drift planted / found', `${planted.size} / ${found.length} (target: all); outside the planted set ${outside.length}; drift run ${figures.drift_wall_s} s`],
-      ['floor: plain read legacy / read model', `${figures.baseline_read_legacy_s} s / ${figures.baseline_read_read_model_s} s`],
-      ['floor: TS encode + sha256', `${figures.baseline_ts_encode_hash_s} s`],
-      ['floor: in-db checksum legacy / read model', `${figures.baseline_checksum_legacy_s ?? 'n/a'} s / ${figures.baseline_checksum_read_model_s ?? 'n/a'} s`],
-    ]));
+    console.log(
+      table([
+        ['rows per side', ROWS],
+        [
+          'identical, prefilter auto',
+          `${figures.identical_1m_wall_s} s, ${figures.identical_rows_per_s} rows/s (target <= ${TARGET_WALL_S} s); ${ident.report.prefilteredChunks}/${ident.report.chunks} chunks prefiltered`,
+        ],
+        ['identical, prefilter off', `${figures.identical_ts_only_wall_s} s, ${figures.identical_ts_only_rows_per_s} rows/s`],
+        [
+          'peak RSS (bench process)',
+          `${figures.peak_rss_mb} MB (target <= ${TARGET_RSS_MB}); through the headline run ${figures.identical_max_rss_mb} MB; at start ${figures.rss_at_start_mb} MB`,
+        ],
+        [
+          'sampled peak RSS / heapUsed per run',
+          `auto ${figures.identical_sampled_peak_rss_mb}/${figures.identical_sampled_peak_heap_mb} MB, off ${figures.identical_ts_only_sampled_peak_rss_mb}/${figures.identical_ts_only_sampled_peak_heap_mb} MB, drift ${figures.drift_sampled_peak_rss_mb}/${figures.drift_sampled_peak_heap_mb} MB`,
+        ],
+        [
+          'drift planted / found',
+          `${planted.size} / ${found.length} (target: all); outside the planted set ${outside.length}; drift run ${figures.drift_wall_s} s`,
+        ],
+        ['floor: plain read legacy / read model', `${figures.baseline_read_legacy_s} s / ${figures.baseline_read_read_model_s} s`],
+        ['floor: TS encode + sha256', `${figures.baseline_ts_encode_hash_s} s`],
+        [
+          'floor: in-db checksum legacy / read model',
+          `${figures.baseline_checksum_legacy_s ?? 'n/a'} s / ${figures.baseline_checksum_read_model_s ?? 'n/a'} s`,
+        ],
+      ]),
+    );
 
     const notes = [
-      'Rows are generated in SQL on each side (MariaDB seq_1_to_N, PostgreSQL generate_series); the bench process never holds them, so peak RSS is the reconciler\'s (plus Node and the drivers).',
+      "Rows are generated in SQL on each side (MariaDB seq_1_to_N, PostgreSQL generate_series); the bench process never holds them, so peak RSS is the reconciler's (plus Node and the drivers).",
       `peak_rss_mb is process.resourceUsage().maxRSS after the three reconciliation runs (headline, prefilter off, drift), before the baseline reads (which hold up to ${BASELINE_PAGE} rows a page); identical_max_rss_mb is maxRSS right after the headline run (the first run). rss_at_start_mb: the process before any server or query (Node, tsx, the imported modules). *_sampled_peak_*: process.memoryUsage() every 20 ms during each run.`,
       'identical_1m_wall_s is the wall time of reconciler.run() (plan, prefilter self-test, the walk, the report); graceMs 0 (no differences, so no grace wait).',
       `Drift: ${DRIFT} keys spread evenly over the key space, by position k*${Math.floor(ROWS / DRIFT)}: 60 % updated (status, total_amount + 0.01 or updated_at + 1 µs), 20 % deleted, 20 % inserted with new ids (the neighbour id + "f"); graceMs 200.`,
       'drift_found counts planted keys with status confirmed in strangler_reconcile_diffs for the drift run.',
-      'The baseline runs after the reconciliation runs; the read model and the legacy table are both in the servers\' buffer caches throughout (the seed just wrote them).',
+      "The baseline runs after the reconciliation runs; the read model and the legacy table are both in the servers' buffer caches throughout (the seed just wrote them).",
       `Time in queries: identical auto legacy ${fmtAcc(ident.legacyAcc)}, store ${fmtAcc(ident.storeAcc)}; prefilter off legacy ${fmtAcc(tsOnly.legacyAcc)}, store ${fmtAcc(tsOnly.storeAcc)}; drift legacy ${fmtAcc(drift.legacyAcc)}, store ${fmtAcc(drift.storeAcc)}.`,
       `Prefilter status (identical run): ${ident.report.prefilter.enabled ? 'enabled' : 'disabled'}: ${ident.report.prefilter.reason}.`,
     ];
@@ -277,7 +327,9 @@ export async function run(): Promise<Record<string, number | null>> {
     });
     console.log(`wrote ${file}`);
     if (found.length !== planted.size || outside.length || wrongClass.length) {
-      console.error(`bench/reconcile: the drift run found ${found.length} of ${planted.size} planted keys (${wrongClass.length} with another class) and ${outside.length} others`);
+      console.error(
+        `bench/reconcile: the drift run found ${found.length} of ${planted.size} planted keys (${wrongClass.length} with another class) and ${outside.length} others`,
+      );
       process.exitCode = 1;
     }
     return figures;
@@ -290,7 +342,14 @@ export async function run(): Promise<Record<string, number | null>> {
 
 function assertIdentical(label: string, r: ReconcileReport): void {
   const bad = r.missingInProjection + r.extraInProjection + r.differing + r.pending + r.resolvedOnRecheck;
-  if (bad || r.legacyRows !== ROWS || r.readModelRows !== ROWS || r.matched !== ROWS || r.tableSha256.legacy !== r.tableSha256.readModel || r.skippedChunks.length) {
+  if (
+    bad ||
+    r.legacyRows !== ROWS ||
+    r.readModelRows !== ROWS ||
+    r.matched !== ROWS ||
+    r.tableSha256.legacy !== r.tableSha256.readModel ||
+    r.skippedChunks.length
+  ) {
     throw new Error(
       `${label}: identical tables did not reconcile cleanly: legacy ${r.legacyRows}, read model ${r.readModelRows}, matched ${r.matched}, missing ${r.missingInProjection}, ` +
         `extra ${r.extraInProjection}, differing ${r.differing} (${JSON.stringify(r.differingColumns)}), pending ${r.pending}, resolved ${r.resolvedOnRecheck}, ` +
@@ -323,7 +382,9 @@ async function seed(legacy: Executor, store: Executor, rows: number): Promise<vo
   await Promise.all([
     (async () => {
       // One statement into an empty table: MariaDB's bulk insert path (no per-row undo).
-      await legacy.exec(`SET SESSION unique_checks = 0, foreign_key_checks = 0; ${mariaSql}; SET SESSION unique_checks = 1, foreign_key_checks = 1`);
+      await legacy.exec(
+        `SET SESSION unique_checks = 0, foreign_key_checks = 0; ${mariaSql}; SET SESSION unique_checks = 1, foreign_key_checks = 1`,
+      );
       await legacy.query('ANALYZE TABLE orders');
     })(),
     (async () => {
@@ -335,8 +396,14 @@ async function seed(legacy: Executor, store: Executor, rows: number): Promise<vo
   // Spot check: a few rows read alike from both sides (the identical run checks them all).
   const probe = [1, 2, 3, Math.floor(rows / 2), rows].map((n) => `ord_${n.toString(16).padStart(16, '0')}`);
   const cols = COLUMNS.join(', ');
-  const l = (await legacy.query<unknown[]>(`SELECT ${cols} FROM orders WHERE id IN (${probe.map(() => '?').join(', ')}) ORDER BY id`, probe, { arrays: true })).rows;
-  const r = (await store.query<unknown[]>(`SELECT ${cols} FROM orders WHERE id = ANY($1::text[]) ORDER BY id COLLATE "C"`, [probe], { arrays: true })).rows;
+  const l = (
+    await legacy.query<unknown[]>(`SELECT ${cols} FROM orders WHERE id IN (${probe.map(() => '?').join(', ')}) ORDER BY id`, probe, {
+      arrays: true,
+    })
+  ).rows;
+  const r = (
+    await store.query<unknown[]>(`SELECT ${cols} FROM orders WHERE id = ANY($1::text[]) ORDER BY id COLLATE "C"`, [probe], { arrays: true })
+  ).rows;
   console.log(`  spot check, legacy:     ${JSON.stringify(l[3])}\n  spot check, read model: ${JSON.stringify(r[3])}`);
 }
 
@@ -347,14 +414,22 @@ async function seed(legacy: Executor, store: Executor, rows: number): Promise<vo
 async function plantDrift(legacy: Executor, rows: number, count: number): Promise<Map<string, 'missing' | 'extra' | 'differing'>> {
   const step = Math.floor(rows / count);
   const idOf = (n: number) => `ord_${n.toString(16).padStart(16, '0')}`;
-  const byKind: Record<'status' | 'total' | 'updated' | 'delete' | 'insert', string[]> = { status: [], total: [], updated: [], delete: [], insert: [] };
+  const byKind: Record<'status' | 'total' | 'updated' | 'delete' | 'insert', string[]> = {
+    status: [],
+    total: [],
+    updated: [],
+    delete: [],
+    insert: [],
+  };
   const planted = new Map<string, 'missing' | 'extra' | 'differing'>();
   for (let k = 0; k < count; k++) {
     const n = k * step + Math.floor(step / 2) + 1;
     const kind = (['status', 'total', 'updated', 'delete', 'insert'] as const)[k % 5]!;
     byKind[kind].push(idOf(n));
-    if (kind === 'insert') planted.set(`${idOf(n)}f`, 'missing'); // in legacy, not in the read model
-    else if (kind === 'delete') planted.set(idOf(n), 'extra'); // in the read model only
+    if (kind === 'insert')
+      planted.set(`${idOf(n)}f`, 'missing'); // in legacy, not in the read model
+    else if (kind === 'delete')
+      planted.set(idOf(n), 'extra'); // in the read model only
     else planted.set(idOf(n), 'differing');
   }
   const inList = (ids: string[]) => ids.map((id) => `'${id}'`).join(', ');
@@ -371,7 +446,12 @@ async function plantDrift(legacy: Executor, rows: number, count: number): Promis
 }
 
 /** Keyset read of the compared columns, a page at a time, rows as arrays; optionally the TS encode + hash of every row, timed apart. */
-async function streamAll(db: Executor, plan: EntityPlan, side: 'legacy' | 'readModel', hash: boolean): Promise<{ rows: number; readS: number; hashS: number | null }> {
+async function streamAll(
+  db: Executor,
+  plan: EntityPlan,
+  side: 'legacy' | 'readModel',
+  hash: boolean,
+): Promise<{ rows: number; readS: number; hashS: number | null }> {
   let after: unknown[] | null = null;
   let rows = 0;
   let readMs = 0;

@@ -151,7 +151,8 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       onAcked: (streamIds) => writer.drained(streamIds),
       onDrained: () => signalAppended(),
       ...(opts.drainIntervalMs ? { intervalMs: opts.drainIntervalMs } : {}),
-      onError: (err, info) => logger[info.fatal ? 'error' : 'warn']({ err: (err as Error).message, fatal: info.fatal }, 'spool drain failed'),
+      onError: (err, info) =>
+        logger[info.fatal ? 'error' : 'warn']({ err: (err as Error).message, fatal: info.fatal }, 'spool drain failed'),
     });
     metrics.spoolDepth.set(spool.depth());
     if (spool.depth() > 0) logger.warn({ depth: spool.depth() }, 'spool holds undrained appends from before the restart; draining');
@@ -197,7 +198,10 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       if (opts.schedule !== false) scheduler.start();
       onClose('reconciliation', () => scheduler!.stop()); // stops after the chunk in flight; the next start resumes the run
     } else {
-      logger.warn({ entities: Object.keys(config.entities).length }, 'reconciliation is off: it needs legacy.database.url and at least one entity');
+      logger.warn(
+        { entities: Object.keys(config.entities).length },
+        'reconciliation is off: it needs legacy.database.url and at least one entity',
+      );
     }
 
     const upstream = new URL(config.legacy.upstream);
@@ -231,7 +235,15 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       registry: metrics.registry,
       logger,
       routes: scheduler
-        ? [createReconciliationRoutes({ store: store.db, scheduler, entities: Object.keys(config.entities), tokens: config.admin.resolvedTokens, logger })]
+        ? [
+            createReconciliationRoutes({
+              store: store.db,
+              scheduler,
+              entities: Object.keys(config.entities),
+              tokens: config.admin.resolvedTokens,
+              logger,
+            }),
+          ]
         : [],
       eventStoreHealth: async () => {
         const h = await eventStoreHealth();
@@ -248,7 +260,17 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     onClose('admin server', () => close(adminServer));
     const publicUrl = `http://${urlHost(config.server.host)}:${publicPort}`;
     const adminUrl = `http://${urlHost(config.admin.host)}:${adminPort}`;
-    logger.info({ publicUrl, adminUrl, upstream: config.legacy.upstream, eventStore: store.description, legacyDb: config.legacy.database.url ? redactUrl(config.legacy.database.url) : null, routes: routes.routes.length }, 'sidecar started');
+    logger.info(
+      {
+        publicUrl,
+        adminUrl,
+        upstream: config.legacy.upstream,
+        eventStore: store.description,
+        legacyDb: config.legacy.database.url ? redactUrl(config.legacy.database.url) : null,
+        routes: routes.routes.length,
+      },
+      'sidecar started',
+    );
 
     let stopped: Promise<void> | undefined;
     return {
@@ -268,6 +290,20 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   }
 }
 
-function pick(s: { draining: boolean; halted: boolean; failures: number; drainedTotal: number; ratePerSecond: number; lastError: Error | null }) {
-  return { draining: s.draining, halted: s.halted, failures: s.failures, drainedTotal: s.drainedTotal, ratePerSecond: s.ratePerSecond, lastError: s.lastError?.message ?? null };
+function pick(s: {
+  draining: boolean;
+  halted: boolean;
+  failures: number;
+  drainedTotal: number;
+  ratePerSecond: number;
+  lastError: Error | null;
+}) {
+  return {
+    draining: s.draining,
+    halted: s.halted,
+    failures: s.failures,
+    drainedTotal: s.drainedTotal,
+    ratePerSecond: s.ratePerSecond,
+    lastError: s.lastError?.message ?? null,
+  };
 }

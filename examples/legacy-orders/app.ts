@@ -177,7 +177,12 @@ export function createLegacyOrdersApp(opts: LegacyOrdersOptions): express.Expres
       if (!canTransition(row.status, 'CANCELLED')) {
         throw new HttpError(409, 'invalid_transition', `Order ${id} is ${row.status}; only CREATED or PAID orders can be cancelled.`);
       }
-      await updateOrder(tx, id, { customerId: row.customer_id, status: 'CANCELLED', totalCents: centsFromDb(row.total_amount), now: now() });
+      await updateOrder(tx, id, {
+        customerId: row.customer_id,
+        status: 'CANCELLED',
+        totalCents: centsFromDb(row.total_amount),
+        now: now(),
+      });
     });
     res.json(order);
   });

@@ -58,7 +58,10 @@ function toResponse(err: unknown, onError: (err: unknown) => void): [number, Err
     case 'entity.parse.failed':
       return [400, { error: 'malformed_json', message: 'Request body is not valid JSON (an object is expected).' }];
     case 'entity.too.large':
-      return [413, { error: 'payload_too_large', message: `Request body exceeds the limit of ${parserError.limit ?? 'the configured'} bytes.` }];
+      return [
+        413,
+        { error: 'payload_too_large', message: `Request body exceeds the limit of ${parserError.limit ?? 'the configured'} bytes.` },
+      ];
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return [415, { error: 'unsupported_encoding', message: 'Request body encoding or charset is not supported.' }];

@@ -24,7 +24,9 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 const db: Executor = url ? await connect({ url }) : await createPgliteExecutor({ dataDir: path.resolve('data/legacy') });
 await migrate(db);
 const running = await startLegacyOrders({ db, port, host });
-console.log(`legacy-orders listening on http://${host}:${running.port} (database: ${url ? redactUrl(url) : 'embedded PGlite ./data/legacy'})`);
+console.log(
+  `legacy-orders listening on http://${host}:${running.port} (database: ${url ? redactUrl(url) : 'embedded PGlite ./data/legacy'})`,
+);
 
 let stopping = false;
 async function shutdown(signal: string) {

@@ -97,7 +97,9 @@ export async function lockOrderRow(tx: Executor, id: string): Promise<OrderRow |
 }
 
 export async function findItemRows(db: Executor, orderId: string): Promise<ItemRow[]> {
-  const { rows } = await sql<ItemRow>(db, 'SELECT order_id, sku, quantity, price FROM order_items WHERE order_id = $1 ORDER BY sku', [orderId]);
+  const { rows } = await sql<ItemRow>(db, 'SELECT order_id, sku, quantity, price FROM order_items WHERE order_id = $1 ORDER BY sku', [
+    orderId,
+  ]);
   return rows;
 }
 
@@ -108,9 +110,10 @@ export async function findOrder(db: Executor, id: string): Promise<OrderJson | u
 }
 
 export async function listOrderRows(db: Executor, customerId: string | undefined): Promise<OrderRow[]> {
-  const { rows } = customerId === undefined
-    ? await sql<OrderRow>(db, `SELECT ${ORDER_COLUMNS} FROM orders ORDER BY created_at, id`)
-    : await sql<OrderRow>(db, `SELECT ${ORDER_COLUMNS} FROM orders WHERE customer_id = $1 ORDER BY created_at, id`, [customerId]);
+  const { rows } =
+    customerId === undefined
+      ? await sql<OrderRow>(db, `SELECT ${ORDER_COLUMNS} FROM orders ORDER BY created_at, id`)
+      : await sql<OrderRow>(db, `SELECT ${ORDER_COLUMNS} FROM orders WHERE customer_id = $1 ORDER BY created_at, id`, [customerId]);
   return rows;
 }
 
@@ -137,14 +140,20 @@ export async function insertOrder(
   tx: Executor,
   order: { id: string; customerId: string; status: OrderStatus; totalCents: bigint; now: string },
 ): Promise<void> {
-  await sql(
-    tx,
-    'INSERT INTO orders (id, customer_id, status, total_amount, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)',
-    [order.id, order.customerId, order.status, formatCents(order.totalCents), order.now],
-  );
+  await sql(tx, 'INSERT INTO orders (id, customer_id, status, total_amount, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)', [
+    order.id,
+    order.customerId,
+    order.status,
+    formatCents(order.totalCents),
+    order.now,
+  ]);
 }
 
-export async function insertItem(tx: Executor, orderId: string, item: { sku: string; quantity: number; priceCents: bigint }): Promise<void> {
+export async function insertItem(
+  tx: Executor,
+  orderId: string,
+  item: { sku: string; quantity: number; priceCents: bigint },
+): Promise<void> {
   await sql(tx, 'INSERT INTO order_items (order_id, sku, quantity, price) VALUES ($1, $2, $3, $4)', [
     orderId,
     item.sku,

@@ -24,7 +24,12 @@ export interface AdminServerOptions {
 
 export function json(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -36,19 +41,26 @@ export function createAdminServer(opts: AdminServerOptions): http.Server {
   return http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     for (const route of opts.routes ?? []) if (route(req, res)) return;
-    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { title: 'method_not_allowed', status: 405, detail: 'The admin probes answer GET.' });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return json(res, 405, { title: 'method_not_allowed', status: 405, detail: 'The admin probes answer GET.' });
     switch (path) {
       case '/healthz':
         return json(res, 200, { status: 'ok' });
       case '/readyz':
         void opts.readiness.details().then(
-          (details) => json(res, opts.readiness.ready() ? 200 : 503, { status: opts.readiness.ready() ? 'ready' : 'not_ready', ...details }),
+          (details) =>
+            json(res, opts.readiness.ready() ? 200 : 503, { status: opts.readiness.ready() ? 'ready' : 'not_ready', ...details }),
           (err: Error) => json(res, 503, { status: 'not_ready', error: err.message }),
         );
         return;
       case '/health/event-store': {
         const health = opts.eventStoreHealth;
-        if (!health) return json(res, 404, { title: 'not_found', status: 404, detail: 'The event store health check is not enabled on this sidecar.' });
+        if (!health)
+          return json(res, 404, {
+            title: 'not_found',
+            status: 404,
+            detail: 'The event store health check is not enabled on this sidecar.',
+          });
         void health().then(
           (h) => json(res, h.ok ? 200 : 503, { status: h.ok ? 'healthy' : 'unhealthy', ...h }),
           (err: Error) => {
@@ -71,7 +83,11 @@ export function createAdminServer(opts: AdminServerOptions): http.Server {
         );
         return;
       default:
-        return json(res, 404, { title: 'not_found', status: 404, detail: `No admin endpoint at ${path}. Try /healthz, /readyz, /health/event-store, /metrics or /admin/reconciliations.` });
+        return json(res, 404, {
+          title: 'not_found',
+          status: 404,
+          detail: `No admin endpoint at ${path}. Try /healthz, /readyz, /health/event-store, /metrics or /admin/reconciliations.`,
+        });
     }
   });
 }

@@ -11,13 +11,19 @@ export type AuthResult = { ok: true; token: string; role: AdminRole } | { ok: fa
  */
 export function authorize(req: http.IncomingMessage, tokens: readonly ResolvedAdminToken[], need: AdminRole): AuthResult {
   if (!tokens.length) {
-    return { ok: false, status: 401, detail: 'No admin token is configured, so the operator API is closed. Set STRANGLER_ADMIN_TOKEN (or the env variables named in admin.tokens) and restart.' };
+    return {
+      ok: false,
+      status: 401,
+      detail:
+        'No admin token is configured, so the operator API is closed. Set STRANGLER_ADMIN_TOKEN (or the env variables named in admin.tokens) and restart.',
+    };
   }
   const header = req.headers.authorization ?? '';
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!m) return { ok: false, status: 401, detail: 'Send the admin token as "Authorization: Bearer TOKEN".' };
   const token = tokens.find((t) => t.secret.matches(m[1]!));
   if (!token) return { ok: false, status: 401, detail: 'The bearer token does not match any admin token.' };
-  if (need === 'operator' && token.role !== 'operator') return { ok: false, status: 403, detail: `Token "${token.name}" has role ${token.role}; this needs an operator token.` };
+  if (need === 'operator' && token.role !== 'operator')
+    return { ok: false, status: 403, detail: `Token "${token.name}" has role ${token.role}; this needs an operator token.` };
   return { ok: true, token: token.name, role: token.role };
 }

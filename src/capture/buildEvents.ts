@@ -73,7 +73,8 @@ export async function buildEvents(input: CaptureInput): Promise<CaptureResult> {
   } else {
     if (!input.readRow) return { ok: false, reason: 'no_row_reader', detail: 'capture: row needs legacy.database.url' };
     const row = await input.readRow(entityConfig.legacy.table, entityConfig.legacy.key, id);
-    if (!row) return { ok: false, reason: 'row_not_found', detail: `no ${entityConfig.legacy.table} row with ${entityConfig.legacy.key} = ${id}` };
+    if (!row)
+      return { ok: false, reason: 'row_not_found', detail: `no ${entityConfig.legacy.table} row with ${entityConfig.legacy.key} = ${id}` };
     data = row;
   }
   data = redact(pick(data, command.data), new Set(entityConfig.redact));

@@ -6,7 +6,10 @@ import { uuidv7 } from '../eventstore/uuidv7.ts';
  * and the stream, so a client retry yields the same id and the store keeps one event
  * (a legacy that creates a second record under a new id gets a second stream, and event).
  */
-export function captureEventId(idempotencyKey: string | undefined, parts: { entity: string; route: string; streamId: string; index: number }): string {
+export function captureEventId(
+  idempotencyKey: string | undefined,
+  parts: { entity: string; route: string; streamId: string; index: number },
+): string {
   if (!idempotencyKey) return uuidv7();
   const h = createHash('sha256').update(`${parts.entity}\n${parts.route}\n${parts.streamId}\n${parts.index}\n${idempotencyKey}`).digest();
   // Shaped as an RFC 9562 version-8 (custom) UUID.

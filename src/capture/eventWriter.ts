@@ -6,7 +6,13 @@ import type { Metrics } from '../metrics/metrics.ts';
 
 /** What the writer needs of the durable spool. */
 export interface SpoolSink {
-  write(entry: { streamId: string; expected: ExpectedState; events: (NewEvent & { id: string })[]; entity?: string; spooledAt: string }): Promise<void>;
+  write(entry: {
+    streamId: string;
+    expected: ExpectedState;
+    events: (NewEvent & { id: string })[];
+    entity?: string;
+    spooledAt: string;
+  }): Promise<void>;
 }
 
 export type WriteOutcome = 'appended' | 'replayed' | 'spooled';
@@ -110,7 +116,12 @@ export function createEventWriter(opts: EventWriterOptions) {
     },
     /** Streams with spooled entries not yet drained (for tests and /readyz). */
     pendingStreams: () => pending.size,
-    async write(entity: string, streamId: string, events: (NewEvent & { id: string })[], expected: ExpectedState = 'any'): Promise<WriteOutcome> {
+    async write(
+      entity: string,
+      streamId: string,
+      events: (NewEvent & { id: string })[],
+      expected: ExpectedState = 'any',
+    ): Promise<WriteOutcome> {
       if (!storeHealthy || pending.has(streamId)) return toSpool(entity, streamId, events, 'behind_spool');
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), opts.appendTimeoutMs)));

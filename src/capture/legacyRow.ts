@@ -14,7 +14,10 @@ export function quoteIdent(db: Executor, name: string): string {
 export function createLegacyRowReader(db: Executor): RowReader {
   const ph = db.dialect === 'mysql' ? '?' : '$1';
   return async (table, key, id) => {
-    const { rows } = await db.query<Record<string, unknown>>(`SELECT * FROM ${quoteIdent(db, table)} WHERE ${quoteIdent(db, key)} = ${ph}`, [id]);
+    const { rows } = await db.query<Record<string, unknown>>(
+      `SELECT * FROM ${quoteIdent(db, table)} WHERE ${quoteIdent(db, key)} = ${ph}`,
+      [id],
+    );
     return rows[0] ?? null;
   };
 }

@@ -40,7 +40,8 @@ export async function runDoctorCommand(args: string[], io: CliIo): Promise<numbe
     if (!Number.isInteger(limit) || limit < 1) throw usage('--limit must be a positive integer (example: --limit 50)');
     const [sub, stream, ...extra] = positionals;
     if (sub !== undefined && sub !== 'verify') throw usage(`Unknown doctor subcommand "${sub}".`);
-    if (sub === 'verify' && (!stream || extra.length)) throw usage('verify takes one stream id (example: strangler doctor verify orders-ord_0123456789abcdef)');
+    if (sub === 'verify' && (!stream || extra.length))
+      throw usage('verify takes one stream id (example: strangler doctor verify orders-ord_0123456789abcdef)');
 
     // The config is read when named, or when nothing else names the store. With --url (or
     // STRANGLER_EVENTSTORE_URL) alone the defaults apply: stream orders-{id}, snapshot interval 100.
@@ -48,7 +49,10 @@ export async function runDoctorCommand(args: string[], io: CliIo): Promise<numbe
     const configFile = values.config ?? (!direct && existsSync(path.resolve(DEFAULT_CONFIG_FILE)) ? DEFAULT_CONFIG_FILE : undefined);
     const config: Config | undefined = configFile ? loadConfig({ file: configFile, env: io.env }) : undefined;
     const url = direct ?? config?.eventStore.url;
-    if (!url) throw usage(`No event store: pass --url, set STRANGLER_EVENTSTORE_URL or --config (no ${DEFAULT_CONFIG_FILE} here). Example: strangler doctor --url postgres://user@127.0.0.1:5432/events`);
+    if (!url)
+      throw usage(
+        `No event store: pass --url, set STRANGLER_EVENTSTORE_URL or --config (no ${DEFAULT_CONFIG_FILE} here). Example: strangler doctor --url postgres://user@127.0.0.1:5432/events`,
+      );
 
     const store = await openEventStore({ url, migrate: false, embeddedDir: path.resolve('data/eventstore'), poolSize: 2 });
     try {
@@ -80,7 +84,8 @@ export async function runDoctorCommand(args: string[], io: CliIo): Promise<numbe
 
 function describe(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
-  if (sqlState(err) === PgState.undefinedTable) return `${err.message}: is this an event store? Apply the schema with \`strangler migrate\` first.`;
+  if (sqlState(err) === PgState.undefinedTable)
+    return `${err.message}: is this an event store? Apply the schema with \`strangler migrate\` first.`;
   // Our errors, argument errors and database errors (which carry a SQLSTATE) speak for themselves.
   if (err instanceof StranglerError || sqlState(err) !== undefined) return err.message;
   return err.stack ?? err.message;

@@ -69,9 +69,19 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       case 'selfcheck':
         return await runSelfCheck({ url: values.url ?? 'memory', out: io.out });
       case 'migrate':
-        return await runMigrate({ ...(values.config ? { configFile: values.config } : {}), ...(values.url ? { url: values.url } : {}), io });
+        return await runMigrate({
+          ...(values.config ? { configFile: values.config } : {}),
+          ...(values.url ? { url: values.url } : {}),
+          io,
+        });
       case 'projections':
-        return await runProjections({ args: positionals, ...(values.config ? { configFile: values.config } : {}), ...(values.url ? { url: values.url } : {}), json: values.json ?? false, io });
+        return await runProjections({
+          args: positionals,
+          ...(values.config ? { configFile: values.config } : {}),
+          ...(values.url ? { url: values.url } : {}),
+          json: values.json ?? false,
+          io,
+        });
       case 'config':
         if (positionals[0] !== 'check') break;
         return await runConfigCheck({ ...(values.config ? { configFile: values.config } : {}), io });
@@ -96,7 +106,9 @@ export function reportError(err: unknown, io: CliIo): number {
   }
   const e = err as NodeJS.ErrnoException & { port?: number; address?: string };
   if (e?.code === 'EADDRINUSE') {
-    io.err(`Port ${e.port ?? '?'} on ${e.address ?? '?'} is already in use. Stop the other process or pick another port (server.port / admin.port, or STRANGLER_PUBLIC_PORT / STRANGLER_ADMIN_PORT).`);
+    io.err(
+      `Port ${e.port ?? '?'} on ${e.address ?? '?'} is already in use. Stop the other process or pick another port (server.port / admin.port, or STRANGLER_PUBLIC_PORT / STRANGLER_ADMIN_PORT).`,
+    );
     return 1;
   }
   io.err(err instanceof Error ? (err.stack ?? err.message) : String(err));

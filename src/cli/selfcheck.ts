@@ -14,18 +14,29 @@ export async function runSelfCheck(opts: { url: string; out: (line: string) => v
     out(`event store: ${store.description}, epoch ${await store.epoch()}`);
     const stream = `selfcheck-${randomUUID()}`;
     const ids = [randomUUID(), randomUUID()];
-    const first = await store.append(stream, [
-      { id: ids[0], type: 'SelfCheckStarted', data: { at: new Date().toISOString() } },
-      { id: ids[1], type: 'SelfCheckPassed', data: {} },
-    ], { expected: 'no_stream' });
-    const retry = await store.append(stream, [
-      { id: ids[0], type: 'SelfCheckStarted', data: {} },
-      { id: ids[1], type: 'SelfCheckPassed', data: {} },
-    ], { expected: 'no_stream' });
-    const conflict = await store.append(stream, [{ type: 'Late', data: {} }], { expected: 1 }).then(() => 'none', (e: Error) => e.constructor.name);
+    const first = await store.append(
+      stream,
+      [
+        { id: ids[0], type: 'SelfCheckStarted', data: { at: new Date().toISOString() } },
+        { id: ids[1], type: 'SelfCheckPassed', data: {} },
+      ],
+      { expected: 'no_stream' },
+    );
+    const retry = await store.append(
+      stream,
+      [
+        { id: ids[0], type: 'SelfCheckStarted', data: {} },
+        { id: ids[1], type: 'SelfCheckPassed', data: {} },
+      ],
+      { expected: 'no_stream' },
+    );
+    const conflict = await store.append(stream, [{ type: 'Late', data: {} }], { expected: 1 }).then(
+      () => 'none',
+      (e: Error) => e.constructor.name,
+    );
     const events = await store.readStream(stream);
     let seen = 0;
-    for (let cp = START; ; ) {
+    for (let cp = START; ;) {
       const b = await store.readAll({ after: cp, limit: 500 });
       if (b.events.length === 0) break;
       seen += b.events.length;
@@ -40,7 +51,9 @@ export async function runSelfCheck(opts: { url: string; out: (line: string) => v
     ];
     for (const [name, ok] of checks) out(`  ${ok ? 'ok  ' : 'FAIL'} ${name}`);
     const failed = checks.filter(([, ok]) => !ok).length;
-    out(`${failed === 0 ? 'self-check passed' : `${failed} check(s) FAILED`} in ${(performance.now() - t0).toFixed(0)} ms (${seen} events in the log)`);
+    out(
+      `${failed === 0 ? 'self-check passed' : `${failed} check(s) FAILED`} in ${(performance.now() - t0).toFixed(0)} ms (${seen} events in the log)`,
+    );
     return failed === 0 ? 0 : 1;
   } finally {
     await store.close();

@@ -90,7 +90,10 @@ function tableRef() {
     .prefault({});
 }
 
-const ruleSchema = z.union([oneOf(RECONCILE_RULES), matching(DIGITS_RULE, 'digits:N with N from 1 to 17')], expected(`one of ${RECONCILE_RULES.join(', ')} or digits:N`));
+const ruleSchema = z.union(
+  [oneOf(RECONCILE_RULES), matching(DIGITS_RULE, 'digits:N with N from 1 to 17')],
+  expected(`one of ${RECONCILE_RULES.join(', ')} or digits:N`),
+);
 const columnsWhat = 'all, a list of column names or a mapping of legacy column → read-model column';
 
 const reconcileSchema = z
@@ -113,7 +116,10 @@ const reconcileSchema = z
       rules: z
         .record(
           sqlIdentifier(),
-          z.union([ruleSchema.transform((r) => [r]), z.array(ruleSchema)], expected(`one of ${RECONCILE_RULES.join(', ')}, digits:N, or a list of them`)),
+          z.union(
+            [ruleSchema.transform((r) => [r]), z.array(ruleSchema)],
+            expected(`one of ${RECONCILE_RULES.join(', ')}, digits:N, or a list of them`),
+          ),
           expected('a mapping of column → rule'),
         )
         .default({}),
@@ -124,7 +130,11 @@ const reconcileSchema = z
     if (rec.columns === 'all') return;
     for (const column of Object.keys(rec.rules)) {
       if (!(column in rec.columns)) {
-        ctx.addIssue({ code: 'custom', path: ['rules', column], message: `column "${column}" is not in reconcile.columns, so this rule never applies` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rules', column],
+          message: `column "${column}" is not in reconcile.columns, so this rule never applies`,
+        });
       }
     }
   })
@@ -153,7 +163,11 @@ export const entitySchema = z.strictObject(
 
 /** `entities`: name → entity, with the name-dependent defaults (table names, stream template) filled in. */
 export const entitiesSchema = z
-  .record(matching(ENTITY_NAME, 'an entity name (lowercase letters, digits and _)'), entitySchema, expected('a mapping of entity name → entity'))
+  .record(
+    matching(ENTITY_NAME, 'an entity name (lowercase letters, digits and _)'),
+    entitySchema,
+    expected('a mapping of entity name → entity'),
+  )
   .default({})
   .transform((entities) =>
     Object.fromEntries(

@@ -93,7 +93,9 @@ export function sqlIdentifier() {
 }
 
 export function httpUrl() {
-  return z.string(expected('an http:// or https:// URL')).refine((v) => parsesAs(v, ['http:', 'https:']), expected('an http:// or https:// URL'));
+  return z
+    .string(expected('an http:// or https:// URL'))
+    .refine((v) => parsesAs(v, ['http:', 'https:']), expected('an http:// or https:// URL'));
 }
 
 export const DATABASE_URL_WHAT = 'a postgres://, postgresql://, mysql:// or mariadb:// URL';

@@ -7,7 +7,10 @@ import type { ConfigSpec } from './schema.ts';
  * an environment override is relative to the working directory, like the embedded store's
  * `./data/eventstore`. `writtenInFile(path)` says which one a field is.
  */
-export function resolvePaths(spec: ConfigSpec, opts: { baseDir: string; cwd: string; writtenInFile: (path: string) => boolean }): ConfigSpec {
+export function resolvePaths(
+  spec: ConfigSpec,
+  opts: { baseDir: string; cwd: string; writtenInFile: (path: string) => boolean },
+): ConfigSpec {
   const abs = (p: string, field: string) => path.resolve(opts.writtenInFile(field) ? opts.baseDir : opts.cwd, p);
   const url = spec.eventStore.url;
   return {

@@ -39,4 +39,3 @@ export function splitRoute(route: string): RouteParts {
 export function routeShape(route: string): string {
   return route.replace(/:[A-Za-z_][A-Za-z0-9_]*/g, ':');
 }
-

@@ -90,7 +90,10 @@ const legacyFields = section(
     /** Idle time allowed on an upstream request before the sidecar answers 504. */
     timeoutMs: positiveInt().default(30_000),
     // An empty value (`${STRANGLER_LEGACY_DB_URL:-}` with the variable unset) means "no legacy database".
-    database: section({ url: z.preprocess((v) => (v === '' ? null : v), databaseUrl().nullable()).default(null) }, 'a mapping with url').prefault({}),
+    database: section(
+      { url: z.preprocess((v) => (v === '' ? null : v), databaseUrl().nullable()).default(null) },
+      'a mapping with url',
+    ).prefault({}),
   },
   'a mapping with upstream and database',
 );
@@ -177,7 +180,13 @@ const stepsWhat = 'a rising list of percentages from 1 to 100, like [10, 25, 50,
 const canarySchema = section(
   {
     steps: z
-      .array(z.int(expected('a percentage from 1 to 100')).min(1, expected('a percentage from 1 to 100')).max(100, expected('a percentage from 1 to 100')), expected(stepsWhat))
+      .array(
+        z
+          .int(expected('a percentage from 1 to 100'))
+          .min(1, expected('a percentage from 1 to 100'))
+          .max(100, expected('a percentage from 1 to 100')),
+        expected(stepsWhat),
+      )
       .min(1, expected(stepsWhat))
       .refine((steps) => steps.every((s, i) => i === 0 || s > (steps[i - 1] ?? 0)), expected(stepsWhat))
       .default(() => [10, 25, 50, 100]),
@@ -227,12 +236,28 @@ export const configSchema = section(
     if (owner !== null) {
       const target = config.entities[owner];
       if (!target || projectionOwner(target.projection) !== null) {
-        ctx.addIssue({ code: 'custom', path: ['entities', name, 'projection'], message: `"${entity.projection}" must name another entity with a projection of its own (${Object.keys(config.entities).filter((e) => e !== name).join(', ') || 'none'})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['entities', name, 'projection'],
+          message: `"${entity.projection}" must name another entity with a projection of its own (${
+            Object.keys(config.entities)
+              .filter((e) => e !== name)
+              .join(', ') || 'none'
+          })`,
+        });
       }
     }
     const routes = [
-      ...entity.commands.map((c, i) => ({ route: c.route, at: `entities.${name}.commands[${i}]`, path: ['entities', name, 'commands', i, 'route'] })),
-      ...entity.reads.map((r, i) => ({ route: r.route, at: `entities.${name}.reads[${i}]`, path: ['entities', name, 'reads', i, 'route'] })),
+      ...entity.commands.map((c, i) => ({
+        route: c.route,
+        at: `entities.${name}.commands[${i}]`,
+        path: ['entities', name, 'commands', i, 'route'],
+      })),
+      ...entity.reads.map((r, i) => ({
+        route: r.route,
+        at: `entities.${name}.reads[${i}]`,
+        path: ['entities', name, 'reads', i, 'route'],
+      })),
     ];
     for (const { route, at, path } of routes) {
       const owner = owners.get(routeShape(route));

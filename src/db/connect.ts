@@ -25,10 +25,19 @@ export async function connect(opts: ConnectOptions): Promise<Executor> {
     return createPgliteExecutor({ dataDir: path.resolve(dir) });
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
-    return createPgExecutor({ url, ...(opts.max ? { max: opts.max } : {}), ...(opts.settings ? { settings: opts.settings } : {}), ...(opts.queryTimeoutMs ? { queryTimeoutMs: opts.queryTimeoutMs } : {}) });
+    return createPgExecutor({
+      url,
+      ...(opts.max ? { max: opts.max } : {}),
+      ...(opts.settings ? { settings: opts.settings } : {}),
+      ...(opts.queryTimeoutMs ? { queryTimeoutMs: opts.queryTimeoutMs } : {}),
+    });
   }
   if (/^(mysql|mariadb):\/\//.test(url)) {
     return createMysqlExecutor({ url: url.replace(/^mariadb:/, 'mysql:'), ...(opts.max ? { max: opts.max } : {}) });
   }
-  throw new StranglerError('bad_database_url', `Unsupported database URL "${redactUrl(url)}". Example: postgres://user@127.0.0.1:5432/events, mysql://user@127.0.0.1:3306/legacy or embedded`, { status: 400 });
+  throw new StranglerError(
+    'bad_database_url',
+    `Unsupported database URL "${redactUrl(url)}". Example: postgres://user@127.0.0.1:5432/events, mysql://user@127.0.0.1:3306/legacy or embedded`,
+    { status: 400 },
+  );
 }

@@ -21,11 +21,14 @@ export interface MigrateResult {
 
 /** Numbered SQL files `NNN_name.sql`, in order. */
 export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
-  const files = readdirSync(dir).filter((f) => /^\d+_[\w-]+\.sql$/.test(f)).sort();
+  const files = readdirSync(dir)
+    .filter((f) => /^\d+_[\w-]+\.sql$/.test(f))
+    .sort();
   const seen = new Set<number>();
   return files.map((file) => {
     const version = Number.parseInt(file, 10);
-    if (seen.has(version)) throw new StranglerError('migration_duplicate', `Two migrations share number ${version} in ${dir}. Renumber one of them.`);
+    if (seen.has(version))
+      throw new StranglerError('migration_duplicate', `Two migrations share number ${version} in ${dir}. Renumber one of them.`);
     seen.add(version);
     const sql = readFileSync(path.join(dir, file), 'utf8');
     return { version, name: file.replace(/\.sql$/, ''), sql, checksum: createHash('sha256').update(sql).digest('hex') };
@@ -41,7 +44,8 @@ const MIGRATION_LOCK_KEY = 7_365_223_001;
  * (Transaction-scoped, not session-level: session locks break behind transaction pooling.)
  */
 export async function migrate(db: Executor, migrations = loadMigrations()): Promise<MigrateResult> {
-  if (db.dialect === 'mysql') throw new StranglerError('migration_dialect', 'Event store migrations run on PostgreSQL or embedded PGlite, not MySQL.');
+  if (db.dialect === 'mysql')
+    throw new StranglerError('migration_dialect', 'Event store migrations run on PostgreSQL or embedded PGlite, not MySQL.');
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
     await tx.exec(`CREATE TABLE IF NOT EXISTS strangler_migrations (
@@ -55,7 +59,10 @@ export async function migrate(db: Executor, migrations = loadMigrations()): Prom
       const prior = done.get(m.version);
       if (prior) {
         if (prior.checksum !== m.checksum) {
-          throw new StranglerError('migration_changed', `Migration ${m.name} was changed after it was applied (checksum differs). Applied migrations are immutable: add a new numbered file instead.`);
+          throw new StranglerError(
+            'migration_changed',
+            `Migration ${m.name} was changed after it was applied (checksum differs). Applied migrations are immutable: add a new numbered file instead.`,
+          );
         }
         continue;
       }

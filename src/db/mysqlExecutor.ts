@@ -73,10 +73,15 @@ export function createMysqlExecutor(opts: MysqlExecutorOptions): Executor & { po
     (conn as unknown as { query(sql: string, cb: (err: unknown) => void): void }).query("SET time_zone = '+00:00'", () => {});
   });
   let closed = false;
-  const exec = wrap(pool, false, async () => {
-    if (closed) return;
-    closed = true;
-    await pool.end();
-  }, () => pool.getConnection());
+  const exec = wrap(
+    pool,
+    false,
+    async () => {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
+    () => pool.getConnection(),
+  );
   return Object.assign(exec, { pool });
 }

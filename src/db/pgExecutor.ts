@@ -35,7 +35,13 @@ function wrap(client: Queryable, inTx: boolean, close: () => Promise<void>, begi
     dialect: 'postgres',
     inTransaction: inTx,
     async query<R>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<QueryResult<R>> {
-      const res = await client.query({ text: sql, values: params as unknown[] | undefined, types: rawTypes, ...(opts?.name ? { name: opts.name } : {}), ...(opts?.arrays ? { rowMode: 'array' as const } : {}) });
+      const res = await client.query({
+        text: sql,
+        values: params as unknown[] | undefined,
+        types: rawTypes,
+        ...(opts?.name ? { name: opts.name } : {}),
+        ...(opts?.arrays ? { rowMode: 'array' as const } : {}),
+      });
       return { rows: res.rows as R[], rowCount: res.rowCount ?? res.rows.length };
     },
     async exec(sql: string) {
@@ -96,12 +102,17 @@ export function createPgExecutor(opts: PgExecutorOptions): Executor & { pool: pg
   pool.on('error', () => {});
   const listeners = new Set<() => Promise<void>>();
   let closed = false;
-  const exec = wrap(pool, false, async () => {
-    if (closed) return;
-    closed = true;
-    for (const stop of [...listeners]) await stop();
-    await pool.end();
-  }, () => pool.connect());
+  const exec = wrap(
+    pool,
+    false,
+    async () => {
+      if (closed) return;
+      closed = true;
+      for (const stop of [...listeners]) await stop();
+      await pool.end();
+    },
+    () => pool.connect(),
+  );
 
   /**
    * A dedicated connection outside the pool (LISTEN is per session; a pool would hand the
@@ -124,7 +135,12 @@ export function createPgExecutor(opts: PgExecutorOptions): Executor & { pool: pg
       retry.unref();
     };
     const connectOnce = async () => {
-      const c = new pg.Client({ connectionString: opts.url, application_name: `${opts.applicationName ?? 'strangler-sidecar'}:listen`, keepAlive: true, ...(options ? { options } : {}) });
+      const c = new pg.Client({
+        connectionString: opts.url,
+        application_name: `${opts.applicationName ?? 'strangler-sidecar'}:listen`,
+        keepAlive: true,
+        ...(options ? { options } : {}),
+      });
       c.on('error', reconnectLater);
       c.on('notification', (n) => {
         if (n.channel === channel) onNotify();

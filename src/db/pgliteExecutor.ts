@@ -40,11 +40,16 @@ export async function createPgliteExecutor(opts: PgliteExecutorOptions = {}): Pr
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
   const db = await PGlite.create({ ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), parsers: rawParsers });
   let closed = false;
-  const exec = wrap(db, false, async () => {
-    if (closed) return;
-    closed = true;
-    await db.close();
-  }, db);
+  const exec = wrap(
+    db,
+    false,
+    async () => {
+      if (closed) return;
+      closed = true;
+      await db.close();
+    },
+    db,
+  );
   const listen = async (channel: string, onNotify: () => void) => {
     const unlisten = await db.listen(checkChannel(channel), () => onNotify());
     onNotify();

@@ -39,14 +39,21 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     const legacyDb = await createPgliteExecutor(memory ? {} : { dataDir: path.join(dataDir, 'legacy') });
     cleanups.push(() => legacyDb.close());
     await migrateLegacy(legacyDb);
-    const legacy = await startLegacyOrders({ db: legacyDb, port: port('DEMO_LEGACY_PORT', 3000) }).catch(() => startLegacyOrders({ db: legacyDb, port: 0 }));
+    const legacy = await startLegacyOrders({ db: legacyDb, port: port('DEMO_LEGACY_PORT', 3000) }).catch(() =>
+      startLegacyOrders({ db: legacyDb, port: 0 }),
+    );
     cleanups.push(() => legacy.close());
 
     // The demo opens the operator API with a token of its own unless one is given, and prints it.
     const adminToken = opts.env.STRANGLER_ADMIN_TOKEN || randomBytes(12).toString('hex');
     const config = loadConfig({
       file: SPEC,
-      env: { ...opts.env, STRANGLER_ADMIN_TOKEN: adminToken, STRANGLER_LEGACY_UPSTREAM: legacy.url, STRANGLER_EVENTSTORE_URL: memory ? 'memory' : `embedded:${path.join(dataDir, 'eventstore')}` },
+      env: {
+        ...opts.env,
+        STRANGLER_ADMIN_TOKEN: adminToken,
+        STRANGLER_LEGACY_UPSTREAM: legacy.url,
+        STRANGLER_EVENTSTORE_URL: memory ? 'memory' : `embedded:${path.join(dataDir, 'eventstore')}`,
+      },
     });
     config.eventStore.spool.path = memory ? path.join(process.cwd(), 'data/demo-spool') : path.join(dataDir, 'spool');
     const store = await openEventStore({ url: config.eventStore.url, migrate: true });
@@ -55,7 +62,12 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     const sidecar = await startSidecar({ config, logger, store, legacyDb }).catch(async (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EADDRINUSE') throw err;
       out(`(ports ${config.server.port}/${config.admin.port} are taken: using free ports)`);
-      return startSidecar({ config: { ...config, server: { ...config.server, port: 0 }, admin: { ...config.admin, port: 0 } }, logger, store, legacyDb });
+      return startSidecar({
+        config: { ...config, server: { ...config.server, port: 0 }, admin: { ...config.admin, port: 0 } },
+        logger,
+        store,
+        legacyDb,
+      });
     });
     cleanups.push(() => sidecar.stop());
     const traffic = startTraffic({ baseUrl: sidecar.publicUrl });
@@ -74,8 +86,12 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     out(`  curl -s ${sidecar.adminUrl}/metrics | grep strangler_events_appended_total`);
     out('');
     out('Reconcile the legacy orders table with the read model, then read the report (JSON, or open the page):');
-    out(`  curl -s -X POST ${sidecar.adminUrl}/admin/reconciliations -H 'authorization: Bearer ${opts.env.STRANGLER_ADMIN_TOKEN ? '$STRANGLER_ADMIN_TOKEN' : adminToken}' -d '{}'`);
-    out(`  curl -s ${sidecar.adminUrl}/admin/reconciliations -H 'authorization: Bearer ${opts.env.STRANGLER_ADMIN_TOKEN ? '$STRANGLER_ADMIN_TOKEN' : adminToken}'`);
+    out(
+      `  curl -s -X POST ${sidecar.adminUrl}/admin/reconciliations -H 'authorization: Bearer ${opts.env.STRANGLER_ADMIN_TOKEN ? '$STRANGLER_ADMIN_TOKEN' : adminToken}' -d '{}'`,
+    );
+    out(
+      `  curl -s ${sidecar.adminUrl}/admin/reconciliations -H 'authorization: Bearer ${opts.env.STRANGLER_ADMIN_TOKEN ? '$STRANGLER_ADMIN_TOKEN' : adminToken}'`,
+    );
     out(`  ${sidecar.adminUrl}/admin/reconciliations?format=html  (same header)`);
     out('');
     out('A traffic generator is sending orders through the sidecar. Ctrl-C stops everything.');
@@ -84,7 +100,9 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       void store.headPosition().then(
         (head) => {
           const s = traffic.stats;
-          out(`  ${new Date().toISOString().slice(11, 19)}  requests ${s.requests}  commands 2xx ${s.commands2xx}  rejected 4xx ${s.rejected4xx}  events in store ${head}`);
+          out(
+            `  ${new Date().toISOString().slice(11, 19)}  requests ${s.requests}  commands 2xx ${s.commands2xx}  rejected 4xx ${s.rejected4xx}  events in store ${head}`,
+          );
         },
         () => {},
       );

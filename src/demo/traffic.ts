@@ -42,7 +42,11 @@ export function startTraffic(opts: { baseUrl: string; intervalMs?: number; rando
   async function step(): Promise<void> {
     const r = random();
     if (open.length < 3 || r < 0.3) {
-      const items = Array.from({ length: 1 + Math.floor(random() * 3) }, (_, i) => ({ sku: `SKU-${100 + Math.floor(random() * 20)}-${i}`, quantity: 1 + Math.floor(random() * 3), price: (1 + Math.floor(random() * 5000) / 100).toFixed(2) }));
+      const items = Array.from({ length: 1 + Math.floor(random() * 3) }, (_, i) => ({
+        sku: `SKU-${100 + Math.floor(random() * 20)}-${i}`,
+        quantity: 1 + Math.floor(random() * 3),
+        price: (1 + Math.floor(random() * 5000) / 100).toFixed(2),
+      }));
       const created = await send('POST', '/orders', { customerId: pickOne(['cust-1', 'cust-2', 'cust-3']), items });
       const id = (created.json as { id?: string } | null)?.id;
       if (id) open.push(id);

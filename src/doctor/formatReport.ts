@@ -16,7 +16,10 @@ export function formatReport(r: DoctorReport): string[] {
     '',
   ];
   for (const c of r.checks) {
-    const worst = c.findings.reduce<Severity | null>((w, f) => (w === null || severityRank(f.severity) > severityRank(w) ? f.severity : w), null);
+    const worst = c.findings.reduce<Severity | null>(
+      (w, f) => (w === null || severityRank(f.severity) > severityRank(w) ? f.severity : w),
+      null,
+    );
     const state = worst === null ? 'ok  ' : worst === 'info' ? 'info' : 'FAIL';
     const found = c.total ? `: ${c.total} finding(s), worst ${worst ?? '?'}` : '';
     lines.push(`  ${state} ${LABEL[c.name]}${found} (${c.durationMs} ms)`);
@@ -24,7 +27,8 @@ export function formatReport(r: DoctorReport): string[] {
   if (r.projections.length) {
     lines.push('', 'projections:');
     for (const p of r.projections) {
-      const lag = p.behind === null ? 'lag unknown (other epoch)' : p.behind === 0 ? 'caught up' : `${p.behind} behind, ${p.lagMs} ms, ${p.severity}`;
+      const lag =
+        p.behind === null ? 'lag unknown (other epoch)' : p.behind === 0 ? 'caught up' : `${p.behind} behind, ${p.lagMs} ms, ${p.severity}`;
       lines.push(`  ${p.name} v${p.version} ${p.status}: ${lag}, checkpoint ${p.checkpoint.transactionId}/${p.checkpoint.position}`);
     }
   }

@@ -12,7 +12,11 @@ export interface EventStoreHealth {
  * 0.1–0.3 s per 100k events), so a probe every few seconds must not run them every time:
  * a report younger than `ttlMs` is served as is, and concurrent callers share one run.
  */
-export function createEventStoreHealth(opts: { run: () => Promise<DoctorReport>; ttlMs?: number; now?: () => number }): () => Promise<EventStoreHealth> {
+export function createEventStoreHealth(opts: {
+  run: () => Promise<DoctorReport>;
+  ttlMs?: number;
+  now?: () => number;
+}): () => Promise<EventStoreHealth> {
   const ttlMs = opts.ttlMs ?? 30_000;
   const now = opts.now ?? Date.now;
   let last: { at: number; report: DoctorReport } | undefined;

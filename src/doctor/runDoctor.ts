@@ -6,7 +6,15 @@ import { checkProjections } from './checks/projections.ts';
 import { checkStreamHeads } from './checks/streamHeads.ts';
 import { checkStreamVersions } from './checks/streamVersions.ts';
 import { checkVisibility } from './checks/visibility.ts';
-import { atLeast, severityRank, type CheckName, type CheckResult, type DoctorReport, type ProjectionHealth, type Severity } from './types.ts';
+import {
+  atLeast,
+  severityRank,
+  type CheckName,
+  type CheckResult,
+  type DoctorReport,
+  type ProjectionHealth,
+  type Severity,
+} from './types.ts';
 
 export interface DoctorOptions {
   /** Examples kept per kind of finding (totals are always exact). Default 20. */
@@ -64,7 +72,12 @@ export async function runDoctor(db: Executor, opts: DoctorOptions = {}): Promise
       failOn,
       checkedAt: checkedAt.toISOString(),
       durationMs: round(performance.now() - started),
-      store: { events: Number(r?.events ?? 0), streams: Number(r?.streams ?? 0), headPosition: Number(r?.head ?? 0), invisibleCommitted: visibility.invisible },
+      store: {
+        events: Number(r?.events ?? 0),
+        streams: Number(r?.streams ?? 0),
+        headPosition: Number(r?.head ?? 0),
+        invisibleCommitted: visibility.invisible,
+      },
       projections,
       checks,
       findings,

@@ -5,13 +5,7 @@ export type Severity = (typeof SEVERITIES)[number];
 export const severityRank = (s: Severity): number => SEVERITIES.indexOf(s);
 export const atLeast = (s: Severity, threshold: Severity): boolean => severityRank(s) >= severityRank(threshold);
 
-export type CheckName =
-  | 'duplicate_event_ids'
-  | 'stream_versions'
-  | 'stream_heads'
-  | 'global_positions'
-  | 'projections'
-  | 'visibility';
+export type CheckName = 'duplicate_event_ids' | 'stream_versions' | 'stream_heads' | 'global_positions' | 'projections' | 'visibility';
 
 export interface Finding {
   check: CheckName;

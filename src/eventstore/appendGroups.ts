@@ -117,10 +117,13 @@ export function createAppendGroups(db: Executor, opts: AppendGroupOptions = DEFA
     }
     // Appends left waiting: look again when the oldest statement in flight counts as stalled.
     if (queue.length > 0 && wake === null) {
-      wake = setTimeout(() => {
-        wake = null;
-        pump();
-      }, oldest + stallMs - now);
+      wake = setTimeout(
+        () => {
+          wake = null;
+          pump();
+        },
+        oldest + stallMs - now,
+      );
       wake.unref();
     }
   }
@@ -151,7 +154,9 @@ export function createAppendGroups(db: Executor, opts: AppendGroupOptions = DEFA
     group.sort((a, b) => (a.p.streamId < b.p.streamId ? -1 : a.p.streamId > b.p.streamId ? 1 : 0));
     let rows: (Row & { append_no: number })[];
     try {
-      ({ rows } = await db.query<Row & { append_no: number }>(GROUP_SQL, [`[${group.map((w) => parts.get(w)).join(',')}]`], { name: 'strangler_append_group' }));
+      ({ rows } = await db.query<Row & { append_no: number }>(GROUP_SQL, [`[${group.map((w) => parts.get(w)).join(',')}]`], {
+        name: 'strangler_append_group',
+      }));
     } catch (err) {
       release();
       if (!retryAlone(err)) {

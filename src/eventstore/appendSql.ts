@@ -62,7 +62,11 @@ function statementFor(step: Step, one: boolean): string {
 }
 
 /** The prepared statement and parameters for an append with this expected state. */
-export function appendStatement(streamId: string, expected: ExpectedState, events: readonly AppendEvent[]): { sql: string; params: unknown[]; name: string } {
+export function appendStatement(
+  streamId: string,
+  expected: ExpectedState,
+  events: readonly AppendEvent[],
+): { sql: string; params: unknown[]; name: string } {
   // Exact version 0 means "no stream yet" (versions start at 1).
   const step: Step = typeof expected === 'number' ? (expected === 0 ? 'no_stream' : 'exact') : expected;
   const one = events.length === 1 ? events[0]! : null;

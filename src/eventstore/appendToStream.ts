@@ -18,7 +18,11 @@ export interface Row {
 
 function checkExpected(expected: ExpectedState): void {
   if (typeof expected === 'number' ? !Number.isSafeInteger(expected) || expected < 0 : !EXPECTED.has(expected)) {
-    throw new StranglerError('bad_expected_version', `Expected state must be 'any', 'no_stream', 'stream_exists' or a version >= 0, got ${JSON.stringify(expected)}. Example: 3`, { status: 400 });
+    throw new StranglerError(
+      'bad_expected_version',
+      `Expected state must be 'any', 'no_stream', 'stream_exists' or a version >= 0, got ${JSON.stringify(expected)}. Example: 3`,
+      { status: 400 },
+    );
   }
 }
 
@@ -46,11 +50,20 @@ export function prepareAppend(streamId: string, events: readonly NewEvent[], opt
   checkExpected(expected);
   const ids = events.map((e) => {
     const id = e.id ?? uuidv7();
-    if (!UUID.test(id)) throw new StranglerError('bad_event_id', `Event ids are UUIDs, got "${id}". Example: ${randomUUID()}`, { status: 400 });
-    if (typeof e.type !== 'string' || e.type === '') throw new StranglerError('bad_event_type', `Every event needs a type, got ${JSON.stringify(e.type)}. Example: OrderCreated`, { status: 400 });
+    if (!UUID.test(id))
+      throw new StranglerError('bad_event_id', `Event ids are UUIDs, got "${id}". Example: ${randomUUID()}`, { status: 400 });
+    if (typeof e.type !== 'string' || e.type === '')
+      throw new StranglerError('bad_event_type', `Every event needs a type, got ${JSON.stringify(e.type)}. Example: OrderCreated`, {
+        status: 400,
+      });
     return id.toLowerCase();
   });
-  if (new Set(ids).size !== ids.length) throw new StranglerError('duplicate_event_id', `The batch for ${streamId} carries the same event id twice; every event needs its own id.`, { status: 400 });
+  if (new Set(ids).size !== ids.length)
+    throw new StranglerError(
+      'duplicate_event_id',
+      `The batch for ${streamId} carries the same event id twice; every event needs its own id.`,
+      { status: 400 },
+    );
   const batch = events.map((e, i) => ({ id: ids[i]!, type: e.type, data: e.data ?? null, metadata: e.metadata ?? {} }));
   return { streamId, expected, ids, batch };
 }
@@ -95,7 +108,8 @@ function isDuplicateEventId(err: unknown): boolean {
  */
 export async function settleAppend(db: Executor, p: PreparedAppend, rows: Row[]): Promise<AppendResult> {
   if (rows.length === p.ids.length) return toResult(p.streamId, p.ids, rows, false);
-  if (rows.length !== 0) throw new StranglerError('append_partial', `Append to ${p.streamId} stored ${rows.length} of ${p.ids.length} events; this is a bug.`);
+  if (rows.length !== 0)
+    throw new StranglerError('append_partial', `Append to ${p.streamId} stored ${rows.length} of ${p.ids.length} events; this is a bug.`);
   return diagnose(db, p.streamId, p.expected, p.ids);
 }
 

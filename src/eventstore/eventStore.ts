@@ -40,9 +40,16 @@ export interface EventStore {
   close(): Promise<void>;
 }
 
-export function createEventStore(db: Executor, description: string = db.dialect, opts: { appendGroups?: AppendGroupOptions } = {}): EventStore {
+export function createEventStore(
+  db: Executor,
+  description: string = db.dialect,
+  opts: { appendGroups?: AppendGroupOptions } = {},
+): EventStore {
   // A caller's transaction runs its statements one after another: nothing to group there.
-  const groups = createAppendGroups(db, db.inTransaction ? { ...DEFAULT_APPEND_GROUPS, maxInFlight: 0 } : (opts.appendGroups ?? DEFAULT_APPEND_GROUPS));
+  const groups = createAppendGroups(
+    db,
+    db.inTransaction ? { ...DEFAULT_APPEND_GROUPS, maxInFlight: 0 } : (opts.appendGroups ?? DEFAULT_APPEND_GROUPS),
+  );
   return {
     description,
     db,

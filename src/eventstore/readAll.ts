@@ -63,7 +63,9 @@ export async function countAfter(db: Executor, after: Checkpoint): Promise<numbe
  * dump/restore, transaction ids need not.
  */
 export async function checkpointAt(db: Executor, position: number): Promise<Checkpoint | null> {
-  const { rows } = await db.query<{ tx: string }>('SELECT transaction_id::text AS tx FROM strangler_events WHERE global_position = $1', [position]);
+  const { rows } = await db.query<{ tx: string }>('SELECT transaction_id::text AS tx FROM strangler_events WHERE global_position = $1', [
+    position,
+  ]);
   const row = rows[0];
   return row ? { transactionId: row.tx, position } : null;
 }

@@ -40,7 +40,10 @@ export interface LoadProjectionsOptions {
  * `upcasters.upcast(event)`. Fails at start-up, not at the first event: a bad export, or two
  * entities whose projections share a name (they would share one checkpoint and tables).
  */
-export async function loadProjections(entities: Readonly<Record<string, EntityConfig>>, opts: LoadProjectionsOptions = {}): Promise<RegisteredProjection[]> {
+export async function loadProjections(
+  entities: Readonly<Record<string, EntityConfig>>,
+  opts: LoadProjectionsOptions = {},
+): Promise<RegisteredProjection[]> {
   const importModule = opts.importModule ?? ((href: string) => import(href) as Promise<unknown>);
   const projections: RegisteredProjection[] = [];
   for (const [entity, config] of Object.entries(entities)) {
@@ -52,7 +55,11 @@ export async function loadProjections(entities: Readonly<Record<string, EntityCo
     }
     const source = config.projection;
     const exports = await importModule(pathToFileURL(source).href).catch((err: unknown) => {
-      throw new StranglerError('projection_load_failed', `entities.${entity}.projection: cannot import ${source}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new StranglerError(
+        'projection_load_failed',
+        `entities.${entity}.projection: cannot import ${source}: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
     });
     const { module, upcasters } = await fromExports(exports, { entity, config }, source);
     projections.push({ entity, source, module, upcasters: createUpcasterRegistry(upcasters) });
@@ -60,28 +67,50 @@ export async function loadProjections(entities: Readonly<Record<string, EntityCo
   const names = new Map<string, string>();
   for (const p of projections) {
     const other = names.get(p.module.name);
-    if (other) throw new StranglerError('duplicate_projection', `Entities ${other} and ${p.entity} both have a projection named "${p.module.name}"; each needs its own name (its checkpoint and tables).`);
+    if (other)
+      throw new StranglerError(
+        'duplicate_projection',
+        `Entities ${other} and ${p.entity} both have a projection named "${p.module.name}"; each needs its own name (its checkpoint and tables).`,
+      );
     names.set(p.module.name, p.entity);
   }
   return projections;
 }
 
-async function fromExports(exports: unknown, ctx: ProjectionContext, source: string): Promise<{ module: ProjectionModule; upcasters: readonly Upcaster[] }> {
+async function fromExports(
+  exports: unknown,
+  ctx: ProjectionContext,
+  source: string,
+): Promise<{ module: ProjectionModule; upcasters: readonly Upcaster[] }> {
   const ex = (exports ?? {}) as Partial<ProjectionFileExports>;
   const what = `entities.${ctx.entity}.projection (${source})`;
   const example = 'export default createOrdersProjection(); export const upcasters = [...]';
   const made = typeof ex.default === 'function' ? await ex.default(ctx) : ex.default;
   if (!isProjectionModule(made)) {
-    throw new StranglerError('invalid_projection_module', `${what}: the default export must be a projection module (name, version, tables, ddl, handles, apply) or a function returning one. Example: ${example}`);
+    throw new StranglerError(
+      'invalid_projection_module',
+      `${what}: the default export must be a projection module (name, version, tables, ddl, handles, apply) or a function returning one. Example: ${example}`,
+    );
   }
   const upcasters = ex.upcasters ?? [];
-  if (!Array.isArray(upcasters)) throw new StranglerError('invalid_projection_module', `${what}: \`upcasters\` must be an array of { type, fromVersion, up }. Example: ${example}`);
+  if (!Array.isArray(upcasters))
+    throw new StranglerError(
+      'invalid_projection_module',
+      `${what}: \`upcasters\` must be an array of { type, fromVersion, up }. Example: ${example}`,
+    );
   return { module: made, upcasters };
 }
 
 function isProjectionModule(m: unknown): m is ProjectionModule {
   if (typeof m !== 'object' || m === null) return false;
   const p = m as Record<string, unknown>;
-  return typeof p.name === 'string' && p.name !== '' && Number.isInteger(p.version) && Array.isArray(p.tables) && Array.isArray(p.handles)
-    && typeof p.ddl === 'function' && typeof p.apply === 'function';
+  return (
+    typeof p.name === 'string' &&
+    p.name !== '' &&
+    Number.isInteger(p.version) &&
+    Array.isArray(p.tables) &&
+    Array.isArray(p.handles) &&
+    typeof p.ddl === 'function' &&
+    typeof p.apply === 'function'
+  );
 }

@@ -26,11 +26,17 @@ export function createUpcasterRegistry(upcasters: readonly Upcaster[]): Upcaster
   const byType = new Map<string, Map<number, Upcaster>>();
   for (const u of upcasters) {
     if (!Number.isInteger(u.fromVersion) || u.fromVersion < 1) {
-      throw new StranglerError('invalid_upcaster', `Upcaster for ${u.type} has fromVersion ${String(u.fromVersion)}; use an integer >= 1, e.g. { type: '${u.type}', fromVersion: 1, up }.`);
+      throw new StranglerError(
+        'invalid_upcaster',
+        `Upcaster for ${u.type} has fromVersion ${String(u.fromVersion)}; use an integer >= 1, e.g. { type: '${u.type}', fromVersion: 1, up }.`,
+      );
     }
     const versions = byType.get(u.type) ?? new Map<number, Upcaster>();
     if (versions.has(u.fromVersion)) {
-      throw new StranglerError('invalid_upcaster', `Two upcasters for ${u.type} from version ${u.fromVersion}; register one per (type, fromVersion).`);
+      throw new StranglerError(
+        'invalid_upcaster',
+        `Two upcasters for ${u.type} from version ${u.fromVersion}; register one per (type, fromVersion).`,
+      );
     }
     versions.set(u.fromVersion, u);
     byType.set(u.type, versions);
@@ -66,9 +72,13 @@ export function schemaVersionOf(event: RecordedEvent): number {
   const raw = event.metadata[SCHEMA_VERSION_KEY];
   if (raw === undefined || raw === null) return 1;
   if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 1) {
-    throw new StranglerError('invalid_schema_version', `Event ${event.id} (${event.type}) has metadata.schemaVersion ${JSON.stringify(raw)}; expected an integer >= 1.`, {
-      details: { eventId: event.id, position: event.position },
-    });
+    throw new StranglerError(
+      'invalid_schema_version',
+      `Event ${event.id} (${event.type}) has metadata.schemaVersion ${JSON.stringify(raw)}; expected an integer >= 1.`,
+      {
+        details: { eventId: event.id, position: event.position },
+      },
+    );
   }
   return raw;
 }

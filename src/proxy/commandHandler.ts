@@ -37,7 +37,13 @@ type CommandRoute = Extract<Classified, { kind: 'command' }>;
 export function createCommandHandler(opts: CommandHandlerOptions) {
   const { logger, metrics } = opts;
 
-  async function capture(req: IncomingMessage, route: CommandRoute, requestId: string, body: Buffer, answer: UpstreamAnswer): Promise<void> {
+  async function capture(
+    req: IncomingMessage,
+    route: CommandRoute,
+    requestId: string,
+    body: Buffer,
+    answer: UpstreamAnswer,
+  ): Promise<void> {
     const entityConfig = opts.entities[route.entity]!;
     const captured = await buildEvents({
       entity: route.entity,
@@ -74,8 +80,18 @@ export function createCommandHandler(opts: CommandHandlerOptions) {
     } catch (err) {
       if (err instanceof BodyTooLargeError) {
         metrics?.bodyTooLarge.inc();
-        const problem = JSON.stringify({ type: 'https://strangler-sidecar.dev/problems/body_too_large', title: 'body_too_large', status: 413, detail: `The request body exceeds ${err.limit} bytes (server.bodyLimitBytes); it was not sent to the service.`, requestId });
-        res.writeHead(413, { 'content-type': 'application/problem+json', 'content-length': Buffer.byteLength(problem), connection: 'close' });
+        const problem = JSON.stringify({
+          type: 'https://strangler-sidecar.dev/problems/body_too_large',
+          title: 'body_too_large',
+          status: 413,
+          detail: `The request body exceeds ${err.limit} bytes (server.bodyLimitBytes); it was not sent to the service.`,
+          requestId,
+        });
+        res.writeHead(413, {
+          'content-type': 'application/problem+json',
+          'content-length': Buffer.byteLength(problem),
+          connection: 'close',
+        });
         res.end(problem);
         return;
       }
@@ -98,7 +114,10 @@ export function createCommandHandler(opts: CommandHandlerOptions) {
         } catch (err) {
           // Only a spool that cannot write lands here: nothing on disk, so say it loudly.
           metrics?.captureErrors.inc({ entity: route.entity, reason: 'spool_failed' });
-          logger.error({ requestId, err }, 'events could NOT be recorded (event store and spool both failed); reconciliation repair is needed');
+          logger.error(
+            { requestId, err },
+            'events could NOT be recorded (event store and spool both failed); reconciliation repair is needed',
+          );
         }
       }
       res.writeHead(answer.status, answer.statusMessage, answer.rawHeaders);

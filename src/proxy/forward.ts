@@ -11,14 +11,30 @@ export interface UpstreamAnswer {
 }
 
 // `expect` too: the sidecar already answered 100-continue and sends the whole body at once.
-const REQUEST_DROP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length', 'expect']);
+const REQUEST_DROP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'content-length',
+  'expect',
+]);
 
 /**
  * Sends a buffered command to legacy and buffers the answer (the command path needs the
  * body to build events). The request goes unchanged but for hop-by-hop headers, an exact
  * Content-Length and the X-Forwarded-* headers a proxy adds.
  */
-export function forward(opts: { req: IncomingMessage; body: Buffer; upstream: URL; agent: http.Agent; timeoutMs: number }): Promise<UpstreamAnswer> {
+export function forward(opts: {
+  req: IncomingMessage;
+  body: Buffer;
+  upstream: URL;
+  agent: http.Agent;
+  timeoutMs: number;
+}): Promise<UpstreamAnswer> {
   const { req, body, upstream } = opts;
   const headers = endToEndRawHeaders(req.rawHeaders, REQUEST_DROP);
   // The same X-Forwarded-* values the passthrough (http-proxy's xfwd) produces: for, port
@@ -31,7 +47,8 @@ export function forward(opts: { req: IncomingMessage; body: Buffer; upstream: UR
   append('X-Forwarded-Port', String(req.socket.localPort ?? ''));
   append('X-Forwarded-Proto', 'http');
   setRaw(headers, 'X-Forwarded-Host', (req.headers['x-forwarded-host'] as string | undefined) ?? req.headers.host ?? '');
-  if (body.length > 0 || req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') headers.push('Content-Length', String(body.length));
+  if (body.length > 0 || req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH')
+    headers.push('Content-Length', String(body.length));
   return new Promise((resolve, reject) => {
     const out = http.request({
       protocol: upstream.protocol,

@@ -1,5 +1,15 @@
 /** Headers that describe one connection, not the message: never forwarded (RFC 9110 §7.6.1). */
-export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization']);
+export const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-authenticate',
+  'proxy-authorization',
+]);
 
 /** Raw header pairs [name, value, name, value, ...] without hop-by-hop headers (and those named in Connection). */
 export function endToEndRawHeaders(raw: string[], drop: Set<string> = HOP_BY_HOP): string[] {

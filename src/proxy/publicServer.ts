@@ -40,7 +40,9 @@ export function createPublicServer(opts: PublicServerOptions): http.Server {
         opts.logger.error({ err, requestId }, 'command handler failed');
         if (!res.headersSent) {
           res.writeHead(500, { 'content-type': 'application/problem+json' });
-          res.end(JSON.stringify({ title: 'sidecar_error', status: 500, detail: 'The sidecar failed while handling this command.', requestId }));
+          res.end(
+            JSON.stringify({ title: 'sidecar_error', status: 500, detail: 'The sidecar failed while handling this command.', requestId }),
+          );
         } else res.destroy();
       },
     );

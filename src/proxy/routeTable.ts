@@ -2,12 +2,9 @@ import { splitRoute } from '../config/routes.ts';
 import type { CommandSpec, EntityConfig, ReadSpec } from '../config/schema.ts';
 
 export type Route =
-  | { kind: 'command'; entity: string; spec: CommandSpec; route: string }
-  | { kind: 'read'; entity: string; spec: ReadSpec; route: string };
+  { kind: 'command'; entity: string; spec: CommandSpec; route: string } | { kind: 'read'; entity: string; spec: ReadSpec; route: string };
 
-export type Classified =
-  | { kind: 'passthrough' }
-  | (Route & { params: Record<string, string> });
+export type Classified = { kind: 'passthrough' } | (Route & { params: Record<string, string> });
 
 interface Compiled {
   segments: (string | { param: string })[];
@@ -26,7 +23,10 @@ export function compileRouteTable(entities: Record<string, EntityConfig>) {
   const byMethod = new Map<string, Compiled[]>();
   const add = (routeText: string, route: Route) => {
     const { method, path } = splitRoute(routeText);
-    const segments = path.split('/').filter((s) => s !== '').map((s) => (s.startsWith(':') ? { param: s.slice(1) } : s.toLowerCase()));
+    const segments = path
+      .split('/')
+      .filter((s) => s !== '')
+      .map((s) => (s.startsWith(':') ? { param: s.slice(1) } : s.toLowerCase()));
     const list = byMethod.get(method) ?? [];
     // Literal segments win over parameters at the same position ("/orders/export" before "/orders/:id").
     list.push({ segments, route });

@@ -9,7 +9,8 @@ import type { Metrics } from '../metrics/metrics.ts';
 export function classifyUpstreamError(err: NodeJS.ErrnoException): { status: 502 | 504; reason: string } {
   const code = err.code ?? '';
   if (code.startsWith('HPE_')) return { status: 502, reason: 'bad_response' };
-  if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { status: 504, reason: 'connect_failed' };
+  if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return { status: 504, reason: 'connect_failed' };
   if (code === 'ETIMEDOUT' || code === 'ESOCKETTIMEDOUT' || code === 'UPSTREAM_TIMEOUT') return { status: 504, reason: 'timeout' };
   // The connection dropped before a complete response head: legacy crashed mid-request.
   if (code === 'ECONNRESET' || err.message === 'socket hang up') return { status: 502, reason: 'connection_reset' };
@@ -24,7 +25,12 @@ const BODIES: Record<string, string> = {
   upstream_error: 'The request to the legacy service failed.',
 };
 
-export function answerUpstreamError(err: NodeJS.ErrnoException, res: ServerResponse, metrics: Metrics | undefined, requestId: string | undefined): void {
+export function answerUpstreamError(
+  err: NodeJS.ErrnoException,
+  res: ServerResponse,
+  metrics: Metrics | undefined,
+  requestId: string | undefined,
+): void {
   const { status, reason } = classifyUpstreamError(err);
   metrics?.upstreamErrors.inc({ reason });
   if (res.headersSent || res.writableEnded) {

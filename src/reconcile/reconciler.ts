@@ -52,7 +52,10 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
 
   async function plan(entity: string): Promise<EntityPlan> {
     const config = deps.config.entities[entity];
-    if (!config) throw new StranglerError('unknown_entity', `No entity "${entity}" in the spec; known: ${entities().join(', ') || '(none)'}.`, { status: 400 });
+    if (!config)
+      throw new StranglerError('unknown_entity', `No entity "${entity}" in the spec; known: ${entities().join(', ') || '(none)'}.`, {
+        status: 400,
+      });
     // `projection: of:orders`: the read model is a table of the orders entity's projection.
     const builder = projectionOwner(config.projection) ?? entity;
     const projection = deps.projections.find((p) => p.entity === builder)?.module.name ?? builder;

@@ -7,7 +7,10 @@ export interface ReconcileScheduler {
   /** Stops the schedule; a run in progress stops after its current chunk (resumed by the next start). Idempotent. */
   stop(): Promise<void>;
   /** Runs now, outside the schedule (the admin API); refused while one runs in this process. */
-  trigger(opts: { entity?: string; trigger: string }): { accepted: true; done: Promise<EntityResult[]> } | { accepted: false; reason: string };
+  trigger(opts: {
+    entity?: string;
+    trigger: string;
+  }): { accepted: true; done: Promise<EntityResult[]> } | { accepted: false; reason: string };
   running(): boolean;
 }
 
@@ -43,7 +46,8 @@ export function createReconcileScheduler(opts: { expression: string; reconciler:
           const results = await launch(undefined, 'schedule');
           for (const r of results) {
             if ('error' in r) opts.logger.error({ entity: r.entity, err: r.error.message }, 'scheduled reconciliation failed');
-            else if (r.outcome.kind === 'skipped') opts.logger.info({ entity: r.entity, reason: r.outcome.reason }, 'scheduled reconciliation skipped');
+            else if (r.outcome.kind === 'skipped')
+              opts.logger.info({ entity: r.entity, reason: r.outcome.reason }, 'scheduled reconciliation skipped');
           }
         },
         { name: 'strangler-reconciliation', noOverlap: true },

@@ -38,7 +38,13 @@ export interface Rehydrated<S> {
  * snapshot is deleted, logged and ignored (the stream is replayed from version 0); the
  * stream is the truth, a snapshot only a cache of it.
  */
-export async function rehydrate<S>(store: EventStore, db: Executor, streamId: string, aggregate: Aggregate<S>, opts: RehydrateOptions): Promise<Rehydrated<S>> {
+export async function rehydrate<S>(
+  store: EventStore,
+  db: Executor,
+  streamId: string,
+  aggregate: Aggregate<S>,
+  opts: RehydrateOptions,
+): Promise<Rehydrated<S>> {
   const useSnapshots = opts.useSnapshots ?? true;
   let state = aggregate.initial();
   let base = 0;
@@ -58,7 +64,10 @@ export async function rehydrate<S>(store: EventStore, db: Executor, streamId: st
       events = fromAnchor.slice(1);
     } else {
       discarded = check.reason;
-      opts.logger?.warn({ streamId, kind: aggregate.kind, snapshotVersion: snap.version, reason: check.reason }, 'invalid snapshot discarded; replaying the stream from version 0');
+      opts.logger?.warn(
+        { streamId, kind: aggregate.kind, snapshotVersion: snap.version, reason: check.reason },
+        'invalid snapshot discarded; replaying the stream from version 0',
+      );
       await deleteSnapshot(db, streamId, aggregate.kind, snap.version);
     }
   }
@@ -74,7 +83,14 @@ export async function rehydrate<S>(store: EventStore, db: Executor, streamId: st
   let savedVersion: number | null = null;
   if (useSnapshots && last && version - base >= opts.interval) {
     const serialized = aggregate.serialize(state);
-    const digest = snapshotDigest({ streamId, kind: aggregate.kind, foldVersion: aggregate.version, version, anchorEventId: last.id, state: serialized });
+    const digest = snapshotDigest({
+      streamId,
+      kind: aggregate.kind,
+      foldVersion: aggregate.version,
+      version,
+      anchorEventId: last.id,
+      state: serialized,
+    });
     const saved = await saveSnapshot(db, streamId, aggregate.kind, version, {
       format: 1,
       foldVersion: aggregate.version,
@@ -84,5 +100,11 @@ export async function rehydrate<S>(store: EventStore, db: Executor, streamId: st
     });
     if (saved) savedVersion = version;
   }
-  return { state, version, eventsRead, eventsReplayed: events.length, snapshot: { usedVersion: base > 0 ? base : null, discarded, savedVersion } };
+  return {
+    state,
+    version,
+    eventsRead,
+    eventsReplayed: events.length,
+    snapshot: { usedVersion: base > 0 ? base : null, discarded, savedVersion },
+  };
 }

@@ -37,7 +37,13 @@ export async function loadSnapshot(db: Executor, streamId: string, kind: string)
  * Upserts the snapshot unless a newer one is already stored: two rehydrations racing each
  * other must never move the snapshot backwards.
  */
-export async function saveSnapshot(db: Executor, streamId: string, kind: string, version: number, envelope: SnapshotEnvelope): Promise<boolean> {
+export async function saveSnapshot(
+  db: Executor,
+  streamId: string,
+  kind: string,
+  version: number,
+  envelope: SnapshotEnvelope,
+): Promise<boolean> {
   const { rowCount } = await db.query(
     `INSERT INTO strangler_snapshots (stream_id, kind, version, state) VALUES ($1, $2, $3, $4::jsonb)
        ON CONFLICT (stream_id, kind) DO UPDATE SET version = EXCLUDED.version, state = EXCLUDED.state, created_at = now()

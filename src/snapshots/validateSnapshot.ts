@@ -23,18 +23,25 @@ export type SnapshotCheck<S> = { ok: true; state: S } | { ok: false; reason: str
  *   computed by the old code.
  * Faults before the anchor (a duplicate or missing earlier event) are the doctor's checks.
  */
-export function validateSnapshot<S>(
-  snap: StoredSnapshot,
-  anchor: RecordedEvent | undefined,
-  aggregate: Aggregate<S>,
-): SnapshotCheck<S> {
+export function validateSnapshot<S>(snap: StoredSnapshot, anchor: RecordedEvent | undefined, aggregate: Aggregate<S>): SnapshotCheck<S> {
   const e = snap.envelope as Partial<SnapshotEnvelope> | null;
-  if (!e || typeof e !== 'object' || e.format !== 1 || !e.anchor || typeof e.digest !== 'string') return { ok: false, reason: 'not a snapshot envelope (format 1)' };
-  if (e.foldVersion !== aggregate.version) return { ok: false, reason: `written by fold version ${String(e.foldVersion)}, current is ${aggregate.version}` };
-  const digest = snapshotDigest({ streamId: snap.streamId, kind: snap.kind, foldVersion: e.foldVersion, version: snap.version, anchorEventId: e.anchor.eventId, state: e.state });
+  if (!e || typeof e !== 'object' || e.format !== 1 || !e.anchor || typeof e.digest !== 'string')
+    return { ok: false, reason: 'not a snapshot envelope (format 1)' };
+  if (e.foldVersion !== aggregate.version)
+    return { ok: false, reason: `written by fold version ${String(e.foldVersion)}, current is ${aggregate.version}` };
+  const digest = snapshotDigest({
+    streamId: snap.streamId,
+    kind: snap.kind,
+    foldVersion: e.foldVersion,
+    version: snap.version,
+    anchorEventId: e.anchor.eventId,
+    state: e.state,
+  });
   if (digest !== e.digest) return { ok: false, reason: 'digest mismatch: the stored state or version was altered' };
-  if (!anchor || anchor.version !== snap.version) return { ok: false, reason: `the stream has no event at version ${snap.version} any more` };
-  if (anchor.id !== e.anchor.eventId) return { ok: false, reason: `the event at version ${snap.version} is ${anchor.id}, the snapshot was taken after ${e.anchor.eventId}` };
+  if (!anchor || anchor.version !== snap.version)
+    return { ok: false, reason: `the stream has no event at version ${snap.version} any more` };
+  if (anchor.id !== e.anchor.eventId)
+    return { ok: false, reason: `the event at version ${snap.version} is ${anchor.id}, the snapshot was taken after ${e.anchor.eventId}` };
   try {
     return { ok: true, state: aggregate.deserialize(e.state) };
   } catch (err) {

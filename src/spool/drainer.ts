@@ -93,7 +93,10 @@ export function createSpoolDrainer(opts: SpoolDrainerOptions): SpoolDrainer {
       result = await store.append(entry.streamId, entry.events, { expected: entry.expected });
     } catch (err) {
       if (!(err instanceof ConcurrencyError) || entry.expected === 'any') throw err;
-      logger.warn({ streamId: entry.streamId, expected: entry.expected, actual: err.actual, spooledAt: entry.spooledAt }, 'spool drainer: expected version no longer holds; appending the spooled events with expected "any"');
+      logger.warn(
+        { streamId: entry.streamId, expected: entry.expected, actual: err.actual, spooledAt: entry.spooledAt },
+        'spool drainer: expected version no longer holds; appending the spooled events with expected "any"',
+      );
       result = await store.append(entry.streamId, entry.events, { expected: 'any' });
     }
     if (!result.replayed) metrics?.eventsAppended.inc({ entity: entry.entity ?? 'unknown', via: 'spool' }, entry.events.length);
@@ -163,7 +166,10 @@ export function createSpoolDrainer(opts: SpoolDrainerOptions): SpoolDrainer {
       const fatal = isFatal(err);
       if (fatal) {
         halted = true;
-        logger.error({ err, depth: spool.depth() }, 'spool drainer HALTED: the oldest spooled entry cannot be appended and will not be skipped. Fix the cause, then restart the sidecar (or call start()).');
+        logger.error(
+          { err, depth: spool.depth() },
+          'spool drainer HALTED: the oldest spooled entry cannot be appended and will not be skipped. Fix the cause, then restart the sidecar (or call start()).',
+        );
       } else {
         delay = Math.min(retryMaxMs, retryInitialMs * 2 ** Math.min(failures - 1, 30));
         logger.warn({ err, depth: spool.depth(), failures, retryInMs: delay }, 'spool drainer: event store append failed; retrying');

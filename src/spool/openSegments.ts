@@ -32,7 +32,11 @@ export async function recoverSpool(dir: string, fsync: boolean, logger: Logger):
   }
   const live = all.filter((n) => n >= cursor.segment);
   if (live.length > 0 ? live[0] !== cursor.segment : cursor.offset > 0) {
-    throw new SpoolCorruptError(segmentPath(dir, cursor.segment), cursor.offset, `the drain cursor points into this segment but the file is missing (next segment on disk: ${live[0] ?? 'none'})`);
+    throw new SpoolCorruptError(
+      segmentPath(dir, cursor.segment),
+      cursor.offset,
+      `the drain cursor points into this segment but the file is missing (next segment on disk: ${live[0] ?? 'none'})`,
+    );
   }
 
   const segments: { n: number; size: number }[] = [];
@@ -49,7 +53,10 @@ export async function recoverSpool(dir: string, fsync: boolean, logger: Logger):
       const last = i === live.length - 1;
       if (!last || !scan.tail) throw new SpoolCorruptError(file, scan.offset, scan.reason);
       await truncate(file, scan.offset, fsync);
-      logger.warn({ file, offset: scan.offset, cutBytes: scan.size - scan.offset, reason: scan.reason }, 'spool: cut a torn last record (a write interrupted before its fsync; its caller was never told it succeeded)');
+      logger.warn(
+        { file, offset: scan.offset, cutBytes: scan.size - scan.offset, reason: scan.reason },
+        'spool: cut a torn last record (a write interrupted before its fsync; its caller was never told it succeeded)',
+      );
       size = scan.offset;
     }
     if (n === cursor.segment) {

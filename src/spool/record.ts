@@ -26,11 +26,12 @@ const TAB = 0x09;
 export function decodeRecord(buf: Buffer, offset: number): Decoded {
   let i = offset;
   let length = 0;
-  for (;; i++) {
+  for (; ; i++) {
     if (i >= buf.length) return { kind: 'incomplete' };
     const c = buf[i]!;
     if (c === TAB && i > offset) break;
-    if (c < 0x30 || c > 0x39 || i - offset >= MAX_LENGTH_DIGITS) return { kind: 'bad', reason: 'record header does not start with a decimal length' };
+    if (c < 0x30 || c > 0x39 || i - offset >= MAX_LENGTH_DIGITS)
+      return { kind: 'bad', reason: 'record header does not start with a decimal length' };
     length = length * 10 + (c - 0x30);
   }
   const crcStart = i + 1;
@@ -61,7 +62,8 @@ export function entryProblem(value: unknown): string | undefined {
   if (typeof e.streamId !== 'string' || e.streamId === '') return 'entry has no streamId';
   if (!Array.isArray(e.events) || e.events.length === 0) return `entry for ${e.streamId} has no events`;
   for (const ev of e.events) {
-    if (typeof ev !== 'object' || ev === null || typeof ev.id !== 'string' || ev.id === '') return `an event of ${e.streamId} has no id (spooled events need ids so a re-append is a no-op)`;
+    if (typeof ev !== 'object' || ev === null || typeof ev.id !== 'string' || ev.id === '')
+      return `an event of ${e.streamId} has no id (spooled events need ids so a re-append is a no-op)`;
     if (typeof ev.type !== 'string' || ev.type === '') return `event ${ev.id} of ${e.streamId} has no type`;
   }
   if (e.expected === undefined) return `entry for ${e.streamId} has no expected state (use 'any')`;

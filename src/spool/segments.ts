@@ -94,7 +94,9 @@ export async function readRecords(
           break;
         } else {
           // Everything below `until` was synced and checked at open: this is damage since then.
-          throw new Error(`spool file ${file} changed under the spool at byte offset ${pos + at}: ${d.kind === 'bad' ? d.reason : 'record cut short'}`);
+          throw new Error(
+            `spool file ${file} changed under the spool at byte offset ${pos + at}: ${d.kind === 'bad' ? d.reason : 'record cut short'}`,
+          );
         }
       }
       pos += at;

@@ -95,7 +95,7 @@ export async function openSpool(opts: OpenSpoolOptions): Promise<Spool> {
       if (sizes.get(activeN)! >= segmentBytes) await switchTo(activeN + 1);
       const buf = Buffer.concat(batch.map((p) => p.record));
       const start = sizes.get(activeN)!;
-      for (let done = 0; done < buf.length; ) {
+      for (let done = 0; done < buf.length;) {
         const { bytesWritten } = await active.write(buf, done, buf.length - done, start + done);
         done += bytesWritten;
       }
@@ -112,7 +112,10 @@ export async function openSpool(opts: OpenSpoolOptions): Promise<Spool> {
       // After a failed write or fsync the file's state is unknown (the kernel may have
       // dropped the dirty pages): accept nothing more until a restart re-checks the files.
       if (!broken) {
-        broken = new SpoolUnavailableError(`The spool in ${dir} failed a write (${(err as Error).message}); restart the sidecar so the spool re-checks its files.`, err);
+        broken = new SpoolUnavailableError(
+          `The spool in ${dir} failed a write (${(err as Error).message}); restart the sidecar so the spool re-checks its files.`,
+          err,
+        );
         logger.error({ err, dir }, 'spool: write failed; refusing further writes until restart');
       }
       for (const p of batch) p.reject(broken);

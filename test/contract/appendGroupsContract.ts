@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConcurrencyError, createEventStore, IdempotencyConflictError, type EventStore, type NewEvent } from '../../src/eventstore/index.ts';
+import {
+  ConcurrencyError,
+  createEventStore,
+  IdempotencyConflictError,
+  type EventStore,
+  type NewEvent,
+} from '../../src/eventstore/index.ts';
 
 /**
  * Grouped appends (src/eventstore/appendGroups.ts) on both backends. Each test drives a
@@ -23,7 +29,11 @@ export function describeAppendGroupsContract(backend: string, open: () => Promis
     const stream = () => `g-${randomUUID()}`;
     const ev = (type: string, id?: string): NewEvent => ({ type, data: { type }, ...(id ? { id } : {}) });
     const countEvents = async () => Number((await base.db.query<{ n: string }>('SELECT count(*) AS n FROM strangler_events')).rows[0]!.n);
-    const settle = <T,>(p: Promise<T>) => p.then((value) => ({ value, error: null as unknown }), (error: unknown) => ({ value: null, error }));
+    const settle = <T>(p: Promise<T>) =>
+      p.then(
+        (value) => ({ value, error: null as unknown }),
+        (error: unknown) => ({ value: null, error }),
+      );
 
     /** Issues `appends` while a first append is in flight, so they travel as one group. */
     async function asOneGroup<T>(appends: () => Promise<T>[]): Promise<{ results: Awaited<T>[]; statements: number; fallbacks: number }> {
@@ -129,7 +139,14 @@ export function describeAppendGroupsContract(backend: string, open: () => Promis
     it('concurrent retries of one batch inside a group store it once', async () => {
       const s = stream();
       const ids = [randomUUID(), randomUUID()];
-      const { results } = await asOneGroup(() => Array.from({ length: 8 }, () => store.append(s, ids.map((id) => ev('Once', id)))));
+      const { results } = await asOneGroup(() =>
+        Array.from({ length: 8 }, () =>
+          store.append(
+            s,
+            ids.map((id) => ev('Once', id)),
+          ),
+        ),
+      );
       expect(results.filter((r) => !r.replayed).length).toBe(1);
       expect(new Set(results.map((r) => JSON.stringify(r.events))).size).toBe(1);
       expect(await base.streamVersion(s)).toBe(2);

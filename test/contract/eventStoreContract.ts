@@ -31,7 +31,11 @@ export function describeEventStoreContract(backend: string, open: () => Promise<
       expect(a! < b! && b! < c!).toBe(true);
       expect(await store.streamVersion(s)).toBe(3);
       const read = await store.readStream(s);
-      expect(read.map((e) => [e.type, e.version])).toEqual([['OrderCreated', 1], ['OrderPaid', 2], ['OrderShipped', 3]]);
+      expect(read.map((e) => [e.type, e.version])).toEqual([
+        ['OrderCreated', 1],
+        ['OrderPaid', 2],
+        ['OrderShipped', 3],
+      ]);
       expect(read[0]!.data).toEqual({ id: 1 });
       expect(read[0]!.recordedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
     });
@@ -115,7 +119,10 @@ export function describeEventStoreContract(backend: string, open: () => Promise<
 
     it('refuses a batch that carries one event id twice, before touching the store', async () => {
       const id = randomUUID();
-      await expect(store.append(stream(), [ev('A', {}, id), ev('B', {}, id)])).rejects.toMatchObject({ code: 'duplicate_event_id', status: 400 });
+      await expect(store.append(stream(), [ev('A', {}, id), ev('B', {}, id)])).rejects.toMatchObject({
+        code: 'duplicate_event_id',
+        status: 400,
+      });
     });
 
     it('an append inside a caller transaction that conflicts leaves the transaction usable', async () => {
@@ -135,7 +142,10 @@ export function describeEventStoreContract(backend: string, open: () => Promise<
 
     it('reads a stream from version N', async () => {
       const s = stream();
-      await store.append(s, Array.from({ length: 10 }, (_, i) => ev(`E${i + 1}`)));
+      await store.append(
+        s,
+        Array.from({ length: 10 }, (_, i) => ev(`E${i + 1}`)),
+      );
       expect((await store.readStream(s, { fromVersion: 7 })).map((e) => e.version)).toEqual([8, 9, 10]);
       expect((await store.readStream(s, { fromVersion: 3, maxCount: 2 })).map((e) => e.type)).toEqual(['E4', 'E5']);
       expect(await store.readStream(s, { fromVersion: 10 })).toEqual([]);
@@ -143,7 +153,10 @@ export function describeEventStoreContract(backend: string, open: () => Promise<
 
     it('reads the global log after a checkpoint in batches, each event once, up to the head', async () => {
       const s = stream();
-      await store.append(s, Array.from({ length: 25 }, (_, i) => ev('Tick', { i })));
+      await store.append(
+        s,
+        Array.from({ length: 25 }, (_, i) => ev('Tick', { i })),
+      );
       let cp = START;
       const seen: number[] = [];
       for (;;) {

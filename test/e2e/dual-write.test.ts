@@ -19,7 +19,16 @@ import { capturedEvents, duplicates, type CapturedEvent } from './fixtures/event
 import { is2xx, orderOf, readyz, send, type Answer } from './fixtures/http.ts';
 import { startLatencyProxy, type LatencyProxy } from './fixtures/latencyProxy.ts';
 import { EVENT_TYPE, createOrderCommand, mixedPlan, runClients, type PlannedCommand } from './fixtures/plan.ts';
-import { closeAll, sidecarConfig, startInProcessSidecar, startLegacy, strictlyIncreasing, tempDir, type Legacy, type LegacyBackend } from './fixtures/stack.ts';
+import {
+  closeAll,
+  sidecarConfig,
+  startInProcessSidecar,
+  startLegacy,
+  strictlyIncreasing,
+  tempDir,
+  type Legacy,
+  type LegacyBackend,
+} from './fixtures/stack.ts';
 import { until } from './fixtures/wait.ts';
 
 const ORDERS = 50;
@@ -66,7 +75,12 @@ for (const backend of ['mariadb', 'postgres'] as const satisfies readonly Legacy
       const tag = `dw-${backend}`;
       const sendVia = (cmd: PlannedCommand, requestId: string) => send(sc.publicUrl, { ...cmd, requestId });
 
-      const creates = await runClients(Array.from({ length: ORDERS }, (_, n) => createOrderCommand(n)), CLIENTS, `${tag}-create`, sendVia);
+      const creates = await runClients(
+        Array.from({ length: ORDERS }, (_, n) => createOrderCommand(n)),
+        CLIENTS,
+        `${tag}-create`,
+        sendVia,
+      );
       expect(creates.map((o) => o.result.status)).toEqual(Array(ORDERS).fill(201));
       for (const o of creates) o.cmd = { ...o.cmd, orderId: orderOf(o.result.json).id };
       const orderIds = creates.map((o) => o.cmd.orderId);
@@ -87,7 +101,10 @@ for (const backend of ['mariadb', 'postgres'] as const satisfies readonly Legacy
       // The traffic really mixed accepted and refused commands of every kind.
       const statuses = new Set(outcomes.map((o) => o.result.status));
       for (const s of [200, 201, 204, 400, 404, 409]) expect(statuses, `some command answered ${s}`).toContain(s);
-      expect(refused.every((o) => o.result.status >= 400 && o.result.status < 500), 'only 4xx refusals, no 5xx').toBe(true);
+      expect(
+        refused.every((o) => o.result.status >= 400 && o.result.status < 500),
+        'only 4xx refusals, no 5xx',
+      ).toBe(true);
 
       // Exactly one event per accepted command, none for refused ones.
       expect(events.length).toBe(accepted.length);
@@ -108,7 +125,10 @@ for (const backend of ['mariadb', 'postgres'] as const satisfies readonly Legacy
       for (const e of events) streams.set(e.streamId, [...(streams.get(e.streamId) ?? []), e]);
       expect(streams.size).toBe(ORDERS);
       for (const [streamId, stream] of streams) {
-        expect(stream.map((e) => e.version), `${streamId} versions`).toEqual(stream.map((_, i) => i + 1));
+        expect(
+          stream.map((e) => e.version),
+          `${streamId} versions`,
+        ).toEqual(stream.map((_, i) => i + 1));
         expect(stream[0]!.type, `${streamId} starts with its creation`).toBe('OrderCreated');
         let previous: { micros: bigint; requestId: string } | undefined;
         stream.forEach((e, i) => {
@@ -120,7 +140,10 @@ for (const backend of ['mariadb', 'postgres'] as const satisfies readonly Legacy
           const { id, updatedAtMicros } = orderOf(o.result.json);
           expect(`orders-${id}`).toBe(streamId);
           if (previous) {
-            expect(updatedAtMicros > previous.micros, `${streamId} v${e.version} (${e.requestId}) was applied after v${e.version - 1} (${previous.requestId})`).toBe(true);
+            expect(
+              updatedAtMicros > previous.micros,
+              `${streamId} v${e.version} (${e.requestId}) was applied after v${e.version - 1} (${previous.requestId})`,
+            ).toBe(true);
           }
           previous = { micros: updatedAtMicros, requestId: e.requestId! };
         });
@@ -144,11 +167,18 @@ for (const backend of ['mariadb', 'postgres'] as const satisfies readonly Legacy
     it('the read model the orders projection built from those events reconciles with legacy: orders and order_items, 0 mismatches', async () => {
       const sc = sidecar!;
       const head = await sc.store.headPosition();
-      await until(async () => {
-        const { rows } = await sc.store.db.query<{ pos: string; status: string }>('SELECT checkpoint_pos::text AS pos, status FROM strangler_projections WHERE name = $1', ['orders']);
-        if (rows[0]?.status === 'paused') throw new Error('the orders projection paused');
-        return Number(rows[0]?.pos ?? 0) >= head;
-      }, 'the orders projection to catch up', 30_000);
+      await until(
+        async () => {
+          const { rows } = await sc.store.db.query<{ pos: string; status: string }>(
+            'SELECT checkpoint_pos::text AS pos, status FROM strangler_projections WHERE name = $1',
+            ['orders'],
+          );
+          if (rows[0]?.status === 'paused') throw new Error('the orders projection paused');
+          return Number(rows[0]?.pos ?? 0) >= head;
+        },
+        'the orders projection to catch up',
+        30_000,
+      );
       const base = sidecarConfig({ upstream: legacy!.url, eventStoreUrl: eventStoreDb!.url, spoolDir: spoolDir!.path });
       // The sample spec's entities: orders, and order_items (projection: of:orders, key [order_id, sku]).
       expect(Object.keys(base.entities)).toEqual(['orders', 'order_items']);
@@ -163,9 +193,17 @@ for (const backend of ['mariadb', 'postgres'] as const satisfies readonly Legacy
         if ('error' in r) throw r.error;
         if (r.outcome.kind !== 'finished') throw new Error(r.outcome.reason);
         const rep = r.outcome.report;
-        console.log(`[reconcile ${backend}] ${rep.entity}: legacy ${rep.legacyRows}, read model ${rep.readModelRows}, matched ${rep.matched}, samples ${JSON.stringify(rep.samples.slice(0, 3))}`);
+        console.log(
+          `[reconcile ${backend}] ${rep.entity}: legacy ${rep.legacyRows}, read model ${rep.readModelRows}, matched ${rep.matched}, samples ${JSON.stringify(rep.samples.slice(0, 3))}`,
+        );
         expect(rep.legacyRows, `${rep.entity} has rows`).toBeGreaterThan(0);
-        expect({ entity: rep.entity, missing: rep.missingInProjection, extra: rep.extraInProjection, differing: rep.differing, pending: rep.pending }).toEqual({
+        expect({
+          entity: rep.entity,
+          missing: rep.missingInProjection,
+          extra: rep.extraInProjection,
+          differing: rep.differing,
+          pending: rep.pending,
+        }).toEqual({
           entity: rep.entity,
           missing: 0,
           extra: 0,

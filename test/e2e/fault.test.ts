@@ -40,12 +40,16 @@ const patchCustomer = (orderId: string, n: number): PlannedCommand => ({
 
 /** `count` orders created through the sidecar; their ids and the request ids that created them. */
 async function createOrders(baseUrl: string, count: number, tag: string): Promise<{ orderIds: string[]; requestIds: string[] }> {
-  const created = await runClients(Array.from({ length: count }, (_, n) => createOrderCommand(n)), 8, tag, (cmd, requestId) => send(baseUrl, { ...cmd, requestId }));
+  const created = await runClients(
+    Array.from({ length: count }, (_, n) => createOrderCommand(n)),
+    8,
+    tag,
+    (cmd, requestId) => send(baseUrl, { ...cmd, requestId }),
+  );
   const bad = created.filter((c) => c.result.status !== 201);
   if (bad.length > 0) throw new Error(`creating orders failed: ${JSON.stringify(bad.map((c) => c.result))}`);
   return { orderIds: created.map((c) => orderOf(c.result.json).id), requestIds: created.map((c) => c.requestId) };
 }
-
 
 /** strangler_spool_drained_total of a running sidecar, from its admin /metrics. */
 async function drainedTotal(adminUrl: string): Promise<number> {
@@ -141,7 +145,11 @@ describe('the event store server dies mid-run', () => {
       await pg.start();
       restartedAt = performance.now() - t0;
       // Traffic goes on while the drainer works; then it stops so the drain can finish.
-      await until(async () => ((await readyz(sc.adminUrl)).body['spool'] as { drainedTotal: number }).drainedTotal > 0, 'the drainer to resume', 30_000);
+      await until(
+        async () => ((await readyz(sc.adminUrl)).body['spool'] as { drainedTotal: number }).drainedTotal > 0,
+        'the drainer to resume',
+        30_000,
+      );
       await sleep(500);
       stopClients = true;
       await Promise.all(clients);
@@ -240,7 +248,8 @@ describe('the sidecar process is SIGKILLed while it drains its spool', () => {
     await until(
       async () => {
         const n = await eventCount(db, 'fb-c').catch(() => 0); // the pool reconnects after the restart
-        if (n >= N) throw new Error(`the spool drained (${n} of ${N}) before the sidecar could be killed mid-drain: raise N. Log:\n${proc.log()}`);
+        if (n >= N)
+          throw new Error(`the spool drained (${n} of ${N}) before the sidecar could be killed mid-drain: raise N. Log:\n${proc.log()}`);
         // Well into the drain: several passes acked, the cursor far from both ends.
         if (n < N / 4) return false;
         await proc.kill();

@@ -58,7 +58,12 @@ describe('projection runner killed with SIGKILL during a 20,000-event catch-up',
     for (const threshold of thresholds) {
       p = startRunnerProcess(config.file, `after-${killedAt.length}`);
       procs.push(p);
-      await until(async () => ((await counterRow(store.db))?.applied ?? 0) >= threshold || p.output().includes('Error'), `catch-up past ${threshold}`, 60_000, 5);
+      await until(
+        async () => ((await counterRow(store.db))?.applied ?? 0) >= threshold || p.output().includes('Error'),
+        `catch-up past ${threshold}`,
+        60_000,
+        5,
+      );
       await sleep(Math.random() * 20); // somewhere inside or between batches
       await p.kill();
       killedAt.push((await counterRow(store.db))!.applied);
@@ -79,12 +84,16 @@ describe('projection runner killed with SIGKILL during a 20,000-event catch-up',
   it('`strangler projections status` shows the projection caught up; `rebuild` switches to fresh tables with the same read model', async () => {
     const status = spawnStrangler(['projections', 'status', '--json', '--url', testDb.url]);
     expect(await status.exited).toEqual({ code: 0, signal: null });
-    expect(JSON.parse(status.output())).toEqual([expect.objectContaining({ name: 'counter', status: 'running', appliedEvents: EVENTS, lagEvents: 0, lagMs: 0 })]);
+    expect(JSON.parse(status.output())).toEqual([
+      expect.objectContaining({ name: 'counter', status: 'running', appliedEvents: EVENTS, lagEvents: 0, lagMs: 0 }),
+    ]);
 
     const before = await counterReadModel(store.db);
     const rebuild = spawnStrangler(['projections', 'rebuild', 'counter', '--config', config.file], { COUNTER_VERSION: '2' });
     expect(await rebuild.exited).toEqual({ code: 0, signal: null });
-    expect(rebuild.output()).toMatch(/rebuild counter v2: switched to the new tables \(counter_totals, counter_applications\) at position \d+; 20000 events/);
+    expect(rebuild.output()).toMatch(
+      /rebuild counter v2: switched to the new tables \(counter_totals, counter_applications\) at position \d+; 20000 events/,
+    );
     const after = await counterReadModel(store.db);
     expect(after).toEqual(before);
     const { rows } = await store.db.query<{ version: number }>("SELECT version FROM strangler_projections WHERE name = 'counter'");

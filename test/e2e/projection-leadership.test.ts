@@ -7,7 +7,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEventStore, type EventStore } from '../../src/eventstore/index.ts';
 import { createPgTestDb, type TestDb } from '../harness/db.ts';
-import { appendCountedEvents, counterReadModel, counterRow, foldCounter, startRunnerProcess, writeCounterConfig, type RunnerProcess } from './fixtures/projectionProcess.ts';
+import {
+  appendCountedEvents,
+  counterReadModel,
+  counterRow,
+  foldCounter,
+  startRunnerProcess,
+  writeCounterConfig,
+  type RunnerProcess,
+} from './fixtures/projectionProcess.ts';
 import { sleep, until } from './fixtures/wait.ts';
 
 const EVENTS = 6_000;
@@ -31,7 +39,9 @@ describe('two runner processes on one projection', () => {
   });
 
   const appliedBy = async () => {
-    const { rows } = await store.db.query<{ by: string; n: string }>('SELECT applied_by AS by, count(*) AS n FROM counter_applications GROUP BY 1 ORDER BY 1');
+    const { rows } = await store.db.query<{ by: string; n: string }>(
+      'SELECT applied_by AS by, count(*) AS n FROM counter_applications GROUP BY 1 ORDER BY 1',
+    );
     return Object.fromEntries(rows.map((r) => [r.by, Number(r.n)]));
   };
 
@@ -57,10 +67,15 @@ describe('two runner processes on one projection', () => {
     expect(beforeKill).toBeLessThan(EVENTS); // still catching up
     await a.kill();
     const killedAt = Date.now();
-    await until(async () => {
-      const row = await counterRow(store.db);
-      return row !== null && row.leaseOwner !== null && row.leaseOwner.includes(`:${b.pid}:`) && row.applied > beforeKill;
-    }, 'B takes over and applies', 20_000, 20);
+    await until(
+      async () => {
+        const row = await counterRow(store.db);
+        return row !== null && row.leaseOwner !== null && row.leaseOwner.includes(`:${b.pid}:`) && row.applied > beforeKill;
+      },
+      'B takes over and applies',
+      20_000,
+      20,
+    );
     const takeoverMs = Date.now() - killedAt;
     expect(takeoverMs).toBeLessThan(8_000); // lease 5 s + standby poll 1 s, plus slack
 

@@ -77,7 +77,11 @@ export async function createMysqlTestDb(prefix = 't'): Promise<TestDb> {
 
 /** prefix_pid_random, lower case, within PostgreSQL's 63-byte and MySQL's 64-char limits. */
 function uniqueName(prefix: string): string {
-  const clean = prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 40) || 't';
+  const clean =
+    prefix
+      .toLowerCase()
+      .replace(/[^a-z0-9_]/g, '_')
+      .slice(0, 40) || 't';
   return `${clean}_${process.pid}_${randomBytes(4).toString('hex')}`;
 }
 

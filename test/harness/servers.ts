@@ -98,11 +98,11 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Pg
       if (owner) await fsp.chown(dataDir, owner.uid, owner.gid);
       // C collation and UTF8 whatever the machine's locale: a container without LANG would
       // otherwise get SQL_ASCII, and text ordering must not differ between machines.
-      await runToCompletion(
-        initdbBin,
-        ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync'],
-        { logFile, owner, what: 'initdb' },
-      );
+      await runToCompletion(initdbBin, ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync'], {
+        logFile,
+        owner,
+        what: 'initdb',
+      });
     }
   } catch (err) {
     await fsp.rm(runDir, { recursive: true, force: true });
@@ -127,10 +127,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Pg
     url: (port) => `postgres://postgres@127.0.0.1:${port}/postgres`,
     command: (port) => ({
       cmd: postgresBin,
-      args: [
-        '-D', dataDir, '-p', String(port), '-k', runDir,
-        ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
-      ],
+      args: ['-D', dataDir, '-p', String(port), '-k', runDir, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
       owner,
     }),
     ready: pgAccepts,
@@ -242,7 +239,11 @@ export async function startMariadb(opts: StartMariadbOptions = {}): Promise<Mari
     command: (port) => ({
       cmd: mariadbd,
       args: [
-        '--no-defaults', `--datadir=${dataDir}`, `--user=${user}`, `--port=${port}`, '--skip-log-bin',
+        '--no-defaults',
+        `--datadir=${dataDir}`,
+        `--user=${user}`,
+        `--port=${port}`,
+        '--skip-log-bin',
         ...Object.entries(settings).map(([k, v]) => `--${k}=${v}`),
       ],
     }),

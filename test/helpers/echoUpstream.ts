@@ -29,7 +29,13 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
     req.once('end', () => {
       const body = Buffer.concat(chunks);
       requests.push({ method: req.method ?? '', path: req.url ?? '', rawHeaders: req.rawHeaders, headers: req.headers, body });
-      const answer = JSON.stringify({ id: `echo${requests.length}`, method: req.method, path: req.url, headers: req.headers, bytes: body.length });
+      const answer = JSON.stringify({
+        id: `echo${requests.length}`,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+        bytes: body.length,
+      });
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) });
       res.end(answer);
     });

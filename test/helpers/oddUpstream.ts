@@ -71,12 +71,18 @@ export async function startOddUpstream(behaviour: Behaviour): Promise<OddUpstrea
           return [l.slice(0, colon), l.slice(colon + 1).trim()];
         });
         let length = 0;
-        for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'content-length') length = Number(rawHeaders[i + 1]);
+        for (let i = 0; i < rawHeaders.length; i += 2)
+          if (rawHeaders[i]!.toLowerCase() === 'content-length') length = Number(rawHeaders[i + 1]);
         head = { method, path, rawHeaders, bodyStart: end + 4, length };
       }
       if (buffered.length < head.bodyStart + head.length) return;
       socket.off('data', onData);
-      const request = { method: head.method, path: head.path, rawHeaders: head.rawHeaders, body: buffered.subarray(head.bodyStart, head.bodyStart + head.length) };
+      const request = {
+        method: head.method,
+        path: head.path,
+        rawHeaders: head.rawHeaders,
+        body: buffered.subarray(head.bodyStart, head.bodyStart + head.length),
+      };
       requests.push(request);
       behaviour(request, socket);
     };

@@ -104,7 +104,16 @@ export function rawRequest(baseUrl: string, r: RawRequest): Promise<RawResponse>
  * Everything else (content-type, content-length, etag, x-powered-by, location, cache-control,
  * the service's own headers) must arrive exactly as legacy sent it.
  */
-export const NOT_END_TO_END = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'date'] as const;
+export const NOT_END_TO_END = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'date',
+] as const;
 
 /** End-to-end headers as [lower-case name, exact value] pairs, sorted by name then value (repeats kept). */
 export function endToEndHeaders(rawHeaders: string[]): [string, string][] {

@@ -35,7 +35,13 @@ export async function startTestSidecar(opts: TestSidecarOptions): Promise<Sideca
   const spoolDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'strangler-test-spool-'));
   config.eventStore.spool.path = spoolDir;
   opts.configure?.(config);
-  const sidecar = await startSidecar({ config, logger: silentLogger(), spoolFsync: false, drainIntervalMs: 20, ...(opts.store ? { store: opts.store } : {}) });
+  const sidecar = await startSidecar({
+    config,
+    logger: silentLogger(),
+    spoolFsync: false,
+    drainIntervalMs: 20,
+    ...(opts.store ? { store: opts.store } : {}),
+  });
   return {
     ...sidecar,
     config,

@@ -92,7 +92,9 @@ describe('grouped appends under contention and failure (PostgreSQL 15)', () => {
   }
 
   it('a statement stuck on a row lock holds back the appends behind it for stallMs, not until it ends', async () => {
-    const grouped = createEventStore(store.db, 'grouped', { appendGroups: { maxInFlight: 1, maxAppends: 64, maxEventsPerAppend: 100, stallMs: 300 } });
+    const grouped = createEventStore(store.db, 'grouped', {
+      appendGroups: { maxInFlight: 1, maxAppends: 64, maxEventsPerAppend: 100, stallMs: 300 },
+    });
     const hot = `stuck-${randomUUID()}`;
     await store.append(hot, [{ type: 'Created', data: {} }]);
     const lock = await holdStreamRow(hot);
@@ -121,10 +123,21 @@ describe('grouped appends under contention and failure (PostgreSQL 15)', () => {
     const appends = [
       { stream: hot, events: [{ id: randomUUID(), type: 'Paid', data: {} }] },
       { stream: `a-${randomUUID()}`, events: [{ id: randomUUID(), type: 'Created', data: {} }] },
-      { stream: `b-${randomUUID()}`, events: [{ id: randomUUID(), type: 'Created', data: {} }, { id: randomUUID(), type: 'Paid', data: {} }] },
+      {
+        stream: `b-${randomUUID()}`,
+        events: [
+          { id: randomUUID(), type: 'Created', data: {} },
+          { id: randomUUID(), type: 'Paid', data: {} },
+        ],
+      },
     ];
     const opener = grouped.append(`opener-${randomUUID()}`, [{ type: 'Opener', data: {} }]);
-    const outcomes = appends.map((x) => grouped.append(x.stream, x.events).then(() => null, (e: Error) => e));
+    const outcomes = appends.map((x) =>
+      grouped.append(x.stream, x.events).then(
+        () => null,
+        (e: Error) => e,
+      ),
+    );
     await opener;
     let killed = 0;
     for (let tries = 0; tries < 100 && killed === 0; tries++) {

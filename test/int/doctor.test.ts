@@ -30,9 +30,24 @@ async function freshStore(): Promise<{ testDb: TestDb; store: EventStore }> {
 async function seedOrders(store: EventStore, n = 3): Promise<void> {
   for (let i = 1; i <= n; i++) {
     const id = `ord_${String(i).padStart(16, '0')}`;
-    await store.append(`orders-${id}`, [
-      { type: 'OrderCreated', data: { id, customerId: `cust-${i}`, status: 'CREATED', totalAmount: '9.99', items: [{ sku: 'A', quantity: 1, price: '9.99' }], createdAt: '2024-03-02T01:01:07.000010Z', updatedAt: '2024-03-02T01:01:07.000010Z' } },
-    ], { expected: 'no_stream' });
+    await store.append(
+      `orders-${id}`,
+      [
+        {
+          type: 'OrderCreated',
+          data: {
+            id,
+            customerId: `cust-${i}`,
+            status: 'CREATED',
+            totalAmount: '9.99',
+            items: [{ sku: 'A', quantity: 1, price: '9.99' }],
+            createdAt: '2024-03-02T01:01:07.000010Z',
+            updatedAt: '2024-03-02T01:01:07.000010Z',
+          },
+        },
+      ],
+      { expected: 'no_stream' },
+    );
     await store.append(`orders-${id}`, [{ type: 'OrderItemAdded', data: { sku: 'B', quantity: 2, price: '0.50' } }], { expected: 1 });
     await store.append(`orders-${id}`, [{ type: 'OrderPaid', data: {} }], { expected: 2 });
   }
@@ -47,7 +62,11 @@ async function bulkEvents(store: EventStore, prefix: string, streams: number, pe
          FROM generate_series(1, $2::int) s, generate_series(1, $3::int) v ORDER BY s, v`,
       [prefix, streams, perStream],
     );
-    await tx.query(`INSERT INTO strangler_streams (stream_id, version) SELECT $1 || s, $3::bigint FROM generate_series(1, $2::int) s`, [prefix, streams, perStream]);
+    await tx.query(`INSERT INTO strangler_streams (stream_id, version) SELECT $1 || s, $3::bigint FROM generate_series(1, $2::int) s`, [
+      prefix,
+      streams,
+      perStream,
+    ]);
   });
 }
 
@@ -60,7 +79,10 @@ async function projectionRow(store: EventStore, name: string, behind: number, ex
   const cp = rows[0] ?? { tx: '0', pos: '0' };
   const cols = ['name', 'version', 'checkpoint_tx', 'checkpoint_pos', ...Object.keys(extra)];
   const vals = [name, 1, cp.tx, cp.pos, ...Object.values(extra)];
-  await store.db.query(`INSERT INTO strangler_projections (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, vals);
+  await store.db.query(
+    `INSERT INTO strangler_projections (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`,
+    vals,
+  );
 }
 
 const kinds = (r: DoctorReport) => r.findings.map((f) => f.kind).sort();
@@ -94,7 +116,10 @@ describe('strangler doctor on PostgreSQL 15', () => {
     await store.db.exec('ALTER TABLE strangler_events DROP CONSTRAINT strangler_events_event_id_key');
     // The copy lands as the next version of another stream, so only the id is wrong.
     const other = `orders-ord_${'2'.padStart(16, '0')}`;
-    await store.db.query(`INSERT INTO strangler_events (stream_id, stream_version, event_id, event_type, data) VALUES ($1, 4, $2, 'OrderPaid', '{}')`, [other, a.id]);
+    await store.db.query(
+      `INSERT INTO strangler_events (stream_id, stream_version, event_id, event_type, data) VALUES ($1, 4, $2, 'OrderPaid', '{}')`,
+      [other, a.id],
+    );
     await store.db.query('UPDATE strangler_streams SET version = 4 WHERE stream_id = $1', [other]);
     const report = await runDoctor(store.db);
     expect(kinds(report)).toEqual(['duplicate_event_id']);
@@ -109,16 +134,24 @@ describe('strangler doctor on PostgreSQL 15', () => {
     const { store } = await freshStore();
     await seedOrders(store, 2);
     const s = `orders-ord_${'1'.padStart(16, '0')}`;
-    await store.db.query(`INSERT INTO strangler_events (stream_id, stream_version, event_id, event_type, data) VALUES ($1, 6, gen_random_uuid(), 'OrderCancelled', '{}')`, [s]);
+    await store.db.query(
+      `INSERT INTO strangler_events (stream_id, stream_version, event_id, event_type, data) VALUES ($1, 6, gen_random_uuid(), 'OrderCancelled', '{}')`,
+      [s],
+    );
     await store.db.query('UPDATE strangler_streams SET version = 6 WHERE stream_id = $1', [s]);
     const report = await runDoctor(store.db);
     expect(kinds(report)).toEqual(['version_gap']);
-    expect(only(report, 'version_gap')[0]).toMatchObject({ severity: 'critical', details: { streamId: s, version: 6, previousVersion: 3, missing: '4..5' } });
+    expect(only(report, 'version_gap')[0]).toMatchObject({
+      severity: 'critical',
+      details: { streamId: s, version: 6, previousVersion: 3, missing: '4..5' },
+    });
   });
 
   it('finds a stream that does not start at version 1', async () => {
     const { store } = await freshStore();
-    await store.db.query(`INSERT INTO strangler_events (stream_id, stream_version, event_id, event_type, data) VALUES ('late-1', 2, gen_random_uuid(), 'X', '{}')`);
+    await store.db.query(
+      `INSERT INTO strangler_events (stream_id, stream_version, event_id, event_type, data) VALUES ('late-1', 2, gen_random_uuid(), 'X', '{}')`,
+    );
     await store.db.query(`INSERT INTO strangler_streams (stream_id, version) VALUES ('late-1', 2)`);
     const report = await runDoctor(store.db);
     expect(kinds(report)).toEqual(['version_gap']);
@@ -130,7 +163,10 @@ describe('strangler doctor on PostgreSQL 15', () => {
     await seedOrders(store, 2);
     const s = `orders-ord_${'2'.padStart(16, '0')}`;
     await store.db.exec('ALTER TABLE strangler_events DROP CONSTRAINT strangler_events_stream_version_key');
-    await store.db.query(`INSERT INTO strangler_events (stream_id, stream_version, event_id, event_type, data) VALUES ($1, 2, gen_random_uuid(), 'OrderItemAdded', '{"sku":"C","quantity":1,"price":"1.00"}')`, [s]);
+    await store.db.query(
+      `INSERT INTO strangler_events (stream_id, stream_version, event_id, event_type, data) VALUES ($1, 2, gen_random_uuid(), 'OrderItemAdded', '{"sku":"C","quantity":1,"price":"1.00"}')`,
+      [s],
+    );
     const report = await runDoctor(store.db);
     expect(kinds(report)).toEqual(['version_duplicate']);
     expect(only(report, 'version_duplicate')[0]).toMatchObject({ details: { streamId: s, version: 2 } });
@@ -157,7 +193,9 @@ describe('strangler doctor on PostgreSQL 15', () => {
     const { store } = await freshStore();
     await seedOrders(store, 2);
     await store.db.exec('ALTER TABLE strangler_events DROP CONSTRAINT strangler_events_pkey');
-    await store.db.query(`INSERT INTO strangler_events (global_position, stream_id, stream_version, event_id, event_type, data) OVERRIDING SYSTEM VALUE VALUES (1, 'other-1', 1, gen_random_uuid(), 'X', '{}')`);
+    await store.db.query(
+      `INSERT INTO strangler_events (global_position, stream_id, stream_version, event_id, event_type, data) OVERRIDING SYSTEM VALUE VALUES (1, 'other-1', 1, gen_random_uuid(), 'X', '{}')`,
+    );
     await store.db.query(`INSERT INTO strangler_streams (stream_id, version) VALUES ('other-1', 1), ('ghost-1', 3)`);
     await store.db.query(`UPDATE strangler_streams SET version = 7 WHERE stream_id = $1`, [`orders-ord_${'2'.padStart(16, '0')}`]);
     const report = await runDoctor(store.db);
@@ -177,7 +215,12 @@ describe('strangler doctor on PostgreSQL 15', () => {
     await projectionRow(store, 'd_high', 10_000);
     await projectionRow(store, 'e_critical', 12_000);
     const failed = (await store.readStream('load-7', { maxCount: 1 }))[0]!;
-    await projectionRow(store, 'f_paused', 5, { status: 'paused', failed_event_id: failed.id, failed_position: String(failed.position), last_error: 'relation "orders" violates check orders_total_check' });
+    await projectionRow(store, 'f_paused', 5, {
+      status: 'paused',
+      failed_event_id: failed.id,
+      failed_position: String(failed.position),
+      last_error: 'relation "orders" violates check orders_total_check',
+    });
     const now = new Date(Date.now() + 60_000);
     const report = await runDoctor(store.db, { now: () => now });
     expect(report.projections.map((p) => [p.name, p.behind, p.severity])).toEqual([
@@ -191,7 +234,10 @@ describe('strangler doctor on PostgreSQL 15', () => {
     expect(report.projections.find((p) => p.name === 'e_critical')?.lagMs).toBeGreaterThanOrEqual(60_000);
     const paused = only(report, 'projection_paused');
     expect(paused).toHaveLength(1);
-    expect(paused[0]).toMatchObject({ severity: 'high', details: { projection: 'f_paused', failedEventId: failed.id, failedPosition: failed.position } });
+    expect(paused[0]).toMatchObject({
+      severity: 'high',
+      details: { projection: 'f_paused', failedEventId: failed.id, failedPosition: failed.position },
+    });
     expect(paused[0]?.message).toContain('violates check orders_total_check');
     // Low and medium lag are normal operation; high and critical make the store unhealthy.
     expect(report.healthy).toBe(false);
@@ -213,7 +259,10 @@ describe('strangler doctor on PostgreSQL 15', () => {
       await held;
     });
     await open;
-    await store.append('late-1', [{ type: 'X', data: {} }, { type: 'Y', data: {} }]);
+    await store.append('late-1', [
+      { type: 'X', data: {} },
+      { type: 'Y', data: {} },
+    ]);
     const report = await runDoctor(store.db);
     release();
     await tx;

@@ -23,13 +23,23 @@ afterAll(async () => {
 /** Projects the whole log with the real orders projection (upcast first, as the runner does). */
 async function project(): Promise<void> {
   const upcasters = createUpcasterRegistry(orderUpcasters);
-  const events = (await store.readAll({ after: { transactionId: '0', position: 0 }, limit: 100_000 })).events.map((e) => upcasters.upcast(e));
+  const events = (await store.readAll({ after: { transactionId: '0', position: 0 }, limit: 100_000 })).events.map((e) =>
+    upcasters.upcast(e),
+  );
   await store.db.transaction((tx) => ordersProjection.apply(tx, events, tables));
 }
 
 const created = (id: string, items: { sku: string; quantity: number; price: string }[], total: string): NewEvent => ({
   type: 'OrderCreated',
-  data: { id, customerId: 'cust-1', status: 'CREATED', totalAmount: total, items, createdAt: '2024-03-02T01:01:07.000010Z', updatedAt: '2024-03-02T01:01:07.000010Z' },
+  data: {
+    id,
+    customerId: 'cust-1',
+    status: 'CREATED',
+    totalAmount: total,
+    items,
+    createdAt: '2024-03-02T01:01:07.000010Z',
+    updatedAt: '2024-03-02T01:01:07.000010Z',
+  },
 });
 
 async function cli(...args: string[]) {
@@ -43,7 +53,10 @@ async function cli(...args: string[]) {
 describe('strangler doctor verify STREAM (PostgreSQL 15, real orders projection)', () => {
   it('a stream and its projected rows agree: exit 0', async () => {
     await store.append('orders-ord_a', [created('ord_a', [{ sku: 'A', quantity: 2, price: '0.10' }], '0.20')]);
-    await store.append('orders-ord_a', [{ type: 'OrderItemAdded', data: { sku: 'B', quantity: 1, price: 0.1 } }, { type: 'OrderPaid', data: {} }]);
+    await store.append('orders-ord_a', [
+      { type: 'OrderItemAdded', data: { sku: 'B', quantity: 1, price: 0.1 } },
+      { type: 'OrderPaid', data: {} },
+    ]);
     await project();
     const r = await verifyStream(store, store.db, 'orders-ord_a', { snapshotInterval: 100 });
     expect(r.differences).toEqual([]);
@@ -74,7 +87,10 @@ describe('strangler doctor verify STREAM (PostgreSQL 15, real orders projection)
     expect(c.out).toMatch(/orders\.status\s+stream: CREATED\s+read model: PAID/);
     expect(c.out).toMatch(/order_items\[sku=A\]\.price\s+stream: 9\.99\s+read model: 9\.98/);
     const json = await cli('orders-ord_b', '--json');
-    expect(JSON.parse(json.out)).toMatchObject({ equal: false, differences: expect.arrayContaining([{ field: 'orders.status', expected: 'CREATED', actual: 'PAID' }]) });
+    expect(JSON.parse(json.out)).toMatchObject({
+      equal: false,
+      differences: expect.arrayContaining([{ field: 'orders.status', expected: 'CREATED', actual: 'PAID' }]),
+    });
   });
 
   it('an order the stream deleted but the read model still holds is a difference', async () => {
@@ -88,10 +104,16 @@ describe('strangler doctor verify STREAM (PostgreSQL 15, real orders projection)
   });
 
   it('a long stream is verified from its snapshot', async () => {
-    const items = Array.from({ length: 149 }, (_, i): NewEvent => ({ type: 'OrderItemAdded', data: { sku: `S${String(i).padStart(3, '0')}`, quantity: 1, price: '0.01' } }));
+    const items = Array.from({ length: 149 }, (_, i): NewEvent => ({
+      type: 'OrderItemAdded',
+      data: { sku: `S${String(i).padStart(3, '0')}`, quantity: 1, price: '0.01' },
+    }));
     await store.append('orders-ord_d', [created('ord_d', [], '0.00'), ...items]);
     await project();
-    expect((await verifyStream(store, store.db, 'orders-ord_d', { snapshotInterval: 100 })).replay).toMatchObject({ eventsRead: 150, snapshotSaved: 150 });
+    expect((await verifyStream(store, store.db, 'orders-ord_d', { snapshotInterval: 100 })).replay).toMatchObject({
+      eventsRead: 150,
+      snapshotSaved: 150,
+    });
     const again = await verifyStream(store, store.db, 'orders-ord_d', { snapshotInterval: 100 });
     expect(again).toMatchObject({ equal: true, replay: { snapshotVersion: 150, eventsRead: 1, eventsReplayed: 0 } });
   });

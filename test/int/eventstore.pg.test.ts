@@ -61,7 +61,10 @@ describe('event store under concurrency (PostgreSQL 15)', () => {
         const batch = await store.readAll({ after: cp, limit: 200 });
         for (const e of batch.events) if (e.position > start) seen.push(e.id);
         cp = batch.checkpoint;
-        const naive = await store.db.query<{ p: string }>('SELECT global_position AS p FROM strangler_events WHERE global_position > $1 ORDER BY global_position LIMIT 200', [naivePos]);
+        const naive = await store.db.query<{ p: string }>(
+          'SELECT global_position AS p FROM strangler_events WHERE global_position > $1 ORDER BY global_position LIMIT 200',
+          [naivePos],
+        );
         for (const r of naive.rows) naivePos = Number(r.p);
         naiveSeen += naive.rows.length;
         if (finished && batch.events.length === 0) break;
@@ -90,7 +93,18 @@ describe('event store under concurrency (PostgreSQL 15)', () => {
 
   it('16 concurrent appenders on one stream with expected any all succeed, versions 1..N without a gap', async () => {
     const s = `hot-${randomUUID()}`;
-    const results = await Promise.all(Array.from({ length: 16 }, (_, i) => store.append(s, [{ type: 'Hit', data: { i } }, { type: 'Hit', data: { i, second: true } }], { expected: 'any' })));
+    const results = await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        store.append(
+          s,
+          [
+            { type: 'Hit', data: { i } },
+            { type: 'Hit', data: { i, second: true } },
+          ],
+          { expected: 'any' },
+        ),
+      ),
+    );
     expect(results.every((r) => !r.replayed)).toBe(true);
     const versions = (await store.readStream(s)).map((e) => e.version);
     expect(versions).toEqual(Array.from({ length: 32 }, (_, i) => i + 1));
@@ -100,7 +114,9 @@ describe('event store under concurrency (PostgreSQL 15)', () => {
 
   it('a 16-way no_stream race has exactly one winner; the others get a concurrency error', async () => {
     const s = `race-${randomUUID()}`;
-    const outcomes = await Promise.allSettled(Array.from({ length: 16 }, () => store.append(s, [{ type: 'Created', data: {} }], { expected: 'no_stream' })));
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 16 }, () => store.append(s, [{ type: 'Created', data: {} }], { expected: 'no_stream' })),
+    );
     const won = outcomes.filter((o) => o.status === 'fulfilled');
     const lost = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
     expect(won.length).toBe(1);
@@ -112,7 +128,14 @@ describe('event store under concurrency (PostgreSQL 15)', () => {
   it('16 concurrent retries of the same batch store it once', async () => {
     const s = `dup-${randomUUID()}`;
     const ids = [randomUUID(), randomUUID()];
-    const results = await Promise.all(Array.from({ length: 16 }, () => store.append(s, ids.map((id) => ({ id, type: 'Once', data: {} })))));
+    const results = await Promise.all(
+      Array.from({ length: 16 }, () =>
+        store.append(
+          s,
+          ids.map((id) => ({ id, type: 'Once', data: {} })),
+        ),
+      ),
+    );
     expect(results.filter((r) => !r.replayed).length).toBe(1);
     expect(new Set(results.map((r) => JSON.stringify(r.events))).size).toBe(1);
     expect(await store.streamVersion(s)).toBe(2);

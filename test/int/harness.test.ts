@@ -44,7 +44,12 @@ describe('PostgreSQL test databases', () => {
   it('hands back BIGINT, NUMERIC, TIMESTAMP(6) and JSON as the server text', async () => {
     await dbA.exec(`CREATE TABLE raw (b bigint, d numeric(12,2), ts timestamp(6), tstz timestamptz(6), j json, jb jsonb)`);
     await dbA.query(`INSERT INTO raw VALUES ($1, $2, $3, $4, $5, $6)`, [
-      BIG, '1234567890.10', '2024-03-02 01:01:07.00001', '2024-03-02 01:01:07.00001+00', '{"a": 1.10,  "b": [1]}', '{"a": 1.10}',
+      BIG,
+      '1234567890.10',
+      '2024-03-02 01:01:07.00001',
+      '2024-03-02 01:01:07.00001+00',
+      '{"a": 1.10,  "b": [1]}',
+      '{"a": 1.10}',
     ]);
     const { rows } = await dbA.transaction(async (tx) => {
       await tx.exec(`SET LOCAL TimeZone = 'UTC'`);
@@ -94,7 +99,11 @@ describe('MariaDB test databases', () => {
   it('hands back BIGINT, DECIMAL, DATETIME(6)/TIMESTAMP(6) and JSON as the server text', async () => {
     await db.exec('CREATE TABLE raw (b BIGINT, d DECIMAL(12,2), dt DATETIME(6), ts TIMESTAMP(6) NULL, j JSON)');
     await db.query('INSERT INTO raw VALUES (?, ?, ?, ?, ?)', [
-      BIG, '1234567890.10', '2024-03-02 01:01:07.00001', '2024-03-02 01:01:07.00001', '{"a": 1.10,  "b": [1]}',
+      BIG,
+      '1234567890.10',
+      '2024-03-02 01:01:07.00001',
+      '2024-03-02 01:01:07.00001',
+      '{"a": 1.10,  "b": [1]}',
     ]);
     const { rows } = await db.query<Record<string, unknown>>('SELECT * FROM raw');
     expect(rows[0]).toEqual({
@@ -138,7 +147,10 @@ describe('server handles', () => {
     db = createPgExecutor({ url: server.url });
     const { rows } = await db.query<{ id: number; note: string }>('SELECT id, note FROM survivors ORDER BY id');
     await db.close();
-    expect(rows).toEqual([{ id: 1, note: 'before' }, { id: 2, note: 'crash' }]);
+    expect(rows).toEqual([
+      { id: 1, note: 'before' },
+      { id: 2, note: 'crash' },
+    ]);
 
     await server.destroy();
     expect(isAlive(server.pid ?? firstPid!)).toBe(false);

@@ -46,7 +46,11 @@ const rename = (list: StreamEvent[], suffix: string): StreamEvent[] =>
     const data = s.event.data as Record<string, unknown>;
     return {
       streamId: `${s.streamId}${suffix}`,
-      event: { ...s.event, id: randomUUID(), data: s.event.type === 'OrderCreated' ? { ...data, id: `${String(data.id)}${suffix}` } : data },
+      event: {
+        ...s.event,
+        id: randomUUID(),
+        data: s.event.type === 'OrderCreated' ? { ...data, id: `${String(data.id)}${suffix}` } : data,
+      },
     };
   });
 
@@ -95,13 +99,25 @@ describe('orders projection on PostgreSQL 15', () => {
 
   it('the sample config module (examples/legacy-orders/projections/orders.ts) loads and projects', async () => {
     const entities = entitiesSchema.parse({
-      orders: { projection: path.resolve(import.meta.dirname, '../../examples/legacy-orders/projections/orders.ts'), commands: [{ route: 'POST /orders', event: 'OrderCreated', id: '$.id', capture: 'response' }] },
+      orders: {
+        projection: path.resolve(import.meta.dirname, '../../examples/legacy-orders/projections/orders.ts'),
+        commands: [{ route: 'POST /orders', event: 'OrderCreated', id: '$.id', capture: 'response' }],
+      },
     });
     const [loaded] = await loadProjections(entities);
     const t = { orders: 'cfg_orders', order_items: 'cfg_order_items', order_tombstones: 'cfg_order_tombstones' };
     await store.db.exec(loaded!.module.ddl(t));
-    await store.db.transaction((tx) => loaded!.module.apply(tx, recorded(sampleHistory()).map((e) => loaded!.upcasters.upcast(e)), t));
-    expect((await dumpOrders(store.db, t)).orders.map((o) => [o.id, o.total_amount])).toEqual([['ord_a', '20.48'], ['ord_b', '187.50']]);
+    await store.db.transaction((tx) =>
+      loaded!.module.apply(
+        tx,
+        recorded(sampleHistory()).map((e) => loaded!.upcasters.upcast(e)),
+        t,
+      ),
+    );
+    expect((await dumpOrders(store.db, t)).orders.map((o) => [o.id, o.total_amount])).toEqual([
+      ['ord_a', '20.48'],
+      ['ord_b', '187.50'],
+    ]);
   });
 });
 
@@ -116,8 +132,18 @@ describe('row projection on PostgreSQL 15', () => {
       reconcile: { columns: ['id', 'name', 'credit_limit'] },
     },
   }).customers!;
-  const row = createRowProjection({ entity: 'customers', config, columns: [{ column: 'name', fields: ['name'] }, { column: 'credit_limit', fields: ['creditLimit'], type: 'numeric(12,2)' }] });
-  const ev = (id: string, type: string, data: unknown): StreamEvent => ({ streamId: `customers-${id}`, event: { id: randomUUID(), type, data, metadata: { schemaVersion: 1 } } });
+  const row = createRowProjection({
+    entity: 'customers',
+    config,
+    columns: [
+      { column: 'name', fields: ['name'] },
+      { column: 'credit_limit', fields: ['creditLimit'], type: 'numeric(12,2)' },
+    ],
+  });
+  const ev = (id: string, type: string, data: unknown): StreamEvent => ({
+    streamId: `customers-${id}`,
+    event: { id: randomUUID(), type, data, metadata: { schemaVersion: 1 } },
+  });
 
   it('inserts, merges and deletes from events read back from the store, idempotently', async () => {
     const events = await appendAndReadAll([
@@ -129,7 +155,9 @@ describe('row projection on PostgreSQL 15', () => {
     const t = { customers: 'customers', customers_tombstones: 'customers_tombstones' };
     await store.db.exec(row.ddl(t));
     const dump = async () => ({
-      rows: (await store.db.query('SELECT id, name, credit_limit::text AS credit_limit, last_version::text AS v FROM customers ORDER BY id')).rows,
+      rows: (
+        await store.db.query('SELECT id, name, credit_limit::text AS credit_limit, last_version::text AS v FROM customers ORDER BY id')
+      ).rows,
       tombstones: (await store.db.query('SELECT key, last_version::text AS v FROM customers_tombstones')).rows,
     });
     await store.db.transaction((tx) => row.apply(tx, events, t));

@@ -12,7 +12,6 @@ import { metricValue } from '../helpers/metrics.ts';
 import { sleep, until } from '../e2e/fixtures/wait.ts';
 import { createCounterProjection } from '../e2e/fixtures/projectionCounter.ts';
 
-
 const waitFor = (what: string, check: () => Promise<boolean>, timeoutMs = 20_000) => until(check, what, timeoutMs, 25);
 
 async function cli(url: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -53,9 +52,15 @@ describe('projection failures and operator commands (PostgreSQL 15)', () => {
       retryBackoffMs: 5,
     });
     stops.push(() => runner.stop());
-    await store.append('p-1', Array.from({ length: 30 }, () => ({ type: 'Counted', data: { amount: 1 } })));
+    await store.append(
+      'p-1',
+      Array.from({ length: 30 }, () => ({ type: 'Counted', data: { amount: 1 } })),
+    );
     const poison = await store.append('p-1', [{ type: 'Poison', data: { amount: 'x' } }]);
-    await store.append('p-1', Array.from({ length: 20 }, () => ({ type: 'Counted', data: { amount: 1 } })));
+    await store.append(
+      'p-1',
+      Array.from({ length: 20 }, () => ({ type: 'Counted', data: { amount: 1 } })),
+    );
     const poisonId = poison.events[0]!.id;
     runner.start();
 
@@ -66,7 +71,10 @@ describe('projection failures and operator commands (PostgreSQL 15)', () => {
     expect(row.appliedEvents).toBe(30); // the batch was halved: every good event before the poison one landed
     const applied = await store.db.query<{ n: string }>('SELECT count(*) AS n FROM poisoned_counter_applications');
     expect(Number(applied.rows[0]!.n)).toBe(30);
-    await waitFor('paused metric', async () => (await metricValue(metrics.registry, 'strangler_projection_paused', { projection: 'poisoned' })) === 1);
+    await waitFor(
+      'paused metric',
+      async () => (await metricValue(metrics.registry, 'strangler_projection_paused', { projection: 'poisoned' })) === 1,
+    );
     expect(await metricValue(metrics.registry, 'strangler_projection_failures_total', { projection: 'poisoned', kind: 'pause' })).toBe(1);
 
     const status = await cli(testDb.url, 'projections', 'status');
@@ -74,7 +82,12 @@ describe('projection failures and operator commands (PostgreSQL 15)', () => {
     expect(status.out).toMatch(/poisoned\s+paused/);
     expect(status.out).toContain(`failing event ${poisonId}`);
     expect(status.out).toContain('cannot project poison event');
-    const json = JSON.parse((await cli(testDb.url, 'projections', 'status', '--json')).out) as { name: string; status: string; lagEvents: number; failure: { eventId: string } }[];
+    const json = JSON.parse((await cli(testDb.url, 'projections', 'status', '--json')).out) as {
+      name: string;
+      status: string;
+      lagEvents: number;
+      failure: { eventId: string };
+    }[];
     expect(json.find((p) => p.name === 'poisoned')).toMatchObject({ status: 'paused', lagEvents: 21, failure: { eventId: poisonId } });
 
     // Nothing after the poison event was applied while paused: never a silent skip.
@@ -85,28 +98,50 @@ describe('projection failures and operator commands (PostgreSQL 15)', () => {
     expect((await cli(testDb.url, 'projections', 'resume', 'poisoned')).code).toBe(0);
     await waitFor('caught up after resume', async () => (await readProjection(store.db, 'poisoned'))!.appliedEvents === 51);
     expect((await readProjection(store.db, 'poisoned'))!.failure).toBeNull();
-    await waitFor('unpaused metric', async () => (await metricValue(metrics.registry, 'strangler_projection_paused', { projection: 'poisoned' })) === 0, 5_000);
+    await waitFor(
+      'unpaused metric',
+      async () => (await metricValue(metrics.registry, 'strangler_projection_paused', { projection: 'poisoned' })) === 0,
+      5_000,
+    );
 
     // A second poison event, this time skipped to the dead-letter table.
     fix.fixed = false;
-    const second = await store.append('p-2', [{ type: 'Poison', data: {} }, { type: 'Counted', data: { amount: 5 } }]);
+    const second = await store.append('p-2', [
+      { type: 'Poison', data: {} },
+      { type: 'Counted', data: { amount: 5 } },
+    ]);
     await waitFor('paused again', async () => (await readProjection(store.db, 'poisoned'))?.status === 'paused');
     expect((await cli(testDb.url, 'projections', 'resume', 'nope')).code).toBe(2); // unknown projection: usage
     const skip = await cli(testDb.url, 'projections', 'skip', 'poisoned');
     expect(skip.code).toBe(0);
     expect(skip.out).toContain(second.events[0]!.id);
     await waitFor('caught up after skip', async () => (await readProjection(store.db, 'poisoned'))!.appliedEvents === 53);
-    const dead = await store.db.query<{ event_id: string; error: string; event_type: string }>("SELECT event_id, error, event_type FROM strangler_dead_letters WHERE projection = 'poisoned'");
-    expect(dead.rows).toEqual([{ event_id: second.events[0]!.id, error: expect.stringMatching(/cannot project poison/), event_type: 'Poison' }]);
+    const dead = await store.db.query<{ event_id: string; error: string; event_type: string }>(
+      "SELECT event_id, error, event_type FROM strangler_dead_letters WHERE projection = 'poisoned'",
+    );
+    expect(dead.rows).toEqual([
+      { event_id: second.events[0]!.id, error: expect.stringMatching(/cannot project poison/), event_type: 'Poison' },
+    ]);
     const totals = await store.db.query<{ total: string }>("SELECT total FROM poisoned_counter_totals WHERE stream_id = 'p-2'");
     expect(Number(totals.rows[0]!.total)).toBe(5); // the event after the skipped one was applied
     expect((await cli(testDb.url, 'projections', 'skip', 'poisoned')).code).toBe(1); // nothing to skip now
   });
 
   it('rebuild while a reader loops on the served table: never empty, never half-built; then the live runner continues on the new tables', async () => {
-    const live = createProjectionRunner({ store, module: createCounterProjection({ name: 'served', tablePrefix: 'served_', fixed: () => true }), owner: 'live', logger: silentLogger(), pollMs: 20, batchSize: 500 });
+    const live = createProjectionRunner({
+      store,
+      module: createCounterProjection({ name: 'served', tablePrefix: 'served_', fixed: () => true }),
+      owner: 'live',
+      logger: silentLogger(),
+      pollMs: 20,
+      batchSize: 500,
+    });
     stops.push(() => live.stop());
-    for (let s = 0; s < 40; s++) await store.append(`r-${s}`, Array.from({ length: 250 }, (_, i) => ({ type: 'Counted', data: { amount: i % 5 } })));
+    for (let s = 0; s < 40; s++)
+      await store.append(
+        `r-${s}`,
+        Array.from({ length: 250 }, (_, i) => ({ type: 'Counted', data: { amount: i % 5 } })),
+      );
     live.start();
     const served = async () => (await readProjection(store.db, 'served'))!;
     await waitFor('live caught up', async () => {
@@ -149,15 +184,25 @@ describe('projection failures and operator commands (PostgreSQL 15)', () => {
     expect(seen.length).toBeGreaterThan(20);
     expect(new Set(seen)).toEqual(new Set([liveRows])); // every read saw the full table, old or new
     const row = await served();
-    expect(row).toMatchObject({ version: 2, rebuild: null, appliedEvents: liveRows, tables: { served_counter_totals: 'served_counter_totals', served_counter_applications: 'served_counter_applications' } });
+    expect(row).toMatchObject({
+      version: 2,
+      rebuild: null,
+      appliedEvents: liveRows,
+      tables: { served_counter_totals: 'served_counter_totals', served_counter_applications: 'served_counter_applications' },
+    });
     const leftovers = await store.db.query<{ n: string }>("SELECT count(*) AS n FROM pg_tables WHERE tablename LIKE 'served_%__rb_%'");
     expect(Number(leftovers.rows[0]!.n)).toBe(0);
-    const indexes = await store.db.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE tablename = 'served_counter_applications'");
+    const indexes = await store.db.query<{ indexname: string }>(
+      "SELECT indexname FROM pg_indexes WHERE tablename = 'served_counter_applications'",
+    );
     expect(indexes.rows.map((r) => r.indexname)).toEqual(['served_counter_applications_pkey']);
 
     // The live runner's next compare-and-set saw the moved checkpoint; it goes on applying into the new tables.
     await store.append('r-after', [{ type: 'Counted', data: { amount: 3 } }]);
-    await waitFor('live applies after the swap', async () => Number((await store.db.query<{ n: string }>(countServed)).rows[0]!.n) === liveRows + 1);
+    await waitFor(
+      'live applies after the swap',
+      async () => Number((await store.db.query<{ n: string }>(countServed)).rows[0]!.n) === liveRows + 1,
+    );
     const twice = await store.db.query<{ n: string }>('SELECT count(*) AS n FROM served_counter_applications WHERE times > 1');
     expect(Number(twice.rows[0]!.n)).toBe(0);
   });

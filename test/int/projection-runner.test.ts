@@ -14,7 +14,6 @@ import { metricValue } from '../helpers/metrics.ts';
 import { sleep, until } from '../e2e/fixtures/wait.ts';
 import { createCounterProjection, foldCounter } from '../e2e/fixtures/projectionCounter.ts';
 
-
 const waitFor = (what: string, check: () => Promise<boolean>, timeoutMs = 20_000) => until(check, what, timeoutMs, 25);
 
 /** Appends `streams` × `perStream` Counted events; returns what a fold from scratch needs. */
@@ -30,12 +29,16 @@ async function appendCounted(store: EventStore, prefix: string, streams: number,
 }
 
 async function readModel(store: EventStore, prefix = '') {
-  const { rows } = await store.db.query<{ stream_id: string; n: string; total: string }>(`SELECT stream_id, n, total FROM "${prefix}counter_totals" ORDER BY stream_id`);
+  const { rows } = await store.db.query<{ stream_id: string; n: string; total: string }>(
+    `SELECT stream_id, n, total FROM "${prefix}counter_totals" ORDER BY stream_id`,
+  );
   return new Map(rows.map((r) => [r.stream_id, { n: Number(r.n), total: Number(r.total) }]));
 }
 
 async function applications(store: EventStore) {
-  const { rows } = await store.db.query<{ n: string; max: number | null }>('SELECT count(*) AS n, max(times) AS max FROM counter_applications');
+  const { rows } = await store.db.query<{ n: string; max: number | null }>(
+    'SELECT count(*) AS n, max(times) AS max FROM counter_applications',
+  );
   return { events: Number(rows[0]!.n), maxTimes: rows[0]!.max ?? 0 };
 }
 
@@ -56,7 +59,16 @@ describe('projection runner (PostgreSQL 15)', () => {
   });
 
   function runner(opts: Partial<Parameters<typeof createProjectionRunner>[0]> & { owner: string }): ProjectionRunner {
-    const r = createProjectionRunner({ store, module: createCounterProjection(), logger, pollMs: 20, standbyMs: 50, leaseMs: 1_000, retryBackoffMs: 5, ...opts });
+    const r = createProjectionRunner({
+      store,
+      module: createCounterProjection(),
+      logger,
+      pollMs: 20,
+      standbyMs: 50,
+      leaseMs: 1_000,
+      retryBackoffMs: 5,
+      ...opts,
+    });
     runners.push(r);
     return r;
   }
@@ -69,8 +81,14 @@ describe('projection runner (PostgreSQL 15)', () => {
     await waitFor('catch-up', async () => (await readProjection(store.db, 'counter'))?.appliedEvents === appended.length);
     expect(await readModel(store)).toEqual(foldCounter(appended));
     expect(await applications(store)).toEqual({ events: appended.length, maxTimes: 1 });
-    await waitFor('lag metrics', async () => (await metricValue(metrics.registry, 'strangler_projection_lag_events', { projection: 'counter' })) === 0 && r.state().lag !== null);
-    expect(await metricValue(metrics.registry, 'strangler_projection_events_applied_total', { projection: 'counter' })).toBe(appended.length);
+    await waitFor(
+      'lag metrics',
+      async () =>
+        (await metricValue(metrics.registry, 'strangler_projection_lag_events', { projection: 'counter' })) === 0 && r.state().lag !== null,
+    );
+    expect(await metricValue(metrics.registry, 'strangler_projection_events_applied_total', { projection: 'counter' })).toBe(
+      appended.length,
+    );
     expect(await metricValue(metrics.registry, 'strangler_projection_leader', { projection: 'counter' })).toBe(1);
     await r.stop();
     await r.stop(); // idempotent
@@ -82,14 +100,21 @@ describe('projection runner (PostgreSQL 15)', () => {
     const { events } = await store.readAll({ after: { transactionId: '0', position: 0 }, limit: 5 });
     const before = await applications(store);
     let applied = false;
-    const attempt = commitBatch(store.db, { name: 'counter', owner: 'stale', expected: { transactionId: '0', position: 0 }, leaseMs: 1000 }, events, async () => {
-      applied = true;
-    });
+    const attempt = commitBatch(
+      store.db,
+      { name: 'counter', owner: 'stale', expected: { transactionId: '0', position: 0 }, leaseMs: 1000 },
+      events,
+      async () => {
+        applied = true;
+      },
+    );
     await expect(attempt).rejects.toBeInstanceOf(LeaseLostError);
     expect(applied).toBe(false);
     // And a holder whose lease was taken over aborts even with the right checkpoint.
     await store.db.query("UPDATE strangler_projections SET lease_owner = 'other' WHERE name = 'counter'");
-    await expect(commitBatch(store.db, { name: 'counter', owner: 'stale', expected: row.checkpoint, leaseMs: 1000 }, events, async () => {})).rejects.toThrow(/held by other/);
+    await expect(
+      commitBatch(store.db, { name: 'counter', owner: 'stale', expected: row.checkpoint, leaseMs: 1000 }, events, async () => {}),
+    ).rejects.toThrow(/held by other/);
     expect(await applications(store)).toEqual(before);
     await store.db.query("UPDATE strangler_projections SET lease_owner = NULL, lease_expires_at = NULL WHERE name = 'counter'");
   });
@@ -108,7 +133,9 @@ describe('projection runner (PostgreSQL 15)', () => {
     const total = (await readProjection(store.db, 'counter'))!;
     await waitFor('catch-up', async () => (await store.countAfter((await readProjection(store.db, 'counter'))!.checkpoint)) === 0);
     expect(total.name).toBe('counter');
-    const { rows } = await store.db.query<{ by: string; n: string }>("SELECT applied_by AS by, count(*) AS n FROM counter_applications WHERE applied_by IN ('a', 'b') GROUP BY 1");
+    const { rows } = await store.db.query<{ by: string; n: string }>(
+      "SELECT applied_by AS by, count(*) AS n FROM counter_applications WHERE applied_by IN ('a', 'b') GROUP BY 1",
+    );
     expect(rows.reduce((s, r) => s + Number(r.n), 0)).toBe(appended.length);
     expect((await applications(store)).maxTimes).toBe(1);
     await b.stop();
@@ -117,7 +144,15 @@ describe('projection runner (PostgreSQL 15)', () => {
   it('several projections run in parallel through the worker pool', async () => {
     const names = ['p1', 'p2', 'p3'];
     const modules = names.map((name) => createCounterProjection({ name, tablePrefix: `${name}_` }));
-    const workers = createProjectionWorkers({ store, projections: modules.map((module) => ({ module })), workers: 2, logger, pollMs: 20, standbyMs: 50, leaseMs: 1_000 });
+    const workers = createProjectionWorkers({
+      store,
+      projections: modules.map((module) => ({ module })),
+      workers: 2,
+      logger,
+      pollMs: 20,
+      standbyMs: 50,
+      leaseMs: 1_000,
+    });
     runners.push(workers);
     workers.start();
     await waitFor('all caught up', async () => {
@@ -144,7 +179,11 @@ describe('projection runner (PostgreSQL 15)', () => {
     expect(await rebaseToEpoch(store, 'counter', epoch)).toBe('unchanged');
     await store.db.query("UPDATE strangler_projections SET epoch = 'x', checkpoint_pos = 999999999 WHERE name = 'counter'");
     await expect(rebaseToEpoch(store, 'counter', epoch)).rejects.toThrow(/no event has position 999999999.*projections rebuild counter/);
-    await store.db.query('UPDATE strangler_projections SET epoch = $2, checkpoint_pos = $3 WHERE name = $1', ['counter', epoch, before.checkpoint.position]);
+    await store.db.query('UPDATE strangler_projections SET epoch = $2, checkpoint_pos = $3 WHERE name = $1', [
+      'counter',
+      epoch,
+      before.checkpoint.position,
+    ]);
   });
 
   it('registers a projection once whatever the number of replicas starting together', async () => {

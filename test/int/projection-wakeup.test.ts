@@ -34,7 +34,13 @@ for (const backend of ['PostgreSQL 15', 'embedded PGlite'] as const) {
     beforeAll(async () => {
       if (backend === 'PostgreSQL 15') testDb = await createPgTestDb('wakeup');
       store = await openEventStore({ url: testDb?.url ?? 'memory', migrate: true });
-      workers = createProjectionWorkers({ store, projections: [{ module: createCounterProjection() }], workers: 1, pollMs: 30_000, logger: silentLogger() });
+      workers = createProjectionWorkers({
+        store,
+        projections: [{ module: createCounterProjection() }],
+        workers: 1,
+        pollMs: 30_000,
+        logger: silentLogger(),
+      });
       workers.start();
       await store.append('count-0', [{ type: 'Counted', data: { amount: 1 } }]);
       store.signalAppended().catch(() => {});

@@ -15,7 +15,16 @@ import { createPgExecutor } from '../../src/db/pgExecutor.ts';
 import { createPgTestDb, type TestDb } from '../harness/db.ts';
 import { startEchoUpstream, type EchoUpstream } from '../helpers/echoUpstream.ts';
 import { metricValue } from '../helpers/metrics.ts';
-import { answerGarbage, closedPort, hangUp, neverAnswer, startOddUpstream, truncatedBody, type Behaviour, type OddUpstream } from '../helpers/oddUpstream.ts';
+import {
+  answerGarbage,
+  closedPort,
+  hangUp,
+  neverAnswer,
+  startOddUpstream,
+  truncatedBody,
+  type Behaviour,
+  type OddUpstream,
+} from '../helpers/oddUpstream.ts';
 import { endToEndHeaders, rawHeader, rawRequest, type RawRequest, type RawResponse } from '../helpers/rawHttp.ts';
 import { startTestSidecar } from '../helpers/sidecar.ts';
 
@@ -72,7 +81,10 @@ function expectIdentical(a: RawResponse, b: RawResponse): void {
   expect(b.statusMessage).toBe(a.statusMessage);
   expect(endToEndHeaders(b.rawHeaders)).toEqual(endToEndHeaders(a.rawHeaders));
   expect(b.body.length).toBe(a.body.length);
-  expect(b.body.equals(a.body), `body bytes differ:\nlegacy:  ${a.body.toString('utf8', 0, 500)}\nsidecar: ${b.body.toString('utf8', 0, 500)}`).toBe(true);
+  expect(
+    b.body.equals(a.body),
+    `body bytes differ:\nlegacy:  ${a.body.toString('utf8', 0, 500)}\nsidecar: ${b.body.toString('utf8', 0, 500)}`,
+  ).toBe(true);
 }
 
 /**
@@ -158,7 +170,12 @@ describe('answers through the sidecar are the legacy answers', () => {
   it('a 5 MB upload (PUT /orders/:id/attachment) arrives byte for byte: same sha256 answer', async () => {
     const payload = randomBytes(5 * 1024 * 1024);
     const sha256 = createHash('sha256').update(payload).digest('hex');
-    const r = await both({ method: 'PUT', path: '/orders/ord_0123456789abcdef/attachment', headers: [['Content-Type', 'application/octet-stream']], body: payload });
+    const r = await both({
+      method: 'PUT',
+      path: '/orders/ord_0123456789abcdef/attachment',
+      headers: [['Content-Type', 'application/octet-stream']],
+      body: payload,
+    });
     expect(json(r.sidecar)).toEqual({ bytes: payload.length, sha256 });
     expectIdentical(r.legacy, r.sidecar);
   });
@@ -182,8 +199,21 @@ describe('commands through the sidecar', () => {
     const a = await createVia('legacy', 'cust-cmd');
     const b = await createVia('sidecar', 'cust-cmd');
     const steps: { request: (id: string) => RawRequest; event: string; status: number }[] = [
-      { request: (id) => ({ method: 'PATCH', path: `/orders/${id}`, headers: JSON_HEADERS, body: '{"customerId":"cust-cmd-2"}' }), event: 'OrderUpdated', status: 200 },
-      { request: (id) => ({ method: 'POST', path: `/orders/${id}/items`, headers: JSON_HEADERS, body: '{"sku":"SKU-2","quantity":1,"price":"0.10","cardNumber":"4111111111111111"}' }), event: 'OrderItemAdded', status: 201 },
+      {
+        request: (id) => ({ method: 'PATCH', path: `/orders/${id}`, headers: JSON_HEADERS, body: '{"customerId":"cust-cmd-2"}' }),
+        event: 'OrderUpdated',
+        status: 200,
+      },
+      {
+        request: (id) => ({
+          method: 'POST',
+          path: `/orders/${id}/items`,
+          headers: JSON_HEADERS,
+          body: '{"sku":"SKU-2","quantity":1,"price":"0.10","cardNumber":"4111111111111111"}',
+        }),
+        event: 'OrderItemAdded',
+        status: 201,
+      },
       { request: (id) => ({ method: 'POST', path: `/orders/${id}/pay` }), event: 'OrderPaid', status: 200 },
       { request: (id) => ({ method: 'POST', path: `/orders/${id}/cancel` }), event: 'OrderCancelled', status: 200 },
     ];
@@ -296,7 +326,13 @@ describe('commands through the sidecar', () => {
 
   it('a slow client (body in small pieces with pauses) gets the right answer, command and passthrough alike', async () => {
     const before = await totalEvents();
-    const created = await via({ method: 'POST', path: '/orders', headers: JSON_HEADERS, body: ORDER('cust-slow'), slow: { chunkBytes: 7, pauseMs: 15 } });
+    const created = await via({
+      method: 'POST',
+      path: '/orders',
+      headers: JSON_HEADERS,
+      body: ORDER('cust-slow'),
+      slow: { chunkBytes: 7, pauseMs: 15 },
+    });
     expect(created.status).toBe(201);
     const id = String(json(created).id);
     expect((await stream(id)).map((e) => e.type)).toEqual(['OrderCreated']);
@@ -359,7 +395,11 @@ describe('what legacy receives', () => {
   for (const c of cases) {
     it(`${c.kind}: X-Forwarded-For/Proto/Host arrive, and an X-Request-Id is generated when absent`, async () => {
       const n = echo.requests.length;
-      const r = await rawRequest(echoSidecar.publicUrl, { method: c.method, path: c.path, ...(c.method === 'POST' ? { headers: JSON_HEADERS, body: '{}' } : {}) });
+      const r = await rawRequest(echoSidecar.publicUrl, {
+        method: c.method,
+        path: c.path,
+        ...(c.method === 'POST' ? { headers: JSON_HEADERS, body: '{}' } : {}),
+      });
       expect(r.status).toBe(200);
       const got = sent(n).headers;
       expect(sent(n).path).toBe(c.path);
@@ -380,7 +420,9 @@ describe('what legacy receives', () => {
       expect(r.status).toBe(200);
       const got = sent(n).headers;
       expect(got['x-request-id']).toBe(`req-${c.kind}-42`);
-      const hops = String(got['x-forwarded-for']).split(',').map((s) => s.trim());
+      const hops = String(got['x-forwarded-for'])
+        .split(',')
+        .map((s) => s.trim());
       expect(hops[0]).toBe('203.0.113.7');
       expect(hops[1]).toMatch(LOOPBACK);
       expect(hops).toHaveLength(2);
@@ -388,11 +430,21 @@ describe('what legacy receives', () => {
   }
 
   it('a command carries its request id into the event metadata', async () => {
-    const r = await rawRequest(echoSidecar.publicUrl, { method: 'POST', path: '/orders', headers: [...JSON_HEADERS, ['X-Request-Id', 'req-meta-7'], ['X-User-Id', 'alice']], body: '{}' });
+    const r = await rawRequest(echoSidecar.publicUrl, {
+      method: 'POST',
+      path: '/orders',
+      headers: [...JSON_HEADERS, ['X-Request-Id', 'req-meta-7'], ['X-User-Id', 'alice']],
+      body: '{}',
+    });
     const id = String(json(r).id);
     const events = await sidecar.store.readStream(`orders-${id}`);
     expect(events).toHaveLength(1);
-    expect(events[0]!.metadata).toMatchObject({ requestId: 'req-meta-7', correlationId: 'req-meta-7', actor: 'alice', route: 'POST /orders' });
+    expect(events[0]!.metadata).toMatchObject({
+      requestId: 'req-meta-7',
+      correlationId: 'req-meta-7',
+      actor: 'alice',
+      route: 'POST /orders',
+    });
   });
 
   it('413 for a command body over server.bodyLimitBytes (declared or chunked) without reaching legacy', async () => {
@@ -401,7 +453,13 @@ describe('what legacy receives', () => {
     const tooLarge = await metricValue(echoSidecar.metrics.registry, 'strangler_proxy_body_too_large_total');
     for (const slow of [undefined, { chunkBytes: 16 * 1024, pauseMs: 2 }]) {
       // slow: written piece by piece with no Content-Length, so node sends it chunked.
-      const r = await rawRequest(echoSidecar.publicUrl, { method: 'POST', path: '/orders', headers: [...JSON_HEADERS, ['X-Request-Id', 'req-413']], body: big, ...(slow ? { slow } : {}) });
+      const r = await rawRequest(echoSidecar.publicUrl, {
+        method: 'POST',
+        path: '/orders',
+        headers: [...JSON_HEADERS, ['X-Request-Id', 'req-413']],
+        body: big,
+        ...(slow ? { slow } : {}),
+      });
       expect(r.status).toBe(413);
       expect(r.headers['content-type']).toBe('application/problem+json');
       expect(json(r)).toMatchObject({ status: 413, title: 'body_too_large', requestId: 'req-413' });
@@ -447,10 +505,28 @@ describe('upstream failures', () => {
   });
 
   const failures = [
-    { what: 'the upstream port is closed (connect failure)', sidecar: () => deadSidecar, id: 'dead', status: 504, reason: 'connect_failed' },
+    {
+      what: 'the upstream port is closed (connect failure)',
+      sidecar: () => deadSidecar,
+      id: 'dead',
+      status: 504,
+      reason: 'connect_failed',
+    },
     { what: 'the upstream never answers (timeout)', sidecar: () => oddSidecar, id: 'hang', status: 504, reason: 'timeout' },
-    { what: 'the upstream answers garbage (malformed response)', sidecar: () => oddSidecar, id: 'garbage', status: 502, reason: 'bad_response' },
-    { what: 'the upstream closes the connection without answering', sidecar: () => oddSidecar, id: 'hangup', status: 502, reason: 'connection_reset' },
+    {
+      what: 'the upstream answers garbage (malformed response)',
+      sidecar: () => oddSidecar,
+      id: 'garbage',
+      status: 502,
+      reason: 'bad_response',
+    },
+    {
+      what: 'the upstream closes the connection without answering',
+      sidecar: () => oddSidecar,
+      id: 'hangup',
+      status: 502,
+      reason: 'connection_reset',
+    },
   ] as const;
 
   for (const f of failures) {
@@ -468,7 +544,11 @@ describe('upstream failures', () => {
         expect(r.status).toBe(f.status);
         expect(r.headers['content-type']).toBe('application/problem+json');
         const problem = json(r);
-        expect(problem).toMatchObject({ status: f.status, title: `upstream_${f.reason}`, requestId: (req.headers as [string, string][])[0]![1] });
+        expect(problem).toMatchObject({
+          status: f.status,
+          title: `upstream_${f.reason}`,
+          requestId: (req.headers as [string, string][])[0]![1],
+        });
         expect(String(problem.type)).toContain(f.reason);
         expect(typeof problem.detail).toBe('string');
       }

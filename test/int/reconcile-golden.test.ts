@@ -60,7 +60,23 @@ const PG_DDL = `CREATE TABLE golden (
   "note" text
 )`;
 
-const COLUMNS = ['id', 'big', 'small', 'amount', 'ratio', 'flag', 'name', 'code', 'born', 'at', 'stamped', 'doc', 'uid', 'blob', 'note'] as const;
+const COLUMNS = [
+  'id',
+  'big',
+  'small',
+  'amount',
+  'ratio',
+  'flag',
+  'name',
+  'code',
+  'born',
+  'at',
+  'stamped',
+  'doc',
+  'uid',
+  'blob',
+  'note',
+] as const;
 type Column = (typeof COLUMNS)[number];
 
 /**
@@ -155,10 +171,25 @@ const DIFFERENT: [string, Row, Partial<Row>, Column][] = [
   ['NULL vs an empty string', { ...base, id: '101', note: null }, { note: '' }, 'note'],
   ['a trailing space in a VARCHAR', { ...base, id: '102', name: 'carol' }, { name: 'carol ' }, 'name'],
   ['one microsecond in a DATETIME', { ...base, id: '103', at: '2024-03-02 01:01:07.000010' }, { at: '2024-03-02 01:01:07.000011' }, 'at'],
-  ['one microsecond in a TIMESTAMP', { ...base, id: '104', stamped: '2024-03-02 01:01:07.000010' }, { stamped: '2024-03-02 01:01:07.000011' }, 'stamped'],
+  [
+    'one microsecond in a TIMESTAMP',
+    { ...base, id: '104', stamped: '2024-03-02 01:01:07.000010' },
+    { stamped: '2024-03-02 01:01:07.000011' },
+    'stamped',
+  ],
   ['BIGINT 2^53 + 1 vs 2^53', { ...base, id: '105', big: '9007199254740993' }, { big: '9007199254740992' }, 'big'],
-  ['a JSON number above 2^53', { ...base, id: '109', doc: '{"n":9007199254740993}' }, { doc: '{"n":9007199254740992}', docPg: '{"n":9007199254740992}' }, 'doc'],
-  ['a JSON value (keys reordered too)', { ...base, id: '106', doc: '{"a":1,"b":2}' }, { doc: '{"b":2,"a":3}', docPg: '{"b":2,"a":3}' }, 'doc'],
+  [
+    'a JSON number above 2^53',
+    { ...base, id: '109', doc: '{"n":9007199254740993}' },
+    { doc: '{"n":9007199254740992}', docPg: '{"n":9007199254740992}' },
+    'doc',
+  ],
+  [
+    'a JSON value (keys reordered too)',
+    { ...base, id: '106', doc: '{"a":1,"b":2}' },
+    { doc: '{"b":2,"a":3}', docPg: '{"b":2,"a":3}' },
+    'doc',
+  ],
   ['one cent', { ...base, id: '107', amount: '12.50' }, { amount: '12.51' }, 'amount'],
   ['one emoji for another', { ...base, id: '108', name: 'x😀' }, { name: 'x😁' }, 'name'],
 ];
@@ -192,7 +223,23 @@ const PG_SPELLINGS: ((utc: string) => string)[] = [
 function mysqlParams(r: Row): unknown[] {
   const uid = r.uid !== null && BigInt(r.id) % 2n === 1n ? r.uid.toUpperCase() : r.uid;
   const stamped = r.stamped === null ? null : wallClock(r.stamped, 5 * 60 + 30);
-  return [r.id, r.big, r.small, r.amount, r.ratio, r.flag === null ? null : r.flag ? 1 : 0, r.name, r.code, r.born, r.at, stamped, r.doc, uid, r.blob, r.note];
+  return [
+    r.id,
+    r.big,
+    r.small,
+    r.amount,
+    r.ratio,
+    r.flag === null ? null : r.flag ? 1 : 0,
+    r.name,
+    r.code,
+    r.born,
+    r.at,
+    stamped,
+    r.doc,
+    uid,
+    r.blob,
+    r.note,
+  ];
 }
 
 function pgParams(r: Row, i: number): unknown[] {
@@ -211,7 +258,10 @@ describe('golden: MariaDB and PostgreSQL rows hash identically', () => {
   let readModel: Executor;
   let plans: ColumnPlan[];
   /** Encoded rows by id, per side. */
-  const encoded: Record<'legacy' | 'readModel', Map<string, { hash: string; canon: ReturnType<typeof encodeRow>['canon']; values: unknown[] }>> = { legacy: new Map(), readModel: new Map() };
+  const encoded: Record<
+    'legacy' | 'readModel',
+    Map<string, { hash: string; canon: ReturnType<typeof encodeRow>['canon']; values: unknown[] }>
+  > = { legacy: new Map(), readModel: new Map() };
   const order: Record<'legacy' | 'readModel', string[]> = { legacy: [], readModel: [] };
   /** What the writers' sessions saw, for the sanity checks. */
   const written = { mysqlZone: '', mysqlLocal: '', pgZone: '' };
@@ -221,11 +271,18 @@ describe('golden: MariaDB and PostgreSQL rows hash identically', () => {
     const allRows = [...SAME, ...DIFFERENT.map(([, row]) => row)];
 
     // MariaDB: a plain mysql2 connection in a +05:30 session (the executor would force UTC).
-    const my = await mysql.createConnection({ uri: mysqlDb.url, charset: 'utf8mb4', supportBigNumbers: true, bigNumberStrings: true, dateStrings: true });
+    const my = await mysql.createConnection({
+      uri: mysqlDb.url,
+      charset: 'utf8mb4',
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      dateStrings: true,
+    });
     try {
       await my.query(MYSQL_DDL);
       await my.query(`SET time_zone = '${MYSQL_WRITER_ZONE}'`);
-      for (const r of allRows) await my.query(`INSERT INTO golden (${colList('`')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`, mysqlParams(r));
+      for (const r of allRows)
+        await my.query(`INSERT INTO golden (${colList('`')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`, mysqlParams(r));
       const [[zone]] = (await my.query('SELECT @@session.time_zone AS z')) as unknown as [[{ z: string }]];
       const [[local]] = (await my.query('SELECT CAST(stamped AS CHAR) AS s FROM golden WHERE id = 1')) as unknown as [[{ s: string }]];
       written.mysqlZone = zone.z;
@@ -242,7 +299,10 @@ describe('golden: MariaDB and PostgreSQL rows hash identically', () => {
       await client.query(`SET TIME ZONE '${PG_WRITER_ZONE}'`);
       const pgRows = [...SAME, ...DIFFERENT.map(([, row, change]) => ({ ...row, ...change }))];
       for (const [i, r] of pgRows.entries()) {
-        await client.query(`INSERT INTO golden (${colList('"')}) VALUES (${COLUMNS.map((_, j) => `$${j + 1}`).join(', ')})`, pgParams(r, i));
+        await client.query(
+          `INSERT INTO golden (${colList('"')}) VALUES (${COLUMNS.map((_, j) => `$${j + 1}`).join(', ')})`,
+          pgParams(r, i),
+        );
       }
       written.pgZone = (await client.query<{ z: string }>("SELECT current_setting('TimeZone') AS z")).rows[0]!.z;
     } finally {
@@ -253,7 +313,16 @@ describe('golden: MariaDB and PostgreSQL rows hash identically', () => {
     legacy = createMysqlExecutor({ url: mysqlDb.url, max: 2 });
     readModel = createPgExecutor({ url: pgDb.url, max: 2, settings: { TimeZone: PG_READER_ZONE } });
     const [lcols, rcols] = await Promise.all([describeTable(legacy, 'golden', 'legacy'), describeTable(readModel, 'golden', 'readModel')]);
-    plans = planColumns({ entity: 'golden', legacyTable: 'golden', readModelTable: 'golden', legacy: lcols, readModel: rcols, columns: 'all', rules: {}, key: ['id'] });
+    plans = planColumns({
+      entity: 'golden',
+      legacyTable: 'golden',
+      readModelTable: 'golden',
+      legacy: lcols,
+      readModel: rcols,
+      columns: 'all',
+      rules: {},
+      key: ['id'],
+    });
 
     for (const side of ['legacy', 'readModel'] as const) {
       const db = side === 'legacy' ? legacy : readModel;
@@ -280,7 +349,9 @@ describe('golden: MariaDB and PostgreSQL rows hash identically', () => {
     expect(written.pgZone).toBe(PG_WRITER_ZONE);
     // the writer's session sees local time; the executor's session must see UTC
     expect(written.mysqlLocal).toBe('2024-03-02 06:31:07.000010');
-    const { rows } = await legacy.query<unknown[]>('SELECT @@session.time_zone, CAST(stamped AS CHAR) FROM golden WHERE id = 1', [], { arrays: true });
+    const { rows } = await legacy.query<unknown[]>('SELECT @@session.time_zone, CAST(stamped AS CHAR) FROM golden WHERE id = 1', [], {
+      arrays: true,
+    });
     expect(rows[0]).toEqual(['+00:00', '2024-03-02 01:01:07.000010']);
     // and pg hands timestamptz over in the reader's zone, not UTC: the encoding has to convert
     const pgText = await readModel.query<unknown[]>('SELECT stamped FROM golden WHERE id = 1', [], { arrays: true });
@@ -322,7 +393,8 @@ describe('golden: MariaDB and PostgreSQL rows hash identically', () => {
 
   it('is not vacuous: the drivers hand the two sides over in different forms', () => {
     // [row, column, what mysql2 gives, what pg gives] for the same logical value
-    const raw = (side: 'legacy' | 'readModel', id: string, col: Column) => encoded[side].get(id)!.values[plans.findIndex((p) => p.legacy === col)];
+    const raw = (side: 'legacy' | 'readModel', id: string, col: Column) =>
+      encoded[side].get(id)!.values[plans.findIndex((p) => p.legacy === col)];
     const cases: [string, Column, unknown, unknown][] = [
       ['1', 'flag', 1, true],
       ['1', 'stamped', '2024-03-02 01:01:07.000010', '2024-03-02 06:46:07.00001+05:45'],
@@ -342,7 +414,7 @@ describe('golden: MariaDB and PostgreSQL rows hash identically', () => {
     expect(l.hash).toBe(r.hash);
   });
 
-  it('keeps what distinguishes the rows: NULL, the text NULL, \'\', spaces and 4-byte characters read back as written', () => {
+  it("keeps what distinguishes the rows: NULL, the text NULL, '', spaces and 4-byte characters read back as written", () => {
     const val = (id: string, col: Column) => displayCanonical(encoded.readModel.get(id)!.canon[plans.findIndex((p) => p.legacy === col)]!);
     expect([val('3', 'note'), val('2', 'note'), val('4', 'note')]).toEqual([null, '', 'NULL']);
     expect(val('5', 'name')).toBe(' bob  ');

@@ -40,7 +40,14 @@ beforeAll(async () => {
   store = await openEventStore({ url: storeDb.url, migrate: true, poolSize: 4 });
   await legacy.exec(readFileSync(path.join(ROOT, 'examples/legacy-orders/schema/mysql.sql'), 'utf8'));
   await store.db.exec(module.ddl({ orders: 'orders', order_items: 'order_items', order_tombstones: 'order_tombstones' }));
-  const rows = Array.from({ length: ROWS }, (_, i) => [id(i + 1), `cust-${i % 7}`, 'CREATED', `${i}.50`, '2026-01-02 03:04:05.123456', '2026-01-02 03:04:05.123456']);
+  const rows = Array.from({ length: ROWS }, (_, i) => [
+    id(i + 1),
+    `cust-${i % 7}`,
+    'CREATED',
+    `${i}.50`,
+    '2026-01-02 03:04:05.123456',
+    '2026-01-02 03:04:05.123456',
+  ]);
   await legacy.query('INSERT INTO orders (id, customer_id, status, total_amount, created_at, updated_at) VALUES ?', [rows]);
   await store.db.query(
     `INSERT INTO orders SELECT r.id, r.c, r.s, r.t::numeric, r.ca::timestamp, r.ua::timestamp, 0 FROM json_to_recordset($1::json) AS r(id text, c text, s text, t text, ca text, ua text)`,
@@ -89,7 +96,9 @@ describe('strangler reconcile', () => {
     await legacy.query(`UPDATE orders SET status = 'PAID' WHERE id = ?`, [id(42)]);
     const drift = await cli('--json');
     expect(drift.code).toBe(1);
-    const { report } = JSON.parse(drift.out) as { report: { differing: number; differingColumns: Record<string, number>; samples: { key: string[] }[]; runId: number } };
+    const { report } = JSON.parse(drift.out) as {
+      report: { differing: number; differingColumns: Record<string, number>; samples: { key: string[] }[]; runId: number };
+    };
     expect(report).toMatchObject({ differing: 1, differingColumns: { status: 1 } });
     expect(report.samples[0]!.key).toEqual([id(42)]);
 
@@ -123,7 +132,14 @@ describe('admin API, schedule and metrics', () => {
   let base: string;
   const metrics = createMetrics(new Registry());
   const reconciler = () =>
-    createReconciler({ config, legacy, store: store.db, projections: [{ entity: 'orders', module }], logger: silentLogger(), onReport: (r) => recordReportMetrics(metrics, r) });
+    createReconciler({
+      config,
+      legacy,
+      store: store.db,
+      projections: [{ entity: 'orders', module }],
+      logger: silentLogger(),
+      onReport: (r) => recordReportMetrics(metrics, r),
+    });
 
   beforeAll(async () => {
     const scheduler = createReconcileScheduler({ expression: '0 0 1 1 *', reconciler: reconciler(), logger: silentLogger() });
@@ -141,11 +157,20 @@ describe('admin API, schedule and metrics', () => {
   const call = async (method: string, p: string, opts: { token?: string; body?: string; accept?: string } = {}) => {
     const res = await fetch(base + p, {
       method,
-      headers: { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...(opts.accept ? { accept: opts.accept } : {}), 'content-type': 'application/json' },
+      headers: {
+        ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+        ...(opts.accept ? { accept: opts.accept } : {}),
+        'content-type': 'application/json',
+      },
       ...(opts.body !== undefined ? { body: opts.body } : {}),
     });
     const text = await res.text();
-    return { status: res.status, type: res.headers.get('content-type') ?? '', text, json: () => JSON.parse(text) as Record<string, unknown> };
+    return {
+      status: res.status,
+      type: res.headers.get('content-type') ?? '',
+      text,
+      json: () => JSON.parse(text) as Record<string, unknown>,
+    };
   };
 
   it('needs a token; viewers read, operators start; bad requests get 400 with the reason', async () => {
@@ -160,7 +185,9 @@ describe('admin API, schedule and metrics', () => {
     const badEntity = await call('POST', '/admin/reconciliations', { token: 'op-token', body: '{"entity":"customers"}' });
     expect(badEntity.status).toBe(400);
     expect(badEntity.json().detail).toMatch(/"entity" must be one of orders; got "customers"/);
-    expect((await call('POST', '/admin/reconciliations', { token: 'op-token', body: '{"entity":"orders","x":1}' })).json().detail).toMatch(/Unknown field\(s\) x/);
+    expect((await call('POST', '/admin/reconciliations', { token: 'op-token', body: '{"entity":"orders","x":1}' })).json().detail).toMatch(
+      /Unknown field\(s\) x/,
+    );
     expect((await call('GET', '/admin/reconciliations/abc', { token: 'view-token' })).status).toBe(400);
     expect((await call('GET', '/admin/reconciliations/999999', { token: 'view-token' })).status).toBe(404);
     expect((await call('GET', '/admin/reconciliations?limit=0', { token: 'view-token' })).status).toBe(400);
@@ -172,16 +199,23 @@ describe('admin API, schedule and metrics', () => {
     const started = await call('POST', '/admin/reconciliations', { token: 'op-token', body: '{"entity":"orders"}' });
     expect(started.status).toBe(202);
     let runs: { runId: number; status: string; trigger: string; mismatchRate: number | null }[] = [];
-    await until(async () => {
-      runs = (await call('GET', '/admin/reconciliations?entity=orders', { token: 'view-token' })).json().runs as typeof runs;
-      return runs.length > before && runs[0]!.status === 'finished';
-    }, 'the admin-started run to finish', 30_000);
+    await until(
+      async () => {
+        runs = (await call('GET', '/admin/reconciliations?entity=orders', { token: 'view-token' })).json().runs as typeof runs;
+        return runs.length > before && runs[0]!.status === 'finished';
+      },
+      'the admin-started run to finish',
+      30_000,
+    );
     expect(runs[0]).toMatchObject({ trigger: 'admin:ops' });
     expect(runs[0]!.mismatchRate).toBeGreaterThan(0);
 
     const one = await call('GET', `/admin/reconciliations/${runs[0]!.runId}`, { token: 'view-token' });
     expect(one.type).toMatch(/application\/json/);
-    const report = one.json().report as { differing: number; samples: { key: string[]; readModel: Record<string, string>; legacy: Record<string, string> }[] };
+    const report = one.json().report as {
+      differing: number;
+      samples: { key: string[]; readModel: Record<string, string>; legacy: Record<string, string> }[];
+    };
     expect(report.differing).toBeGreaterThanOrEqual(1);
     expect(report.samples.find((s) => s.key[0] === id(7))!.legacy.customer_id).toBe('<b>x&y</b>');
 
@@ -190,7 +224,9 @@ describe('admin API, schedule and metrics', () => {
     expect(page.text).toContain('over tolerance');
     expect(page.text).toContain('&lt;b&gt;x&amp;y&lt;/b&gt;');
     expect(page.text).not.toContain('<b>x&y</b>');
-    expect((await call('GET', '/admin/reconciliations?format=html', { token: 'view-token' })).text).toContain(`/admin/reconciliations/${runs[0]!.runId}?format=html`);
+    expect((await call('GET', '/admin/reconciliations?format=html', { token: 'view-token' })).text).toContain(
+      `/admin/reconciliations/${runs[0]!.runId}?format=html`,
+    );
 
     const text = await metrics.registry.metrics();
     expect(text).toMatch(/strangler_reconciliation_mismatch_rate\{entity="orders"\} 0\.00\d+/);
@@ -200,17 +236,28 @@ describe('admin API, schedule and metrics', () => {
 
   it('the schedule runs on its cron expression; a second start while one runs is refused; none after stop()', async () => {
     const scheduler = createReconcileScheduler({ expression: '* * * * * *', reconciler: reconciler(), logger: silentLogger() });
-    const { rows: before } = await store.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM strangler_reconcile_runs WHERE trigger = 'schedule'`);
+    const { rows: before } = await store.db.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM strangler_reconcile_runs WHERE trigger = 'schedule'`,
+    );
     const first = scheduler.trigger({ trigger: 'manual' });
     expect(first.accepted).toBe(true);
-    expect(scheduler.trigger({ trigger: 'manual' })).toEqual({ accepted: false, reason: 'a reconciliation run is already in progress in this sidecar' });
+    expect(scheduler.trigger({ trigger: 'manual' })).toEqual({
+      accepted: false,
+      reason: 'a reconciliation run is already in progress in this sidecar',
+    });
     if (first.accepted) await first.done;
     scheduler.start();
     try {
-      await until(async () => {
-        const { rows } = await store.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM strangler_reconcile_runs WHERE trigger = 'schedule' AND status = 'finished'`);
-        return Number(rows[0]!.n) > Number(before[0]!.n);
-      }, 'a scheduled run', 20_000);
+      await until(
+        async () => {
+          const { rows } = await store.db.query<{ n: string }>(
+            `SELECT count(*)::text AS n FROM strangler_reconcile_runs WHERE trigger = 'schedule' AND status = 'finished'`,
+          );
+          return Number(rows[0]!.n) > Number(before[0]!.n);
+        },
+        'a scheduled run',
+        20_000,
+      );
     } finally {
       await scheduler.stop();
     }

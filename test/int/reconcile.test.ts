@@ -61,7 +61,14 @@ function config(overrides: Record<string, unknown> = {}): Pick<ConfigSpec, 'enti
 }
 
 function reconciler(extra: Partial<ReconcilerDeps> = {}, settings: Record<string, unknown> = {}) {
-  return createReconciler({ config: config(settings), legacy, store: store.db, projections: [{ entity: 'orders', module }], logger: silentLogger(), ...extra });
+  return createReconciler({
+    config: config(settings),
+    legacy,
+    store: store.db,
+    projections: [{ entity: 'orders', module }],
+    logger: silentLogger(),
+    ...extra,
+  });
 }
 
 function finished(results: EntityResult[]): ReconcileReport {
@@ -81,14 +88,29 @@ async function diffKeys(runId: number, status = 'confirmed') {
 
 async function project() {
   const registry = createUpcasterRegistry(orderUpcasters);
-  const runner = createProjectionRunner({ store, module, owner: 'test', logger: silentLogger(), upcast: (e) => registry.upcast(e), batchSize: 500, pollMs: 5 });
+  const runner = createProjectionRunner({
+    store,
+    module,
+    owner: 'test',
+    logger: silentLogger(),
+    upcast: (e) => registry.upcast(e),
+    batchSize: 500,
+    pollMs: 5,
+  });
   runner.start();
   try {
     const head = await store.headPosition();
-    await until(async () => {
-      const { rows } = await store.db.query<{ pos: string }>('SELECT checkpoint_pos::text AS pos FROM strangler_projections WHERE name = $1', [module.name]);
-      return Number(rows[0]?.pos ?? 0) >= head;
-    }, 'the projection to catch up', 20_000);
+    await until(
+      async () => {
+        const { rows } = await store.db.query<{ pos: string }>(
+          'SELECT checkpoint_pos::text AS pos FROM strangler_projections WHERE name = $1',
+          [module.name],
+        );
+        return Number(rows[0]?.pos ?? 0) >= head;
+      },
+      'the projection to catch up',
+      20_000,
+    );
   } finally {
     await runner.stop();
   }
@@ -112,7 +134,17 @@ afterAll(async () => {
 describe('reconciliation: MariaDB orders vs the PostgreSQL read model', () => {
   it('finds two identical tables identical, through the in-database prefilter after its self-test', async () => {
     const report = finished(await reconciler().run({ trigger: 'test' }));
-    expect(report).toMatchObject({ legacyRows: ROWS, readModelRows: ROWS, matched: ROWS, missingInProjection: 0, extraInProjection: 0, differing: 0, pending: 0, mismatchRate: 0, verdict: 'within_tolerance' });
+    expect(report).toMatchObject({
+      legacyRows: ROWS,
+      readModelRows: ROWS,
+      matched: ROWS,
+      missingInProjection: 0,
+      extraInProjection: 0,
+      differing: 0,
+      pending: 0,
+      mismatchRate: 0,
+      verdict: 'within_tolerance',
+    });
     expect(report.prefilter.enabled).toBe(true);
     expect(report.prefilteredChunks).toBe(report.chunks);
     expect(report.tableSha256.legacy).toBe(report.tableSha256.readModel);
@@ -128,19 +160,33 @@ describe('reconciliation: MariaDB orders vs the PostgreSQL read model', () => {
     expect(tsOnly.tableSha256).toEqual(withPrefilter.tableSha256);
   });
 
-  const changed = { status: [101, 5003, 20011, 33333, 47000, 52111, 60001, 77777, 88888, 99990], total_amount: [7, 15001, 45045, 70707, 99999], customer_id: [2, 30303, 54321, 66666, 91919] };
+  const changed = {
+    status: [101, 5003, 20011, 33333, 47000, 52111, 60001, 77777, 88888, 99990],
+    total_amount: [7, 15001, 45045, 70707, 99999],
+    customer_id: [2, 30303, 54321, 66666, 91919],
+  };
   const deleted = [1, 12345, 50000, 75000, 100000];
   const added = [100_001, 100_002, 100_500, 123_456, 200_000];
 
   it('plants 30 differences in legacy and reports exactly those keys, classes and columns; repair converges through the log', async () => {
-    for (const n of changed.status) await legacy.query(`UPDATE orders SET status = IF(status = 'PAID', 'CANCELLED', 'PAID') WHERE id = ?`, [id(n)]);
+    for (const n of changed.status)
+      await legacy.query(`UPDATE orders SET status = IF(status = 'PAID', 'CANCELLED', 'PAID') WHERE id = ?`, [id(n)]);
     for (const n of changed.total_amount) await legacy.query('UPDATE orders SET total_amount = total_amount + 0.01 WHERE id = ?', [id(n)]);
-    for (const n of changed.customer_id) await legacy.query(`UPDATE orders SET customer_id = CONCAT(customer_id, ' ') WHERE id = ?`, [id(n)]);
+    for (const n of changed.customer_id)
+      await legacy.query(`UPDATE orders SET customer_id = CONCAT(customer_id, ' ') WHERE id = ?`, [id(n)]);
     await legacy.query('DELETE FROM orders WHERE id IN (?)', [deleted.map(id)]);
     await legacy.query('INSERT INTO orders (id, customer_id, status, total_amount, created_at, updated_at) VALUES ?', [added.map(row)]);
 
     const report = finished(await reconciler().run());
-    expect(report).toMatchObject({ legacyRows: ROWS, readModelRows: ROWS, missingInProjection: 5, extraInProjection: 5, differing: 20, pending: 0, verdict: 'over_tolerance' });
+    expect(report).toMatchObject({
+      legacyRows: ROWS,
+      readModelRows: ROWS,
+      missingInProjection: 5,
+      extraInProjection: 5,
+      differing: 20,
+      pending: 0,
+      verdict: 'over_tolerance',
+    });
     expect(report.mismatchRate).toBeCloseTo(30 / ROWS, 12);
     expect(report.differingColumns).toEqual({ customer_id: 5, status: 10, total_amount: 5 });
     expect(report.tableSha256.legacy).not.toBe(report.tableSha256.readModel);
@@ -167,7 +213,12 @@ describe('reconciliation: MariaDB orders vs the PostgreSQL read model', () => {
 
     const applied = await repairRun({ plan, run, legacy, store: store.db, apply: true });
     expect(applied.counts).toMatchObject({ appended: 30, changed_meanwhile: 0 });
-    expect(applied.actions.filter((a) => a.event === 'StranglerRowRemoved').map((a) => a.key[0]).sort()).toEqual(deleted.map(id).sort());
+    expect(
+      applied.actions
+        .filter((a) => a.event === 'StranglerRowRemoved')
+        .map((a) => a.key[0])
+        .sort(),
+    ).toEqual(deleted.map(id).sort());
     // Applying the same run's repair again appends nothing (event ids are per run and key).
     const again = await repairRun({ plan, run, legacy, store: store.db, apply: true });
     expect(again.counts).toMatchObject({ appended: 0, already_appended: 30 });
@@ -180,7 +231,15 @@ describe('reconciliation: MariaDB orders vs the PostgreSQL read model', () => {
       expect(v.equal).toBe(true);
     }
     const clean = finished(await reconciler().run());
-    expect(clean).toMatchObject({ legacyRows: ROWS, readModelRows: ROWS, matched: ROWS, missingInProjection: 0, extraInProjection: 0, differing: 0, verdict: 'within_tolerance' });
+    expect(clean).toMatchObject({
+      legacyRows: ROWS,
+      readModelRows: ROWS,
+      matched: ROWS,
+      missingInProjection: 0,
+      extraInProjection: 0,
+      differing: 0,
+      verdict: 'within_tolerance',
+    });
     expect(clean.tableSha256.legacy).toBe(clean.tableSha256.readModel);
     expect(clean.trend).toMatchObject({ previousRunId: report.runId, previousMismatchRate: report.mismatchRate });
   }, 60_000);
@@ -244,7 +303,10 @@ describe('reconciliation: MariaDB orders vs the PostgreSQL read model', () => {
     // Owner A stops for good after its third chunk (as a killed process would: no more heartbeats).
     let stall: () => void = () => {};
     const stalled = new Promise<void>((resolve) => (stall = resolve));
-    const a = reconciler({ owner: 'replica-a', afterChunk: (n) => (n === 3 ? (stall(), new Promise<void>(() => {})) : undefined) }, { prefilter: 'off' });
+    const a = reconciler(
+      { owner: 'replica-a', afterChunk: (n) => (n === 3 ? (stall(), new Promise<void>(() => {})) : undefined) },
+      { prefilter: 'off' },
+    );
     void a.run();
     await stalled;
     // Overlapping run while A's heartbeat is fresh: skipped.
@@ -253,23 +315,42 @@ describe('reconciliation: MariaDB orders vs the PostgreSQL read model', () => {
     // Once A is stale, B takes the run over and finishes it from A's cursor.
     await new Promise((r) => setTimeout(r, 1200));
     let bChunks = 0;
-    const b = finished(await reconciler({ owner: 'replica-b', staleMs: 1000, afterChunk: () => void bChunks++ }, { prefilter: 'off' }).run());
+    const b = finished(
+      await reconciler({ owner: 'replica-b', staleMs: 1000, afterChunk: () => void bChunks++ }, { prefilter: 'off' }).run(),
+    );
     expect(b.resumed).toBe(true);
-    expect(b).toMatchObject({ legacyRows: ROWS, readModelRows: ROWS, matched: ROWS, differing: 0, missingInProjection: 0, extraInProjection: 0 });
+    expect(b).toMatchObject({
+      legacyRows: ROWS,
+      readModelRows: ROWS,
+      matched: ROWS,
+      differing: 0,
+      missingInProjection: 0,
+      extraInProjection: 0,
+    });
     expect(b.chunks).toBe(bChunks + 3);
   }, 60_000);
 
   describe('a composite key: order_items (order_id, sku)', () => {
     const items = (from: number, to: number) =>
-      Array.from({ length: to - from }, (_, i) => ['SKU-a', 'SKU-b', 'sku-c'].map((sku, j) => [id(from + i), sku, j + 1, `${(from + i) % 50}.25`])).flat();
+      Array.from({ length: to - from }, (_, i) =>
+        ['SKU-a', 'SKU-b', 'sku-c'].map((sku, j) => [id(from + i), sku, j + 1, `${(from + i) % 50}.25`]),
+      ).flat();
     const itemsConfig = (settings: Record<string, unknown> = {}) =>
       configSchema.parse({
         legacy: { upstream: 'http://127.0.0.1:3000' },
-        entities: { order_items: { projection: 'row', reconcile: { key: ['order_id', 'sku'], columns: ['order_id', 'sku', 'quantity', 'price'] } } },
+        entities: {
+          order_items: { projection: 'row', reconcile: { key: ['order_id', 'sku'], columns: ['order_id', 'sku', 'quantity', 'price'] } },
+        },
         reconciliation: { graceMs: 0, chunkSize: 100, ...settings },
       });
     const itemsReconciler = (settings: Record<string, unknown> = {}, extra: Partial<ReconcilerDeps> = {}) =>
-      createReconciler({ config: itemsConfig(settings), legacy, store: store.db, projections: [{ entity: 'order_items', module: { name: 'order_items' } }], ...extra });
+      createReconciler({
+        config: itemsConfig(settings),
+        legacy,
+        store: store.db,
+        projections: [{ entity: 'order_items', module: { name: 'order_items' } }],
+        ...extra,
+      });
 
     beforeAll(async () => {
       const rows = items(1000, 2000);
@@ -286,7 +367,14 @@ describe('reconciliation: MariaDB orders vs the PostgreSQL read model', () => {
       await legacy.query(`INSERT INTO order_items VALUES (?, 'SKU-A', 1, 1.00)`, [id(1777)]);
       // targetChunkMs 1 keeps chunks near the 50-row floor: about 60 boundaries, most inside an order.
       const report = finished(await itemsReconciler({ prefilter: 'off', targetChunkMs: 1 }).run());
-      expect(report).toMatchObject({ legacyRows: 3000, readModelRows: 3000, missingInProjection: 1, extraInProjection: 1, differing: 1, differingColumns: { quantity: 1 } });
+      expect(report).toMatchObject({
+        legacyRows: 3000,
+        readModelRows: 3000,
+        missingInProjection: 1,
+        extraInProjection: 1,
+        differing: 1,
+        differingColumns: { quantity: 1 },
+      });
       expect(report.chunks).toBeGreaterThan(10);
       expect((await diffKeys(report.runId)).map((d) => [JSON.parse(d.key_text) as string[], d.class])).toEqual([
         [[id(1234), 'sku-c'], 'extra'],
@@ -298,14 +386,22 @@ describe('reconciliation: MariaDB orders vs the PostgreSQL read model', () => {
       expect(withPrefilter).toMatchObject({ missingInProjection: 1, extraInProjection: 1, differing: 1, tableSha256: report.tableSha256 });
       // A composite key names no stream: repair lists the rows and appends nothing.
       const head = await store.headPosition();
-      const repair = await repairRun({ plan: await itemsReconciler().plan('order_items'), run: (await getRun(store.db, report.runId))!, legacy, store: store.db, apply: true });
+      const repair = await repairRun({
+        plan: await itemsReconciler().plan('order_items'),
+        run: (await getRun(store.db, report.runId))!,
+        legacy,
+        store: store.db,
+        apply: true,
+      });
       expect(repair.counts).toMatchObject({ not_repairable: 3, appended: 0 });
       expect(await store.headPosition()).toBe(head);
     });
 
     it('caps the legacy read rate at maxRowsPerSecond', async () => {
       const started = performance.now();
-      const report = finished(await itemsReconciler({ prefilter: 'off', chunkSize: 1000, targetChunkMs: 100_000, maxRowsPerSecond: 10_000 }).run());
+      const report = finished(
+        await itemsReconciler({ prefilter: 'off', chunkSize: 1000, targetChunkMs: 100_000, maxRowsPerSecond: 10_000 }).run(),
+      );
       // 3,000 rows in chunks of 1,000 at 10,000 rows/s: the first two chunks are held to 100 ms each.
       expect(report.chunks).toBe(3);
       expect(performance.now() - started).toBeGreaterThanOrEqual(190);
@@ -330,7 +426,9 @@ describe('reconciliation: MariaDB orders vs the PostgreSQL read model', () => {
         const report = finished(await itemsReconciler({ chunkSize: 1000, pauseWhenThreadsRunning: 1 }, { busyWaitMs: 200 }).run());
         await busy;
         expect(report.skippedChunks.length).toBeGreaterThan(0);
-        expect(report.skippedChunks[0]!.reason).toMatch(/^legacy database busy: [2-9] statements running \(pauseWhenThreadsRunning 1\) for 0\.2 s$/);
+        expect(report.skippedChunks[0]!.reason).toMatch(
+          /^legacy database busy: [2-9] statements running \(pauseWhenThreadsRunning 1\) for 0\.2 s$/,
+        );
         expect(report.legacyRows).toBeLessThan(3001);
       } finally {
         await other.close();
@@ -343,9 +441,15 @@ describe('reconciliation: MariaDB orders vs the PostgreSQL read model', () => {
     await legacy.exec('ALTER TABLE orders ADD COLUMN note POINT NULL');
     try {
       const r = (await reconciler().run())[0]!;
-      expect('error' in r && r.error.message).toMatch(/legacy orders\.note is point, a type reconciliation cannot compare yet; leave the column out of entities\.orders\.reconcile\.columns or mark it \{ note: ignore \}/);
+      expect('error' in r && r.error.message).toMatch(
+        /legacy orders\.note is point, a type reconciliation cannot compare yet; leave the column out of entities\.orders\.reconcile\.columns or mark it \{ note: ignore \}/,
+      );
       const ignored = createReconciler({
-        config: configSchema.parse({ legacy: { upstream: 'http://127.0.0.1:3000' }, entities: { orders: { projection: 'row', reconcile: { rules: { note: 'ignore' } } } }, reconciliation: { graceMs: 0 } }),
+        config: configSchema.parse({
+          legacy: { upstream: 'http://127.0.0.1:3000' },
+          entities: { orders: { projection: 'row', reconcile: { rules: { note: 'ignore' } } } },
+          reconciliation: { graceMs: 0 },
+        }),
         legacy,
         store: store.db,
         projections: [{ entity: 'orders', module }],

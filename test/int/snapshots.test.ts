@@ -21,15 +21,33 @@ afterAll(async () => {
 
 const created = (id: string): NewEvent => ({
   type: 'OrderCreated',
-  data: { id, customerId: 'cust-1', status: 'CREATED', totalAmount: '0.00', items: [], createdAt: '2024-03-02T01:01:07.000010Z', updatedAt: '2024-03-02T01:01:07.000010Z' },
+  data: {
+    id,
+    customerId: 'cust-1',
+    status: 'CREATED',
+    totalAmount: '0.00',
+    items: [],
+    createdAt: '2024-03-02T01:01:07.000010Z',
+    updatedAt: '2024-03-02T01:01:07.000010Z',
+  },
 });
 const items = (from: number, n: number): NewEvent[] =>
-  Array.from({ length: n }, (_, i) => ({ type: 'OrderItemAdded', data: { sku: `SKU-${String(from + i).padStart(4, '0')}`, quantity: 1 + ((from + i) % 3), price: `${from + i}.${String((from + i) % 100).padStart(2, '0')}` } }));
+  Array.from({ length: n }, (_, i) => ({
+    type: 'OrderItemAdded',
+    data: {
+      sku: `SKU-${String(from + i).padStart(4, '0')}`,
+      quantity: 1 + ((from + i) % 3),
+      price: `${from + i}.${String((from + i) % 100).padStart(2, '0')}`,
+    },
+  }));
 
 /** A logger whose warnings the test can read. */
 function capturingLogger() {
   const lines: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _e, cb) => (lines.push(JSON.parse(chunk.toString())), cb()) }));
+  const logger = pino(
+    { level: 'warn' },
+    new Writable({ write: (chunk: Buffer, _e, cb) => (lines.push(JSON.parse(chunk.toString())), cb()) }),
+  );
   return { logger, lines };
 }
 
@@ -39,18 +57,29 @@ async function orderStream(id: string, events: number): Promise<string> {
   return streamId;
 }
 
-const fullReplay = async (streamId: string) => (await rehydrate(store, store.db, streamId, orderAggregate, { interval: 100, useSnapshots: false })).state;
+const fullReplay = async (streamId: string) =>
+  (await rehydrate(store, store.db, streamId, orderAggregate, { interval: 100, useSnapshots: false })).state;
 
 describe('snapshots (PostgreSQL 15)', () => {
   it('rehydrating 250 events uses the snapshot taken at 200 and reads only the events after it', async () => {
     const streamId = await orderStream('ord_0000000000000250', 200);
     const first = await rehydrate(store, store.db, streamId, orderAggregate, { interval: 100 });
-    expect(first).toMatchObject({ version: 200, eventsRead: 200, eventsReplayed: 200, snapshot: { usedVersion: null, savedVersion: 200, discarded: null } });
+    expect(first).toMatchObject({
+      version: 200,
+      eventsRead: 200,
+      eventsReplayed: 200,
+      snapshot: { usedVersion: null, savedVersion: 200, discarded: null },
+    });
 
     await store.append(streamId, items(200, 50), { expected: 200 });
     const second = await rehydrate(store, store.db, streamId, orderAggregate, { interval: 100 });
     // 51 = the snapshot's anchor event (version 200, to validate it) + versions 201..250.
-    expect(second).toMatchObject({ version: 250, eventsRead: 51, eventsReplayed: 50, snapshot: { usedVersion: 200, savedVersion: null, discarded: null } });
+    expect(second).toMatchObject({
+      version: 250,
+      eventsRead: 51,
+      eventsReplayed: 50,
+      snapshot: { usedVersion: 200, savedVersion: null, discarded: null },
+    });
     expect(second.state).toEqual(await fullReplay(streamId));
     expect(second.state.items).toHaveLength(249);
     expect((await loadSnapshot(store.db, streamId, 'order'))?.version).toBe(200);
@@ -62,7 +91,10 @@ describe('snapshots (PostgreSQL 15)', () => {
     await store.append(streamId, items(101, 99), { expected: 101 });
     expect((await rehydrate(store, store.db, streamId, orderAggregate, { interval: 100 })).snapshot.savedVersion).toBeNull();
     await store.append(streamId, items(200, 1), { expected: 200 });
-    expect((await rehydrate(store, store.db, streamId, orderAggregate, { interval: 100 })).snapshot).toMatchObject({ usedVersion: 101, savedVersion: 201 });
+    expect((await rehydrate(store, store.db, streamId, orderAggregate, { interval: 100 })).snapshot).toMatchObject({
+      usedVersion: 101,
+      savedVersion: 201,
+    });
   });
 
   it('a tampered snapshot is detected, discarded and logged; the stream is replayed from 0 and equals a full replay', async () => {
@@ -70,7 +102,9 @@ describe('snapshots (PostgreSQL 15)', () => {
     await rehydrate(store, store.db, streamId, orderAggregate, { interval: 100 });
     await store.append(streamId, items(200, 50), { expected: 200 });
     // Somebody "fixes" the total by hand in the snapshot table.
-    await store.db.query(`UPDATE strangler_snapshots SET state = jsonb_set(state, '{state,totalCents}', '"1"') WHERE stream_id = $1`, [streamId]);
+    await store.db.query(`UPDATE strangler_snapshots SET state = jsonb_set(state, '{state,totalCents}', '"1"') WHERE stream_id = $1`, [
+      streamId,
+    ]);
 
     const { logger, lines } = capturingLogger();
     const r = await rehydrate(store, store.db, streamId, orderAggregate, { interval: 100, logger });
@@ -78,9 +112,14 @@ describe('snapshots (PostgreSQL 15)', () => {
     expect(r.eventsRead).toBe(51 + 250);
     expect(r.state).toEqual(await fullReplay(streamId));
     expect(r.state.totalCents).not.toBe(1n);
-    expect(lines).toEqual([expect.objectContaining({ msg: 'invalid snapshot discarded; replaying the stream from version 0', streamId, snapshotVersion: 200 })]);
+    expect(lines).toEqual([
+      expect.objectContaining({ msg: 'invalid snapshot discarded; replaying the stream from version 0', streamId, snapshotVersion: 200 }),
+    ]);
     // The replacement is valid: the next rehydration starts from it.
-    expect((await rehydrate(store, store.db, streamId, orderAggregate, { interval: 100 })).snapshot).toMatchObject({ usedVersion: 250, discarded: null });
+    expect((await rehydrate(store, store.db, streamId, orderAggregate, { interval: 100 })).snapshot).toMatchObject({
+      usedVersion: 250,
+      discarded: null,
+    });
   });
 
   it('a snapshot whose anchor event is not in the stream is discarded even with a matching digest', async () => {
@@ -96,7 +135,9 @@ describe('snapshots (PostgreSQL 15)', () => {
     };
     await saveSnapshot(store.db, streamId, 'order', 120, envelope);
     const r = await rehydrate(store, store.db, streamId, orderAggregate, { interval: 100 });
-    expect(r.snapshot.discarded).toMatch(/the event at version 120 is .*, the snapshot was taken after 00000000-0000-4000-8000-000000000000/);
+    expect(r.snapshot.discarded).toMatch(
+      /the event at version 120 is .*, the snapshot was taken after 00000000-0000-4000-8000-000000000000/,
+    );
     expect(r.state).toEqual(await fullReplay(streamId));
 
     // And one claiming a version the stream never reached.

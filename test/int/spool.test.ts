@@ -30,9 +30,11 @@ async function spoolAll(dir: string, entries: SpoolEntry[]): Promise<void> {
     // writes resolved in, so per-stream order is what must survive.
     const byStream = new Map<string, SpoolEntry[]>();
     for (const e of entries) byStream.set(e.streamId, [...(byStream.get(e.streamId) ?? []), e]);
-    await Promise.all([...byStream.values()].map(async (list) => {
-      for (const e of list) await spool.write(e);
-    }));
+    await Promise.all(
+      [...byStream.values()].map(async (list) => {
+        for (const e of list) await spool.write(e);
+      }),
+    );
   } finally {
     await spool.close();
   }
@@ -139,12 +141,16 @@ describe('spool drainer SIGKILLed mid-drain (child process)', () => {
       }
     });
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('exit', (code, signal) => resolve({ code, signal })),
+    );
     return { child, lines, exited, stderr: () => stderr };
   }
 
   const countStored = async () =>
-    Number((await store.db.query<{ n: string }>(`SELECT count(*) AS n FROM strangler_events WHERE stream_id LIKE 'orders-crash-%'`)).rows[0]!.n);
+    Number(
+      (await store.db.query<{ n: string }>(`SELECT count(*) AS n FROM strangler_events WHERE stream_id LIKE 'orders-crash-%'`)).rows[0]!.n,
+    );
 
   it('a drainer killed between its appends and its cursor write re-appends as replays: every event exactly once', async () => {
     const entries = makeEntries(1000, 25, 3, 'crash');
@@ -177,7 +183,9 @@ describe('spool drainer SIGKILLed mid-drain (child process)', () => {
     expect(stored).toHaveLength(1000 * 3);
     expectExactlyOnceInOrder(stored, entries);
     // One drainer appends in spool order, so the global log follows the spool across streams too.
-    const { rows } = await store.db.query<{ event_id: string }>(`SELECT event_id::text AS event_id FROM strangler_events WHERE stream_id LIKE 'orders-crash-%' ORDER BY global_position`);
+    const { rows } = await store.db.query<{ event_id: string }>(
+      `SELECT event_id::text AS event_id FROM strangler_events WHERE stream_id LIKE 'orders-crash-%' ORDER BY global_position`,
+    );
     expect(rows.map((r) => r.event_id)).toEqual(spoolOrder);
   });
 });

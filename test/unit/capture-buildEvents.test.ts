@@ -83,7 +83,12 @@ describe('buildEvents: stream id', () => {
 
 describe('buildEvents: data', () => {
   it('capture: request takes the request body, with redacted fields removed at any depth', async () => {
-    const requestBody = body({ sku: 'A', cardNumber: '4111', payment: { cardNumber: '4111', last4: '1111' }, lines: [{ cardNumber: '4111', n: 1 }] });
+    const requestBody = body({
+      sku: 'A',
+      cardNumber: '4111',
+      payment: { cardNumber: '4111', last4: '1111' },
+      lines: [{ cardNumber: '4111', n: 1 }],
+    });
     const r = await ok(input('POST /orders/:id/items', { params: { id: 'ord_1' }, requestBody }));
     expect(r.events[0]!.data).toEqual({ sku: 'A', payment: { last4: '1111' }, lines: [{ n: 1 }] });
   });
@@ -173,12 +178,19 @@ describe('buildEvents: metadata', () => {
   });
 
   it('the actor comes from the configured header', async () => {
-    const r = await ok(input('POST /orders/:id/items', { params: { id: 'ord_1' }, actorHeader: 'x-operator', requestHeaders: { 'x-operator': 'bob', 'x-user-id': 'alice' } }));
+    const r = await ok(
+      input('POST /orders/:id/items', {
+        params: { id: 'ord_1' },
+        actorHeader: 'x-operator',
+        requestHeaders: { 'x-operator': 'bob', 'x-user-id': 'alice' },
+      }),
+    );
     expect(r.events[0]!.metadata!.actor).toBe('bob');
   });
 
   it('the event id is derived from the Idempotency-Key (same key → same id), random without one', async () => {
-    const withKey = (key: string) => ok(input('POST /orders/:id/items', { params: { id: 'ord_1' }, requestHeaders: { 'idempotency-key': key } }));
+    const withKey = (key: string) =>
+      ok(input('POST /orders/:id/items', { params: { id: 'ord_1' }, requestHeaders: { 'idempotency-key': key } }));
     expect((await withKey('k1')).events[0]!.id).toBe((await withKey('k1')).events[0]!.id);
     expect((await withKey('k1')).events[0]!.id).not.toBe((await withKey('k2')).events[0]!.id);
     const plain = () => ok(input('POST /orders/:id/items', { params: { id: 'ord_1' } }));

@@ -40,7 +40,11 @@ function fakeSpool() {
   return { spool, entries };
 }
 
-function setup(store: EventStore, spool: SpoolSink, over: { appendTimeoutMs?: number; maxRetries?: number; initiallyPending?: string[] } = {}) {
+function setup(
+  store: EventStore,
+  spool: SpoolSink,
+  over: { appendTimeoutMs?: number; maxRetries?: number; initiallyPending?: string[] } = {},
+) {
   const metrics = createMetrics(new Registry());
   const writer = createEventWriter({
     store,
@@ -56,8 +60,10 @@ function setup(store: EventStore, spool: SpoolSink, over: { appendTimeoutMs?: nu
 }
 
 let n = 0;
-const events = (count = 1) => Array.from({ length: count }, () => ({ id: `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`, type: 'OrderPaid', data: { n } }));
-const spoolWrites = (metrics: ReturnType<typeof createMetrics>, reason: string) => metricValue(metrics.registry, 'strangler_spool_writes_total', { reason });
+const events = (count = 1) =>
+  Array.from({ length: count }, () => ({ id: `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`, type: 'OrderPaid', data: { n } }));
+const spoolWrites = (metrics: ReturnType<typeof createMetrics>, reason: string) =>
+  metricValue(metrics.registry, 'strangler_spool_writes_total', { reason });
 
 describe('createEventWriter', () => {
   it('appends to the store when it answers in time', async () => {

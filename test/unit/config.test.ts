@@ -49,12 +49,24 @@ describe('the shipped config/strangler.yaml', () => {
       'POST /orders/:id/cancel → OrderCancelled',
       'DELETE /orders/:id → OrderDeleted',
     ]);
-    expect(orders?.commands[0]).toEqual({ route: 'POST /orders', event: 'OrderCreated', id: '$.id', capture: 'response', expectedVersion: 'no_stream' });
+    expect(orders?.commands[0]).toEqual({
+      route: 'POST /orders',
+      event: 'OrderCreated',
+      id: '$.id',
+      capture: 'response',
+      expectedVersion: 'no_stream',
+    });
     expect(orders?.commands[2]?.capture).toBe('request');
     expect(orders?.reads.map((r) => r.route)).toEqual(['GET /orders/:id', 'GET /orders']);
     expect(orders?.reads[0]?.handler).toBe(path.join(ROOT, 'examples/legacy-orders/reads/getOrder.ts'));
     expect(orders?.projection).toBe(path.join(ROOT, 'examples/legacy-orders/projections/orders.ts'));
-    expect(orders?.reconcile.columns).toEqual({ id: 'id', customer_id: 'customer_id', status: 'status', total_amount: 'total_amount', created_at: 'created_at' });
+    expect(orders?.reconcile.columns).toEqual({
+      id: 'id',
+      customer_id: 'customer_id',
+      status: 'status',
+      total_amount: 'total_amount',
+      created_at: 'created_at',
+    });
     expect(orders?.stream).toBe('orders-{id}');
   });
 
@@ -147,7 +159,9 @@ describe('defaults', () => {
       text: `${UPSTREAM}entities: { orders: { commands: [{ route: "POST /orders/:id/pay", event: OrderPaid }] } }\n`,
       env: {},
     });
-    expect(config.entities.orders?.commands).toEqual([{ route: 'POST /orders/:id/pay', event: 'OrderPaid', capture: 'request', expectedVersion: 'any' }]);
+    expect(config.entities.orders?.commands).toEqual([
+      { route: 'POST /orders/:id/pay', event: 'OrderPaid', capture: 'request', expectedVersion: 'any' },
+    ]);
   });
 
   it('relative paths written in a file are relative to the file; defaults to the working directory', () => {
@@ -166,7 +180,9 @@ describe('invalid configuration', () => {
     const error = failure('server: { port: 8080 }\n');
     expect(error.code).toBe('invalid_config');
     expect(error.issues).toEqual([{ path: 'legacy.upstream', message: 'required', example: 'upstream: http://127.0.0.1:3000' }]);
-    expect(error.message).toBe('Invalid configuration in inline config:\n  - legacy.upstream: required. Example: upstream: http://127.0.0.1:3000');
+    expect(error.message).toBe(
+      'Invalid configuration in inline config:\n  - legacy.upstream: required. Example: upstream: http://127.0.0.1:3000',
+    );
   });
 
   it('an empty file lacks only legacy.upstream', () => {
@@ -271,7 +287,11 @@ describe('invalid configuration', () => {
       '    reconcile: { columns: [id, status], rules: { note: rtrim } }',
     ].join('\n');
     expect(failure(text).issues).toEqual([
-      { path: 'entities.orders.reconcile.rules.note', message: 'column "note" is not in reconcile.columns, so this rule never applies', example: 'customer_id: rtrim' },
+      {
+        path: 'entities.orders.reconcile.rules.note',
+        message: 'column "note" is not in reconcile.columns, so this rule never applies',
+        example: 'customer_id: rtrim',
+      },
       { path: 'admin.port', message: 'must differ from server.port (both are 9090)', example: 'port: 9090' },
       {
         path: 'entities.orders.commands[1].route',
@@ -295,8 +315,16 @@ describe('invalid configuration', () => {
       '  notes: { projection: "of:order_items" }',
     ].join('\n');
     expect(failure(text).issues).toEqual([
-      { path: 'entities.order_items.projection', message: '"of:order_lines" must name another entity with a projection of its own (orders, notes)', example: 'projection: ./projections/orders.ts' },
-      { path: 'entities.notes.projection', message: '"of:order_items" must name another entity with a projection of its own (orders, order_items)', example: 'projection: ./projections/orders.ts' },
+      {
+        path: 'entities.order_items.projection',
+        message: '"of:order_lines" must name another entity with a projection of its own (orders, notes)',
+        example: 'projection: ./projections/orders.ts',
+      },
+      {
+        path: 'entities.notes.projection',
+        message: '"of:order_items" must name another entity with a projection of its own (orders, order_items)',
+        example: 'projection: ./projections/orders.ts',
+      },
     ]);
   });
 
@@ -342,13 +370,20 @@ describe('environment', () => {
       ].join('\n'),
       env: { LEGACY_HOST: 'legacy.local', DB_PASSWORD: 's3cret', EVENTS_URL: '' },
     });
-    expect(config.legacy).toEqual({ upstream: 'http://legacy.local:3000', timeoutMs: 30_000, database: { url: 'mysql://app:s3cret@db:3306/legacy' } });
+    expect(config.legacy).toEqual({
+      upstream: 'http://legacy.local:3000',
+      timeoutMs: 30_000,
+      database: { url: 'mysql://app:s3cret@db:3306/legacy' },
+    });
     expect(config.eventStore.url).toBe('embedded');
     expect(config.server.port).toBe(8081);
   });
 
   it('$${ is a literal ${', () => {
-    expect(interpolate({ a: ['cost: $${PRICE}', '${A}$${B}'] }, { A: 'x' })).toEqual({ value: { a: ['cost: ${PRICE}', 'x${B}'] }, issues: [] });
+    expect(interpolate({ a: ['cost: $${PRICE}', '${A}$${B}'] }, { A: 'x' })).toEqual({
+      value: { a: ['cost: ${PRICE}', 'x${B}'] },
+      issues: [],
+    });
   });
 
   it('a token written into the variable-name field is neither used nor echoed', () => {
@@ -391,7 +426,9 @@ describe('environment', () => {
   });
 
   it('an override without a file supplies the one required field', () => {
-    expect(loadConfig({ text: '', env: { STRANGLER_LEGACY_UPSTREAM: 'http://127.0.0.1:3000' } }).legacy.upstream).toBe('http://127.0.0.1:3000');
+    expect(loadConfig({ text: '', env: { STRANGLER_LEGACY_UPSTREAM: 'http://127.0.0.1:3000' } }).legacy.upstream).toBe(
+      'http://127.0.0.1:3000',
+    );
   });
 
   it('a bad override says which variable set it', () => {
@@ -426,7 +463,10 @@ describe('secrets', () => {
   });
 
   it('redactedConfig keeps only the origin of the webhook', () => {
-    const config = loadConfig({ text: `${UPSTREAM}rollback: { webhook: { url: https://hooks.example.com/services/T0/B0/xyzSECRET } }\n`, env: {} });
+    const config = loadConfig({
+      text: `${UPSTREAM}rollback: { webhook: { url: https://hooks.example.com/services/T0/B0/xyzSECRET } }\n`,
+      env: {},
+    });
     expect(redactedConfig(config).rollback).toMatchObject({ webhook: { url: 'https://hooks.example.com/***' } });
   });
 
@@ -444,6 +484,8 @@ describe('secrets', () => {
   it('URL passwords are masked in error messages', () => {
     const error = failure(`${UPSTREAM.replace('}', ', database: { url: "${DB}" } }')}`, { DB: 'mysqlx://app:hunter2@db/legacy' });
     expect(error.message).not.toContain('hunter2');
-    expect(error.issues[0]?.message).toBe('expected a postgres://, postgresql://, mysql:// or mariadb:// URL, got "mysqlx://app:***@db/legacy"');
+    expect(error.issues[0]?.message).toBe(
+      'expected a postgres://, postgresql://, mysql:// or mariadb:// URL, got "mysqlx://app:***@db/legacy"',
+    );
   });
 });

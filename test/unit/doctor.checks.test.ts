@@ -8,12 +8,32 @@ import type { OrderRows } from '../../src/projections/aggregates/order.ts';
 
 describe('lag severity', () => {
   it('grades events behind head: low ≤ 100, medium ≤ 1000, high ≤ 10000, critical above', () => {
-    expect([0, 1, 100, 101, 1000, 1001, 10_000, 10_001].map(lagSeverity)).toEqual([null, 'low', 'low', 'medium', 'medium', 'high', 'high', 'critical']);
+    expect([0, 1, 100, 101, 1000, 1001, 10_000, 10_001].map(lagSeverity)).toEqual([
+      null,
+      'low',
+      'low',
+      'medium',
+      'medium',
+      'high',
+      'high',
+      'critical',
+    ]);
   });
 });
 
-const rows = (over: Partial<OrderRows['order']> = {}, items: OrderRows['items'] = [{ sku: 'A', quantity: '1', price: '9.99' }]): OrderRows => ({
-  order: { id: 'ord_1', customer_id: 'c', status: 'CREATED', total_amount: '9.99', created_at: '2024-01-01T00:00:00.000000Z', updated_at: '2024-01-01T00:00:00.000000Z', ...over },
+const rows = (
+  over: Partial<OrderRows['order']> = {},
+  items: OrderRows['items'] = [{ sku: 'A', quantity: '1', price: '9.99' }],
+): OrderRows => ({
+  order: {
+    id: 'ord_1',
+    customer_id: 'c',
+    status: 'CREATED',
+    total_amount: '9.99',
+    created_at: '2024-01-01T00:00:00.000000Z',
+    updated_at: '2024-01-01T00:00:00.000000Z',
+    ...over,
+  },
   items,
 });
 
@@ -23,7 +43,14 @@ describe('compareOrder', () => {
   });
 
   it('names each differing field with both values', () => {
-    const diffs = compareOrder(rows(), rows({ status: 'PAID', total_amount: '10.00' }, [{ sku: 'A', quantity: '2', price: '9.99' }, { sku: 'Z', quantity: '1', price: '1.00' }]), { deleted: false, orphanItems: 0 });
+    const diffs = compareOrder(
+      rows(),
+      rows({ status: 'PAID', total_amount: '10.00' }, [
+        { sku: 'A', quantity: '2', price: '9.99' },
+        { sku: 'Z', quantity: '1', price: '1.00' },
+      ]),
+      { deleted: false, orphanItems: 0 },
+    );
     expect(diffs).toEqual([
       { field: 'orders.status', expected: 'CREATED', actual: 'PAID' },
       { field: 'orders.total_amount', expected: '9.99', actual: '10.00' },
@@ -34,7 +61,9 @@ describe('compareOrder', () => {
 
   it('a row the stream deleted, and a row the projection never wrote, are differences', () => {
     expect(compareOrder(null, rows(), { deleted: true, orphanItems: 0 })[0]?.field).toBe('orders');
-    expect(compareOrder(rows(), null, { deleted: false, orphanItems: 0 })).toEqual([{ field: 'orders', expected: 'row ord_1', actual: '(no row)' }]);
+    expect(compareOrder(rows(), null, { deleted: false, orphanItems: 0 })).toEqual([
+      { field: 'orders', expected: 'row ord_1', actual: '(no row)' },
+    ]);
   });
 });
 

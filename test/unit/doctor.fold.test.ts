@@ -91,9 +91,22 @@ describe('the orders fold', () => {
   });
 
   it("reconciliation's corrective events: the after-image sets every field and keeps the items; a removal deletes", () => {
-    const image = { id: 'ord_1', customer_id: 'cust-9', status: 'PAID', total_amount: '7.50', created_at: '2024-01-01T00:00:00.000001Z', updated_at: '2024-01-02T00:00:00.000002Z' };
+    const image = {
+      id: 'ord_1',
+      customer_id: 'cust-9',
+      status: 'PAID',
+      total_amount: '7.50',
+      created_at: '2024-01-01T00:00:00.000001Z',
+      updated_at: '2024-01-02T00:00:00.000002Z',
+    };
     const repaired = fold([created, ev(2, 'StranglerRowRepaired', image)]);
-    expect(orderRows(repaired)?.order).toMatchObject({ customer_id: 'cust-9', status: 'PAID', total_amount: '7.50', created_at: '2024-01-01T00:00:00.000001Z', updated_at: '2024-01-02T00:00:00.000002Z' });
+    expect(orderRows(repaired)?.order).toMatchObject({
+      customer_id: 'cust-9',
+      status: 'PAID',
+      total_amount: '7.50',
+      created_at: '2024-01-01T00:00:00.000001Z',
+      updated_at: '2024-01-02T00:00:00.000002Z',
+    });
     expect(orderRows(repaired)?.items).toEqual([{ sku: 'A', quantity: '1', price: '0.10' }]);
     // A row legacy has and the log never created (older than dual-write) appears with no items.
     const fromNothing = fold([ev(1, 'StranglerRowRepaired', image)]);
@@ -108,7 +121,9 @@ describe('the orders fold', () => {
   });
 
   it('refuses an event whose amount is not a decimal, naming the event', () => {
-    expect(() => fold([created, ev(2, 'OrderItemAdded', { sku: 'B', quantity: 1, price: '0.125' })])).toThrow(/OrderItemAdded at orders-ord_1@2/);
+    expect(() => fold([created, ev(2, 'OrderItemAdded', { sku: 'B', quantity: 1, price: '0.125' })])).toThrow(
+      /OrderItemAdded at orders-ord_1@2/,
+    );
   });
 
   it('serialize → deserialize gives back an equal state', () => {

@@ -124,7 +124,10 @@ export function legacyOrdersScenario(ctx: () => ScenarioContext): void {
     // 2024-03-02 01:01:07.000010: PostgreSQL prints ".00001", MariaDB ".000010".
     const fixed = await startLegacyOrders({ db: ctx().db, clock: () => 1_709_341_267_000_010n });
     try {
-      const created = await call<OrderJson>(fixed.url, 'POST', '/orders', { customerId: newCustomer(), items: [{ sku: 'T', quantity: 1, price: 1 }] });
+      const created = await call<OrderJson>(fixed.url, 'POST', '/orders', {
+        customerId: newCustomer(),
+        items: [{ sku: 'T', quantity: 1, price: 1 }],
+      });
       expect(created.body.createdAt).toBe('2024-03-02T01:01:07.000010Z');
       const read = await call<OrderJson>(ctx().url, 'GET', `/orders/${created.body.id}`);
       expect(read.body.createdAt).toBe('2024-03-02T01:01:07.000010Z');
@@ -268,7 +271,13 @@ export function legacyOrdersScenario(ctx: () => ScenarioContext): void {
       { customerId: 'c1', items: [{ sku: 'A', quantity: 1, price: '0.125' }] },
       { customerId: 'c1', items: [{ sku: 'A', quantity: 1, price: -1 }] },
       { customerId: 'c1', items: [{ sku: 'A', quantity: 1, price: '1e3' }] },
-      { customerId: 'c1', items: [{ sku: 'A', quantity: 1, price: '1.00' }, { sku: 'A', quantity: 1, price: '1.00' }] },
+      {
+        customerId: 'c1',
+        items: [
+          { sku: 'A', quantity: 1, price: '1.00' },
+          { sku: 'A', quantity: 1, price: '1.00' },
+        ],
+      },
       { customerId: 'c1', items: [{ sku: 'A', quantity: 1_000_000, price: '9999999999.99' }] },
       [],
     ];
@@ -303,7 +312,9 @@ export function legacyOrdersScenario(ctx: () => ScenarioContext): void {
   it('serialises concurrent commands on one order (SELECT … FOR UPDATE)', async () => {
     const order = await createOrder(newCustomer(), [{ sku: 'BASE', quantity: 1, price: '0.01' }]);
     const adds = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => call(ctx().url, 'POST', `/orders/${order.id}/items`, { sku: `C-${i}`, quantity: i + 1, price: '0.10' })),
+      Array.from({ length: 8 }, (_, i) =>
+        call(ctx().url, 'POST', `/orders/${order.id}/items`, { sku: `C-${i}`, quantity: i + 1, price: '0.10' }),
+      ),
     );
     expect(adds.map((r) => r.status)).toEqual(Array(8).fill(201));
     const after = await call<OrderJson>(ctx().url, 'GET', `/orders/${order.id}`);
@@ -324,7 +335,11 @@ export function legacyOrdersScenario(ctx: () => ScenarioContext): void {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') });
 
-    const asJson = await fetch(`${ctx().url}/orders/ord_any/attachment`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{not json' });
+    const asJson = await fetch(`${ctx().url}/orders/ord_any/attachment`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: '{not json',
+    });
     expect(await asJson.json()).toEqual({ bytes: 9, sha256: createHash('sha256').update('{not json').digest('hex') });
 
     const tooBig = await fetch(`${ctx().url}/orders/ord_any/attachment`, { method: 'PUT', body: Buffer.alloc(20 * 1024 * 1024 + 1) });
@@ -345,7 +360,10 @@ export function legacyOrdersScenario(ctx: () => ScenarioContext): void {
 
       const text = Buffer.concat(chunks).toString('utf8');
       expect(text.endsWith('\n')).toBe(true);
-      const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l) as OrderJson);
+      const lines = text
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as OrderJson);
       expect(chunks.length).toBe(lines.length);
       const { rows } = await sql<{ n: number | string }>(ctx().db, 'SELECT COUNT(*) AS n FROM orders');
       expect(lines.length).toBe(Number(rows[0]!.n));

@@ -35,9 +35,25 @@ describe('orders projection (embedded PGlite)', () => {
     const dump = await dumpOrders(db, t);
     expect(dump.orders).toEqual([
       // 2 × 9.99 + 3 × 0.1 + 1 × 0.20 (a float sum would not be 20.48)
-      { id: 'ord_a', customer_id: 'cust-1', status: 'PAID', total_amount: '20.48', created_at: '2026-01-05 09:00:00.000001', updated_at: '2026-01-05 10:00:00.005417', last_version: '4' },
+      {
+        id: 'ord_a',
+        customer_id: 'cust-1',
+        status: 'PAID',
+        total_amount: '20.48',
+        created_at: '2026-01-05 09:00:00.000001',
+        updated_at: '2026-01-05 10:00:00.005417',
+        last_version: '4',
+      },
       // 100.00 + 7 × 12.5; updated, paid, then cancelled
-      { id: 'ord_b', customer_id: 'cust-22', status: 'CANCELLED', total_amount: '187.50', created_at: '2026-01-05 09:00:01.00001', updated_at: '2026-01-05 10:00:00.009417', last_version: '5' },
+      {
+        id: 'ord_b',
+        customer_id: 'cust-22',
+        status: 'CANCELLED',
+        total_amount: '187.50',
+        created_at: '2026-01-05 09:00:01.00001',
+        updated_at: '2026-01-05 10:00:00.009417',
+        last_version: '5',
+      },
     ]);
     expect(dump.items).toEqual([
       { order_id: 'ord_a', sku: 'SKU-1', quantity: 2, price: '9.99' },
@@ -76,7 +92,10 @@ describe('orders projection (embedded PGlite)', () => {
     const t = await freshTables();
     const events = recorded(sampleHistory());
     await applyTo(t, events);
-    await applyTo(t, events.filter((e) => e.streamId === 'orders-ord_c'));
+    await applyTo(
+      t,
+      events.filter((e) => e.streamId === 'orders-ord_c'),
+    );
     expect((await dumpOrders(db, t)).orders.map((o) => o.id)).toEqual(['ord_a', 'ord_b']);
   });
 
@@ -96,13 +115,20 @@ describe('orders projection (embedded PGlite)', () => {
 
   it('refuses a v1 OrderItemAdded that was not upcast, naming the event', async () => {
     const t = await freshTables();
-    const events = recorded([orderEvents.created('ord_x', { customerId: 'c', items: [{ sku: 'A', quantity: 1, price: '1.00' }], at: '2026-01-05T09:00:00Z' }), orderEvents.itemAdded('ord_x', { sku: 'B', quantity: 1, price: '2.00' })]);
-    await expect(db.transaction((tx) => module.apply(tx, events, t))).rejects.toThrow(new RegExp(`OrderItemAdded ${events[1]!.id}.*upcast it first`));
+    const events = recorded([
+      orderEvents.created('ord_x', { customerId: 'c', items: [{ sku: 'A', quantity: 1, price: '1.00' }], at: '2026-01-05T09:00:00Z' }),
+      orderEvents.itemAdded('ord_x', { sku: 'B', quantity: 1, price: '2.00' }),
+    ]);
+    await expect(db.transaction((tx) => module.apply(tx, events, t))).rejects.toThrow(
+      new RegExp(`OrderItemAdded ${events[1]!.id}.*upcast it first`),
+    );
   });
 
   it('refuses a malformed event instead of projecting a guess', async () => {
     const t = await freshTables();
-    const [created] = recorded([orderEvents.created('ord_x', { customerId: 'c', items: [{ sku: 'A', quantity: 1, price: '1.00' }], at: '2026-01-05T09:00:00Z' })]);
+    const [created] = recorded([
+      orderEvents.created('ord_x', { customerId: 'c', items: [{ sku: 'A', quantity: 1, price: '1.00' }], at: '2026-01-05T09:00:00Z' }),
+    ]);
     const broken = { ...created!, data: { ...(created!.data as object), totalAmount: 19.999 } };
     await expect(applyTo(t, [broken])).rejects.toThrow(/totalAmount must be an amount with at most 2 decimals/);
   });

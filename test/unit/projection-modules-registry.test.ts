@@ -41,11 +41,15 @@ describe('loadProjections', () => {
   });
 
   it('reports a module that cannot be imported', async () => {
-    await expect(loadProjections(entities('/nowhere/missing.ts'))).rejects.toThrow(/entities\.orders\.projection: cannot import \/nowhere\/missing\.ts/);
+    await expect(loadProjections(entities('/nowhere/missing.ts'))).rejects.toThrow(
+      /entities\.orders\.projection: cannot import \/nowhere\/missing\.ts/,
+    );
   });
 
   it('refuses two entities whose projections share a name', async () => {
     const same = { default: createOrdersProjection({ name: 'customers' }) };
-    await expect(loadProjections(entities('/x/orders.ts'), { importModule: async () => same })).rejects.toThrow(/Entities orders and customers both have a projection named "customers"/);
+    await expect(loadProjections(entities('/x/orders.ts'), { importModule: async () => same })).rejects.toThrow(
+      /Entities orders and customers both have a projection named "customers"/,
+    );
   });
 });

@@ -20,7 +20,10 @@ export const customers: EntityConfig = entitiesSchema.parse({
   },
 }).customers!;
 
-const ev = (id: string, type: string, data: unknown): StreamEvent => ({ streamId: `customers-${id}`, event: { id: randomUUID(), type, data, metadata: { schemaVersion: 1 } } });
+const ev = (id: string, type: string, data: unknown): StreamEvent => ({
+  streamId: `customers-${id}`,
+  event: { id: randomUUID(), type, data, metadata: { schemaVersion: 1 } },
+});
 
 describe('rowEventKinds', () => {
   it('derives created / updated / deleted from the commands', () => {
@@ -37,7 +40,12 @@ describe('rowEventKinds', () => {
 
   it('takes expectedVersion no_stream as created, and overrides from code', () => {
     const parsed = entitiesSchema.parse({
-      things: { commands: [{ route: 'PUT /things/:id', event: 'ThingPut', expectedVersion: 'no_stream' }, { route: 'POST /things/:id/replace', event: 'ThingReplaced' }] },
+      things: {
+        commands: [
+          { route: 'PUT /things/:id', event: 'ThingPut', expectedVersion: 'no_stream' },
+          { route: 'POST /things/:id/replace', event: 'ThingReplaced' },
+        ],
+      },
     }).things!;
     expect(Object.fromEntries(rowEventKinds(parsed.commands, { ThingReplaced: 'created' }))).toEqual({
       ThingPut: 'created',
@@ -49,7 +57,12 @@ describe('rowEventKinds', () => {
 
   it('refuses one event type meaning two kinds unless told which', () => {
     const parsed = entitiesSchema.parse({
-      things: { commands: [{ route: 'PATCH /things/:id', event: 'ThingChanged' }, { route: 'DELETE /things/:id', event: 'ThingChanged' }] },
+      things: {
+        commands: [
+          { route: 'PATCH /things/:id', event: 'ThingChanged' },
+          { route: 'DELETE /things/:id', event: 'ThingChanged' },
+        ],
+      },
     }).things!;
     expect(() => rowEventKinds(parsed.commands)).toThrow(/ThingChanged is written by commands that mean both "updated" and "deleted"/);
     expect(rowEventKinds(parsed.commands, { ThingChanged: 'deleted' }).get('ThingChanged')).toBe('deleted');
@@ -81,9 +94,11 @@ describe('row projection (embedded PGlite)', () => {
   }
   const applyTo = (t: Record<string, string>, events: readonly RecordedEvent[]) => db.transaction((tx) => module.apply(tx, events, t));
   const dump = async (t: Record<string, string>) => ({
-    rows: (await db.query<{ document: string }>(`SELECT id, name, email, credit_limit::text AS credit_limit, document::text AS document, last_version::text AS v FROM ${t.customers} ORDER BY id`)).rows.map(
-      (r) => ({ ...r, document: JSON.parse(r.document) as unknown }),
-    ),
+    rows: (
+      await db.query<{ document: string }>(
+        `SELECT id, name, email, credit_limit::text AS credit_limit, document::text AS document, last_version::text AS v FROM ${t.customers} ORDER BY id`,
+      )
+    ).rows.map((r) => ({ ...r, document: JSON.parse(r.document) as unknown })),
     tombstones: (await db.query(`SELECT key, last_version::text AS v FROM ${t.customers_tombstones} ORDER BY key`)).rows,
   });
 
@@ -104,7 +119,14 @@ describe('row projection (embedded PGlite)', () => {
     await applyTo(t, history());
     const { rows, tombstones } = await dump(t);
     expect(rows).toEqual([
-      { id: 'c1', name: 'Ada', email: 'ada@lovelace.dev', credit_limit: '10.00', document: { id: 'c1', name: 'Ada', email: 'ada@lovelace.dev', address: { city: 'London' }, creditLimit: '10.00' }, v: '3' },
+      {
+        id: 'c1',
+        name: 'Ada',
+        email: 'ada@lovelace.dev',
+        credit_limit: '10.00',
+        document: { id: 'c1', name: 'Ada', email: 'ada@lovelace.dev', address: { city: 'London' }, creditLimit: '10.00' },
+        v: '3',
+      },
       { id: 'c3', name: 'Cyril', email: null, credit_limit: '0.30', document: { id: 'c3', name: 'Cyril', creditLimit: '0.30' }, v: '2' },
     ]);
     expect(tombstones).toEqual([{ key: 'c2', v: '2' }]);

@@ -19,7 +19,12 @@ const chain: Upcaster[] = [
 ];
 
 describe('createUpcasterRegistry', () => {
-  const [event] = recorded([{ streamId: 'things-1', event: { id: '00000000-0000-4000-8000-000000000001', type: 'Thing', data: { a: 1 }, metadata: { schemaVersion: 1 } } }]);
+  const [event] = recorded([
+    {
+      streamId: 'things-1',
+      event: { id: '00000000-0000-4000-8000-000000000001', type: 'Thing', data: { a: 1 }, metadata: { schemaVersion: 1 } },
+    },
+  ]);
 
   it('chains v1 → v2 → v3 in order, whatever order the upcasters were registered in', () => {
     const out = createUpcasterRegistry(chain).upcast(event!);

@@ -62,7 +62,10 @@ export const orderEvents = {
   },
   /** v1: the request body as sent; v2: `unitPrice` as decimal text. */
   itemAdded(id: string, item: Item, version: 1 | 2 = 1): StreamEvent {
-    const data = version === 1 ? { sku: item.sku, quantity: item.quantity, price: item.price } : { sku: item.sku, quantity: item.quantity, unitPrice: String(item.price) };
+    const data =
+      version === 1
+        ? { sku: item.sku, quantity: item.quantity, price: item.price }
+        : { sku: item.sku, quantity: item.quantity, unitPrice: String(item.price) };
     return ev(id, 'OrderItemAdded', data, { ...meta('POST /orders/:id/items', id, version), status: 201 });
   },
   paid: (id: string) => ev(id, 'OrderPaid', {}, meta('POST /orders/:id/pay', id)),
@@ -96,10 +99,15 @@ export function recorded(list: readonly StreamEvent[], start = Date.parse('2026-
 }
 
 /** Everything the orders projection wrote, in a stable order, as text: for equality checks. */
-export async function dumpOrders(db: Executor, t: { orders: string; order_items: string; order_tombstones: string }): Promise<{ orders: Record<string, unknown>[]; items: Record<string, unknown>[]; tombstones: Record<string, unknown>[] }> {
+export async function dumpOrders(
+  db: Executor,
+  t: { orders: string; order_items: string; order_tombstones: string },
+): Promise<{ orders: Record<string, unknown>[]; items: Record<string, unknown>[]; tombstones: Record<string, unknown>[] }> {
   const q = async (sql: string) => (await db.query<Record<string, unknown>>(sql)).rows;
   return {
-    orders: await q(`SELECT id, customer_id, status, total_amount::text AS total_amount, created_at::text AS created_at, updated_at::text AS updated_at, last_version::text AS last_version FROM ${t.orders} ORDER BY id`),
+    orders: await q(
+      `SELECT id, customer_id, status, total_amount::text AS total_amount, created_at::text AS created_at, updated_at::text AS updated_at, last_version::text AS last_version FROM ${t.orders} ORDER BY id`,
+    ),
     items: await q(`SELECT order_id, sku, quantity, price::text AS price FROM ${t.order_items} ORDER BY order_id, sku`),
     tombstones: await q(`SELECT key, last_version::text AS last_version FROM ${t.order_tombstones} ORDER BY key`),
   };
@@ -113,11 +121,23 @@ export function sampleHistory(itemVersion: (i: number) => 1 | 2 = () => 1): Stre
   let n = 0;
   const add = (id: string, item: Item) => orderEvents.itemAdded(id, item, itemVersion(n++));
   return [
-    orderEvents.created('ord_a', { customerId: 'cust-1', items: [{ sku: 'SKU-1', quantity: 2, price: '9.99' }], at: '2026-01-05T09:00:00.000001Z' }),
-    orderEvents.created('ord_b', { customerId: 'cust-2', items: [{ sku: 'SKU-9', quantity: 1, price: '100.00' }], at: '2026-01-05T09:00:01.000010Z' }),
+    orderEvents.created('ord_a', {
+      customerId: 'cust-1',
+      items: [{ sku: 'SKU-1', quantity: 2, price: '9.99' }],
+      at: '2026-01-05T09:00:00.000001Z',
+    }),
+    orderEvents.created('ord_b', {
+      customerId: 'cust-2',
+      items: [{ sku: 'SKU-9', quantity: 1, price: '100.00' }],
+      at: '2026-01-05T09:00:01.000010Z',
+    }),
     add('ord_a', { sku: 'SKU-2', quantity: 3, price: 0.1 }),
     add('ord_a', { sku: 'SKU-3', quantity: 1, price: '0.20' }),
-    orderEvents.created('ord_c', { customerId: 'cust-3', items: [{ sku: 'SKU-1', quantity: 1, price: '1.00' }], at: '2026-01-05T09:00:02.5Z' }),
+    orderEvents.created('ord_c', {
+      customerId: 'cust-3',
+      items: [{ sku: 'SKU-1', quantity: 1, price: '1.00' }],
+      at: '2026-01-05T09:00:02.5Z',
+    }),
     orderEvents.paid('ord_a'),
     orderEvents.updated('ord_b', { customerId: 'cust-22' }),
     add('ord_b', { sku: 'SKU-4', quantity: 7, price: 12.5 }),

@@ -4,18 +4,30 @@ import { HOP_BY_HOP, endToEndRawHeaders } from '../../src/proxy/hopByHop.ts';
 describe('endToEndRawHeaders', () => {
   it('drops every hop-by-hop header, whatever its case, and keeps the rest in order and case', () => {
     const raw = [
-      'Content-Type', 'application/json',
-      'Connection', 'keep-alive',
-      'Keep-Alive', 'timeout=5',
-      'Transfer-Encoding', 'chunked',
-      'TE', 'trailers',
-      'Trailer', 'X-Checksum',
-      'Upgrade', 'h2c',
-      'Proxy-Connection', 'keep-alive',
-      'Proxy-Authenticate', 'Basic',
-      'proxy-authorization', 'Basic abc',
-      'ETag', 'W/"1"',
-      'X-Powered-By', 'Express',
+      'Content-Type',
+      'application/json',
+      'Connection',
+      'keep-alive',
+      'Keep-Alive',
+      'timeout=5',
+      'Transfer-Encoding',
+      'chunked',
+      'TE',
+      'trailers',
+      'Trailer',
+      'X-Checksum',
+      'Upgrade',
+      'h2c',
+      'Proxy-Connection',
+      'keep-alive',
+      'Proxy-Authenticate',
+      'Basic',
+      'proxy-authorization',
+      'Basic abc',
+      'ETag',
+      'W/"1"',
+      'X-Powered-By',
+      'Express',
     ];
     expect(endToEndRawHeaders(raw)).toEqual(['Content-Type', 'application/json', 'ETag', 'W/"1"', 'X-Powered-By', 'Express']);
   });
@@ -37,6 +49,16 @@ describe('endToEndRawHeaders', () => {
   });
 
   it('the default list is the RFC 9110 set plus the proxy-* headers', () => {
-    expect([...HOP_BY_HOP].sort()).toEqual(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+    expect([...HOP_BY_HOP].sort()).toEqual([
+      'connection',
+      'keep-alive',
+      'proxy-authenticate',
+      'proxy-authorization',
+      'proxy-connection',
+      'te',
+      'trailer',
+      'transfer-encoding',
+      'upgrade',
+    ]);
   });
 });

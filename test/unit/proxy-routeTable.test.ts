@@ -32,7 +32,15 @@ function classify(method: string | undefined, url: string | undefined) {
 describe('compileRouteTable', () => {
   it('knows every route of the spec', () => {
     expect(table.routes.map((r) => r.route).sort()).toEqual(
-      ['DELETE /orders/:id', 'GET /orders', 'GET /orders/:id', 'GET /orders/export', 'POST /orders', 'POST /orders/:id/items', 'PUT /customers/:id/addresses/:addressId'].sort(),
+      [
+        'DELETE /orders/:id',
+        'GET /orders',
+        'GET /orders/:id',
+        'GET /orders/export',
+        'POST /orders',
+        'POST /orders/:id/items',
+        'PUT /customers/:id/addresses/:addressId',
+      ].sort(),
     );
   });
 
@@ -42,7 +50,12 @@ describe('compileRouteTable', () => {
   });
 
   it('commands carry their route parameters, several of them', () => {
-    expect(classify('POST', '/orders/ord_1/items')).toEqual({ kind: 'command', route: 'POST /orders/:id/items', entity: 'orders', params: { id: 'ord_1' } });
+    expect(classify('POST', '/orders/ord_1/items')).toEqual({
+      kind: 'command',
+      route: 'POST /orders/:id/items',
+      entity: 'orders',
+      params: { id: 'ord_1' },
+    });
     expect(classify('PUT', '/customers/c-1/addresses/home')).toEqual({
       kind: 'command',
       route: 'PUT /customers/:id/addresses/:addressId',

@@ -23,7 +23,17 @@ import { encodeRow, rowHash, sameCanonical } from '../../src/reconcile/encoding/
 
 /** A one-column plan of a kind (defaults as planColumns would give for a typical column). */
 function plan(kind: ColumnKind, over: Partial<ColumnPlan> = {}): ColumnPlan {
-  return { legacy: 'c', readModel: 'c', kind, scale: 0, fraction: 6, digits: 15, rules: [], types: { legacy: 'x', readModel: 'x' }, ...over };
+  return {
+    legacy: 'c',
+    readModel: 'c',
+    kind,
+    scale: 0,
+    fraction: 6,
+    digits: 15,
+    rules: [],
+    types: { legacy: 'x', readModel: 'x' },
+    ...over,
+  };
 }
 
 /** Hex of the sha256 of a one-column row. */
@@ -231,7 +241,12 @@ describe('dates', () => {
 describe('JSON', () => {
   it('key order and insignificant white space do not matter', () => {
     const p = plan('json');
-    expectSameHash(p, ['{"b":1,"a":[1,{"d":2,"c":3}]}', '{"a":[1,{"c":3,"d":2}],"b":1}', '{ "a" : [ 1, { "c": 3, "d": 2 } ], "b": 1 }', Buffer.from('{"a":[1,{"c":3,"d":2}],"b":1}')]);
+    expectSameHash(p, [
+      '{"b":1,"a":[1,{"d":2,"c":3}]}',
+      '{"a":[1,{"c":3,"d":2}],"b":1}',
+      '{ "a" : [ 1, { "c": 3, "d": 2 } ], "b": 1 }',
+      Buffer.from('{"a":[1,{"c":3,"d":2}],"b":1}'),
+    ]);
   });
 
   it.each([
@@ -315,7 +330,16 @@ describe('rules', () => {
 
 describe('planColumns', () => {
   /** A ColumnInfo as describeTable returns it; `type` is DATA_TYPE, `columnType` defaults to it. */
-  const col = (name: string, type: string, over: Partial<ColumnInfo> = {}): ColumnInfo => ({ name, dataType: type, columnType: type, scale: null, fraction: null, collation: null, json: false, ...over });
+  const col = (name: string, type: string, over: Partial<ColumnInfo> = {}): ColumnInfo => ({
+    name,
+    dataType: type,
+    columnType: type,
+    scale: null,
+    fraction: null,
+    collation: null,
+    json: false,
+    ...over,
+  });
   const input = (legacy: ColumnInfo[], readModel: ColumnInfo[], over: Partial<PlanInput> = {}): PlanInput => ({
     entity: 'orders',
     legacyTable: 'orders',
@@ -369,8 +393,12 @@ describe('planColumns', () => {
 
   it('pairs tinyint(1) with boolean as bool, and with an integer as integer', () => {
     const flag = col('flag', 'tinyint', { columnType: 'tinyint(1)' });
-    expect(planColumns(input([col('id', 'bigint'), flag], [col('id', 'bigint'), col('flag', 'boolean', { columnType: 'bool' })]))[1]).toMatchObject({ kind: 'bool' });
-    expect(planColumns(input([col('id', 'bigint'), flag], [col('id', 'bigint'), col('flag', 'smallint', { columnType: 'int2' })]))[1]).toMatchObject({ kind: 'integer' });
+    expect(
+      planColumns(input([col('id', 'bigint'), flag], [col('id', 'bigint'), col('flag', 'boolean', { columnType: 'bool' })]))[1],
+    ).toMatchObject({ kind: 'bool' });
+    expect(
+      planColumns(input([col('id', 'bigint'), flag], [col('id', 'bigint'), col('flag', 'smallint', { columnType: 'int2' })]))[1],
+    ).toMatchObject({ kind: 'integer' });
     // tinyint(4) is a number, even against a boolean it cannot be paired as bool
     const small = col('flag', 'tinyint', { columnType: 'tinyint(4)' });
     expect(() => planColumns(input([col('id', 'bigint'), small], [col('id', 'bigint'), col('flag', 'boolean')]))).toThrow(/flag/);
@@ -383,7 +411,9 @@ describe('planColumns', () => {
     expect(p).toMatchObject({ kind: 'string', rules: ['rtrim'] });
     expectSameHash(p, ['AB', 'AB      ']);
     expect(planColumns(input(legacy, rm, { rules: { code: ['trim'] } }))[1]!.rules).toEqual(['trim']);
-    expect(planColumns(input([col('id', 'bigint'), col('code', 'varchar')], [col('id', 'bigint'), col('code', 'character varying')]))[1]!.rules).toEqual([]);
+    expect(
+      planColumns(input([col('id', 'bigint'), col('code', 'varchar')], [col('id', 'bigint'), col('code', 'character varying')]))[1]!.rules,
+    ).toEqual([]);
   });
 
   it('puts keys first, takes the larger decimal scale and the smaller timestamp fraction, and leaves out ignored columns', () => {

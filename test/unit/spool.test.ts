@@ -36,7 +36,10 @@ describe('durable spool', () => {
     for (let n = 0; n < 5; n++) await spool.write(spoolEntry('orders-1', n));
     expect(spool.depth()).toBe(5);
     const first = await spool.peek(2);
-    expect(first.map((s) => s.entry.events[0]!.data)).toEqual([{ n: 0, i: 0 }, { n: 1, i: 0 }]);
+    expect(first.map((s) => s.entry.events[0]!.data)).toEqual([
+      { n: 0, i: 0 },
+      { n: 1, i: 0 },
+    ]);
     await spool.ack(first[1]!.position);
     expect(spool.depth()).toBe(3);
     expect(await ns(spool)).toEqual([2, 3, 4]);
@@ -156,7 +159,9 @@ describe('durable spool', () => {
     const inPrevious = all.filter((s) => s.position.segment === lastSegment - 1).at(-1)!;
     await spool.ack(inPrevious.position);
     expect(await segments(dir)).toEqual(before.slice(-1));
-    expect(await ns(spool)).toEqual(all.filter((s) => s.position.segment === lastSegment).map((s) => (s.entry.events[0]!.data as { n: number }).n));
+    expect(await ns(spool)).toEqual(
+      all.filter((s) => s.position.segment === lastSegment).map((s) => (s.entry.events[0]!.data as { n: number }).n),
+    );
   });
 
   it('once everything is drained the files are rotated away so the spool does not grow', async () => {

@@ -132,7 +132,13 @@ describe('spool drainer', () => {
     const errors: { fatal: boolean }[] = [];
     const stuck = written[2]!;
     store.seed(stuck.streamId, { id: stuck.events[0]!.id, type: 'OrderPlaced' }); // one of its two ids is taken
-    const halted = createSpoolDrainer({ spool, store, logger: silentLogger(), retryInitialMs: 1, onError: (_e, info) => errors.push(info) });
+    const halted = createSpoolDrainer({
+      spool,
+      store,
+      logger: silentLogger(),
+      retryInitialMs: 1,
+      onError: (_e, info) => errors.push(info),
+    });
     cleanups.push(() => halted.stop());
     halted.start();
     await until(() => halted.state().halted, 'the drainer to halt');

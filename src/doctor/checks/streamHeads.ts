@@ -9,7 +9,13 @@ import type { CheckOutput } from './duplicateEventIds.ts';
  * index and a hash join with the streams table.
  */
 export async function checkStreamHeads(db: Executor, opts: { limit: number }): Promise<CheckOutput> {
-  const { rows } = await db.query<{ stream_id: string; max_version: string | null; events: string | null; head: string | null; total: string }>(
+  const { rows } = await db.query<{
+    stream_id: string;
+    max_version: string | null;
+    events: string | null;
+    head: string | null;
+    total: string;
+  }>(
     `WITH e AS (
        SELECT stream_id, max(stream_version) AS max_version, count(*) AS events FROM strangler_events GROUP BY stream_id
      )
@@ -23,7 +29,12 @@ export async function checkStreamHeads(db: Executor, opts: { limit: number }): P
   return {
     total: Number(rows[0]?.total ?? 0),
     findings: rows.map((r) => {
-      const details = { streamId: r.stream_id, lastEventVersion: r.max_version === null ? null : Number(r.max_version), events: Number(r.events ?? 0), streamsRowVersion: r.head === null ? null : Number(r.head) };
+      const details = {
+        streamId: r.stream_id,
+        lastEventVersion: r.max_version === null ? null : Number(r.max_version),
+        events: Number(r.events ?? 0),
+        streamsRowVersion: r.head === null ? null : Number(r.head),
+      };
       const message =
         r.head === null
           ? `${r.stream_id} has ${r.events} event(s) but no strangler_streams row`

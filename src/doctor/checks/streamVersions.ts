@@ -71,7 +71,14 @@ export async function checkStreamVersions(db: Executor, opts: { limit: number })
 function toFinding(r: Row): Finding {
   const version = Number(r.stream_version);
   const prev = r.prev_version === null ? null : Number(r.prev_version);
-  const base = { streamId: r.stream_id, version, position: Number(r.global_position), eventId: r.event_id, previousVersion: prev, kindTotal: Number(r.total) };
+  const base = {
+    streamId: r.stream_id,
+    version,
+    position: Number(r.global_position),
+    eventId: r.event_id,
+    previousVersion: prev,
+    kindTotal: Number(r.total),
+  };
   switch (r.kind) {
     case 'version_gap': {
       const from = (prev ?? 0) + 1;
@@ -81,9 +88,10 @@ function toFinding(r: Row): Finding {
         check: 'stream_versions',
         kind: r.kind,
         severity: 'critical',
-        message: prev === null
-          ? `${r.stream_id} starts at version ${version}, not 1 (missing ${missing})`
-          : `${r.stream_id} jumps from version ${prev} to ${version} (missing ${missing})`,
+        message:
+          prev === null
+            ? `${r.stream_id} starts at version ${version}, not 1 (missing ${missing})`
+            : `${r.stream_id} jumps from version ${prev} to ${version} (missing ${missing})`,
         details: { ...base, missing },
       };
     }

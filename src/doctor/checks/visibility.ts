@@ -15,13 +15,15 @@ export async function checkVisibility(db: Executor): Promise<CheckOutput & { inv
     invisible,
     total: severity ? 1 : 0,
     findings: severity
-      ? [{
-          check: 'visibility',
-          kind: 'invisible_committed',
-          severity,
-          message: `${invisible} committed event(s) are not yet visible to global readers: an older transaction is still open (idle_in_transaction_session_timeout ends idle ones)`,
-          details: { invisible },
-        }]
+      ? [
+          {
+            check: 'visibility',
+            kind: 'invisible_committed',
+            severity,
+            message: `${invisible} committed event(s) are not yet visible to global readers: an older transaction is still open (idle_in_transaction_session_timeout ends idle ones)`,
+            details: { invisible },
+          },
+        ]
       : [],
   };
 }

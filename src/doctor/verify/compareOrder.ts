@@ -16,16 +16,31 @@ const describeItem = (i: OrderRows['items'][number]) => `quantity ${i.quantity},
  * Field by field: the orders row, then the items matched by sku. Pure; both sides already
  * normalised (money as "12.34", times as ISO UTC with microseconds).
  */
-export function compareOrder(expected: OrderRows | null, actual: OrderRows | null, opts: { deleted: boolean; orphanItems: number }): FieldDifference[] {
+export function compareOrder(
+  expected: OrderRows | null,
+  actual: OrderRows | null,
+  opts: { deleted: boolean; orphanItems: number },
+): FieldDifference[] {
   const diffs: FieldDifference[] = [];
   if (!expected) {
-    if (actual) diffs.push({ field: 'orders', expected: opts.deleted ? '(no row: the stream deleted the order)' : '(no row: the stream has no OrderCreated)', actual: `row ${actual.order.id}` });
-    if (actual?.items.length || opts.orphanItems) diffs.push({ field: 'order_items', expected: '(no items)', actual: `${actual?.items.length || opts.orphanItems} item row(s)` });
+    if (actual)
+      diffs.push({
+        field: 'orders',
+        expected: opts.deleted ? '(no row: the stream deleted the order)' : '(no row: the stream has no OrderCreated)',
+        actual: `row ${actual.order.id}`,
+      });
+    if (actual?.items.length || opts.orphanItems)
+      diffs.push({ field: 'order_items', expected: '(no items)', actual: `${actual?.items.length || opts.orphanItems} item row(s)` });
     return diffs;
   }
   if (!actual) {
     diffs.push({ field: 'orders', expected: `row ${expected.order.id}`, actual: '(no row)' });
-    if (opts.orphanItems) diffs.push({ field: 'order_items', expected: `${expected.items.length} item row(s) under a row`, actual: `${opts.orphanItems} item row(s) without an order row` });
+    if (opts.orphanItems)
+      diffs.push({
+        field: 'order_items',
+        expected: `${expected.items.length} item row(s) under a row`,
+        actual: `${opts.orphanItems} item row(s) without an order row`,
+      });
     return diffs;
   }
   for (const f of ORDER_FIELDS) {

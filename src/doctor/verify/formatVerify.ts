@@ -13,8 +13,11 @@ export function formatVerify(r: VerifyResult): string[] {
     lines.push(`equal: the ${r.projection} read model matches the stream for ${r.entity} ${r.id}`);
     return lines;
   }
-  lines.push(`DIFFERENT: ${r.differences.length} field(s) differ between the stream and the ${r.projection} read model for ${r.entity} ${r.id}`);
+  lines.push(
+    `DIFFERENT: ${r.differences.length} field(s) differ between the stream and the ${r.projection} read model for ${r.entity} ${r.id}`,
+  );
   const width = Math.max(...r.differences.map((d) => d.field.length));
-  for (const d of r.differences) lines.push(`  ${d.field.padEnd(width)}  stream: ${d.expected ?? 'null'}  read model: ${d.actual ?? 'null'}`);
+  for (const d of r.differences)
+    lines.push(`  ${d.field.padEnd(width)}  stream: ${d.expected ?? 'null'}  read model: ${d.actual ?? 'null'}`);
   return lines;
 }

@@ -5,8 +5,16 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
 
 /** "orders" → "\"orders\"", "rm.orders_v2" → "\"rm\".\"orders_v2\"". Refuses anything else. */
 export function quoteTable(name: string): string {
-  if (!IDENT.test(name)) throw new StranglerError('bad_table_name', `Read-model table name ${JSON.stringify(name)} is not a plain identifier (example: orders or rm.orders_v2).`, { status: 500 });
-  return name.split('.').map((p) => `"${p}"`).join('.');
+  if (!IDENT.test(name))
+    throw new StranglerError(
+      'bad_table_name',
+      `Read-model table name ${JSON.stringify(name)} is not a plain identifier (example: orders or rm.orders_v2).`,
+      { status: 500 },
+    );
+  return name
+    .split('.')
+    .map((p) => `"${p}"`)
+    .join('.');
 }
 
 /**
@@ -18,7 +26,10 @@ export async function readModelTables(db: Executor, projection: string, logical:
   const { rows: exists } = await db.query<{ t: string | null }>(`SELECT to_regclass('strangler_projections')::text AS t`);
   let mapped: Record<string, unknown> = {};
   if (exists[0]?.t) {
-    const { rows } = await db.query<{ tables: string | Record<string, unknown> }>('SELECT tables FROM strangler_projections WHERE name = $1', [projection]);
+    const { rows } = await db.query<{ tables: string | Record<string, unknown> }>(
+      'SELECT tables FROM strangler_projections WHERE name = $1',
+      [projection],
+    );
     const t = rows[0]?.tables;
     mapped = typeof t === 'string' ? (JSON.parse(t) as Record<string, unknown>) : (t ?? {});
   }

@@ -13,7 +13,11 @@ const money = (v: string) => {
 const time = (v: string) => normalizeTimestamp(v) ?? v;
 
 /** The projected order row and its items, in the same shape orderRows() gives; null when there is no row. */
-export async function readOrderRows(db: Executor, tables: { orders: string; order_items: string }, id: string): Promise<{ rows: OrderRows | null; orphanItems: number }> {
+export async function readOrderRows(
+  db: Executor,
+  tables: { orders: string; order_items: string },
+  id: string,
+): Promise<{ rows: OrderRows | null; orphanItems: number }> {
   const { rows } = await db.query<OrderRows['order']>(
     `SELECT id::text AS id, customer_id::text AS customer_id, status::text AS status, total_amount::text AS total_amount,
             created_at::text AS created_at, updated_at::text AS updated_at

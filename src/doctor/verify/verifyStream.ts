@@ -33,7 +33,13 @@ export interface VerifyResult {
    */
   pending: boolean | null;
   differences: FieldDifference[];
-  replay: { eventsRead: number; eventsReplayed: number; snapshotVersion: number | null; snapshotDiscarded: string | null; snapshotSaved: number | null };
+  replay: {
+    eventsRead: number;
+    eventsReplayed: number;
+    snapshotVersion: number | null;
+    snapshotDiscarded: string | null;
+    snapshotSaved: number | null;
+  };
 }
 
 /** Entities verify can fold. Only orders has an aggregate so far. */
@@ -60,10 +66,16 @@ export async function verifyStream(store: EventStore, db: Executor, streamId: st
   const streams = opts.streams ?? { orders: 'orders-{id}' };
   const parsed = parseStreamId(streamId, streams);
   if (!parsed) {
-    throw new StranglerError('usage', `Stream ${JSON.stringify(streamId)} matches no entity's stream template (${Object.values(streams).join(', ')}). Example: strangler doctor verify orders-ord_0123456789abcdef`, { status: 400 });
+    throw new StranglerError(
+      'usage',
+      `Stream ${JSON.stringify(streamId)} matches no entity's stream template (${Object.values(streams).join(', ')}). Example: strangler doctor verify orders-ord_0123456789abcdef`,
+      { status: 400 },
+    );
   }
   if (!FOLDS.has(parsed.entity)) {
-    throw new StranglerError('usage', `verify has no fold for entity "${parsed.entity}"; it can verify: ${[...FOLDS].join(', ')}.`, { status: 400 });
+    throw new StranglerError('usage', `verify has no fold for entity "${parsed.entity}"; it can verify: ${[...FOLDS].join(', ')}.`, {
+      status: 400,
+    });
   }
   const projection = opts.projection ?? parsed.entity;
   const r = await rehydrate(store, db, streamId, orderAggregate, {
@@ -77,7 +89,11 @@ export async function verifyStream(store: EventStore, db: Executor, streamId: st
   const physical = { orders: tables.orders ?? 'orders', order_items: tables.order_items ?? 'order_items' };
   const actual = await readOrderRows(db, physical, r.state.id ?? parsed.id).catch((err: unknown) => {
     if (sqlState(err) !== PgState.undefinedTable) throw err;
-    throw new StranglerError('no_read_model', `The read-model tables ${physical.orders} / ${physical.order_items} do not exist in this database: has the ${projection} projection run? (${(err as Error).message})`, { status: 404, cause: err });
+    throw new StranglerError(
+      'no_read_model',
+      `The read-model tables ${physical.orders} / ${physical.order_items} do not exist in this database: has the ${projection} projection run? (${(err as Error).message})`,
+      { status: 404, cause: err },
+    );
   });
   const differences = compareOrder(orderRows(r.state), actual.rows, { deleted: r.state.deleted, orphanItems: actual.orphanItems });
   return {

@@ -52,13 +52,16 @@ function bad(event: RecordedEvent, what: string): never {
 }
 
 const obj = (event: RecordedEvent): Record<string, unknown> =>
-  event.data !== null && typeof event.data === 'object' && !Array.isArray(event.data) ? (event.data as Record<string, unknown>) : bad(event, 'data is not a JSON object');
+  event.data !== null && typeof event.data === 'object' && !Array.isArray(event.data)
+    ? (event.data as Record<string, unknown>)
+    : bad(event, 'data is not a JSON object');
 
 function item(event: RecordedEvent, raw: unknown): OrderItemState {
   if (raw === null || typeof raw !== 'object') bad(event, 'an item is not a JSON object');
   const r = raw as Record<string, unknown>;
   const quantity = typeof r.quantity === 'string' && /^\d+$/.test(r.quantity) ? Number(r.quantity) : r.quantity;
-  if (typeof r.sku !== 'string' || typeof quantity !== 'number' || !Number.isSafeInteger(quantity)) bad(event, 'an item needs sku (text) and quantity (integer)');
+  if (typeof r.sku !== 'string' || typeof quantity !== 'number' || !Number.isSafeInteger(quantity))
+    bad(event, 'an item needs sku (text) and quantity (integer)');
   // v1 (the request body) says `price`, v2 (see modules/orders/upcasters.ts) `unitPrice`.
   const price = r.unitPrice ?? r.price;
   const priceCents = parseCents(price);
@@ -89,7 +92,8 @@ function apply(s: OrderState, event: RecordedEvent): OrderState {
     case 'OrderCreated': {
       const d = obj(event);
       const totalCents = parseCents(d.totalAmount);
-      if (typeof d.id !== 'string' || typeof d.customerId !== 'string' || typeof d.status !== 'string') bad(event, 'needs id, customerId and status');
+      if (typeof d.id !== 'string' || typeof d.customerId !== 'string' || typeof d.status !== 'string')
+        bad(event, 'needs id, customerId and status');
       if (totalCents === undefined) bad(event, `totalAmount ${JSON.stringify(d.totalAmount)} is not a decimal like "12.34"`);
       const createdAt = normalizeTimestamp(d.createdAt) ?? event.recordedAt;
       return {
@@ -170,7 +174,10 @@ function applyChange(s: OrderState, event: RecordedEvent, touched: { version: nu
   }
 }
 
-type Json = Omit<OrderState, 'totalCents' | 'items'> & { totalCents: string; items: { sku: string; quantity: number; priceCents: string }[] };
+type Json = Omit<OrderState, 'totalCents' | 'items'> & {
+  totalCents: string;
+  items: { sku: string; quantity: number; priceCents: string }[];
+};
 
 function deserialize(json: unknown): OrderState {
   const j = json as Json;

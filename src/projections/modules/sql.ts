@@ -18,6 +18,9 @@ export function tableIdent(name: string): string {
 /** The physical name the runner gave a logical table; a missing one is a programming error. */
 export function tableName(t: Readonly<Record<string, string>>, logical: string): string {
   const physical = t[logical];
-  if (!physical) throw new Error(`No physical table for "${logical}"; the runner must map every name in module.tables (got ${Object.keys(t).join(', ') || 'none'}).`);
+  if (!physical)
+    throw new Error(
+      `No physical table for "${logical}"; the runner must map every name in module.tables (got ${Object.keys(t).join(', ') || 'none'}).`,
+    );
   return physical;
 }

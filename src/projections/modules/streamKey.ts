@@ -13,9 +13,13 @@ export function streamKeyParser(template: string): (streamId: string) => string 
   return (streamId) => {
     const ok = streamId.length > prefix.length + suffix.length && streamId.startsWith(prefix) && streamId.endsWith(suffix);
     if (!ok) {
-      throw new StranglerError('foreign_stream', `Stream "${streamId}" does not match the template "${template}"; this projection cannot tell which row it belongs to.`, {
-        details: { streamId, template },
-      });
+      throw new StranglerError(
+        'foreign_stream',
+        `Stream "${streamId}" does not match the template "${template}"; this projection cannot tell which row it belongs to.`,
+        {
+          details: { streamId, template },
+        },
+      );
     }
     return streamId.slice(prefix.length, streamId.length - suffix.length);
   };

@@ -21,7 +21,13 @@ export class ApplyError extends Error {
 }
 
 /** Upcasts and applies the events the module handles; the rest pass without calling it. */
-export async function applyEvents(tx: Executor, module: ProjectionModule, events: readonly RecordedEvent[], tables: TableNames, upcast: UpcastFn): Promise<void> {
+export async function applyEvents(
+  tx: Executor,
+  module: ProjectionModule,
+  events: readonly RecordedEvent[],
+  tables: TableNames,
+  upcast: UpcastFn,
+): Promise<void> {
   const handles = new Set(module.handles);
   const relevant = events.filter((e) => handles.has(e.type));
   if (relevant.length === 0) return;

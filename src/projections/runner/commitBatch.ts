@@ -23,7 +23,8 @@ export async function lockAsHolder(tx: Executor, h: Holder): Promise<ProjectionR
   const row = await readProjection(tx, h.name, { forUpdate: true });
   if (!row) throw new LeaseLostError(h.name, 'its row is gone');
   if (row.leaseOwner !== h.owner) throw new LeaseLostError(h.name, `the lease is held by ${row.leaseOwner ?? 'nobody'}`);
-  if (!sameCheckpoint(row.checkpoint, h.expected)) throw new LeaseLostError(h.name, `the checkpoint moved to ${row.checkpoint.position} (expected ${h.expected.position})`);
+  if (!sameCheckpoint(row.checkpoint, h.expected))
+    throw new LeaseLostError(h.name, `the checkpoint moved to ${row.checkpoint.position} (expected ${h.expected.position})`);
   if (row.status !== 'running') throw new LeaseLostError(h.name, `the projection is ${row.status}`);
   return row;
 }

@@ -7,13 +7,20 @@ import { StranglerError } from '../../errors/StranglerError.ts';
  */
 export class LeaseLostError extends StranglerError {
   constructor(projection: string, reason: string) {
-    super('projection_lease_lost', `Projection "${projection}": ${reason}; the batch was rolled back.`, { status: 409, details: { projection } });
+    super('projection_lease_lost', `Projection "${projection}": ${reason}; the batch was rolled back.`, {
+      status: 409,
+      details: { projection },
+    });
   }
 }
 
 export class UnknownProjectionError extends StranglerError {
   constructor(name: string, known: readonly string[]) {
-    super('usage', `Unknown projection "${name}". Known: ${known.length ? known.join(', ') : '(none registered yet: start the runners first)'}.`, { status: 404 });
+    super(
+      'usage',
+      `Unknown projection "${name}". Known: ${known.length ? known.join(', ') : '(none registered yet: start the runners first)'}.`,
+      { status: 404 },
+    );
   }
 }
 

@@ -7,7 +7,11 @@ const CLEAR_FAILURE = `failed_event_id = NULL, failed_tx = NULL, failed_position
 
 async function lockRow(tx: Executor, name: string): Promise<ProjectionRow> {
   const row = await readProjection(tx, name, { forUpdate: true });
-  if (!row) throw new UnknownProjectionError(name, (await listProjections(tx)).map((r) => r.name));
+  if (!row)
+    throw new UnknownProjectionError(
+      name,
+      (await listProjections(tx)).map((r) => r.name),
+    );
   return row;
 }
 
@@ -39,15 +43,22 @@ export interface SkippedEvent {
  */
 export async function skipFailedEvent(store: EventStore, name: string, skippedBy: string): Promise<SkippedEvent> {
   const before = await readProjection(store.db, name);
-  if (!before) throw new UnknownProjectionError(name, (await listProjections(store.db)).map((r) => r.name));
+  if (!before)
+    throw new UnknownProjectionError(
+      name,
+      (await listProjections(store.db)).map((r) => r.name),
+    );
   // The paused runner committed every event before the poison one: it is the next in the log.
   const next = (await store.readAll({ after: before.checkpoint, limit: 1 })).events[0];
   return store.db.transaction(async (tx) => {
     const row = await lockRow(tx, name);
     const failure = row.failure;
-    if (row.status !== 'paused' || !failure) throw new ProjectionStateError(`Projection "${name}" is ${row.status} with no failing event: nothing to skip.`);
+    if (row.status !== 'paused' || !failure)
+      throw new ProjectionStateError(`Projection "${name}" is ${row.status} with no failing event: nothing to skip.`);
     if (!sameCheckpoint(row.checkpoint, before.checkpoint) || !next || next.id !== failure.eventId) {
-      throw new ProjectionStateError(`Projection "${name}": the failing event ${failure.eventId} is not the next one after the checkpoint (position ${row.checkpoint.position}); run status again and retry.`);
+      throw new ProjectionStateError(
+        `Projection "${name}": the failing event ${failure.eventId} is not the next one after the checkpoint (position ${row.checkpoint.position}); run status again and retry.`,
+      );
     }
     await tx.query(
       `INSERT INTO strangler_dead_letters (projection, event_id, position, transaction_id, event_type, stream_id, error, skipped_by)
@@ -75,10 +86,26 @@ export interface DeadLetter {
 }
 
 export async function listDeadLetters(db: Executor, projection?: string): Promise<DeadLetter[]> {
-  const { rows } = await db.query<{ projection: string; event_id: string; position: string; event_type: string | null; error: string; skipped_by: string | null; skipped_at: string }>(
+  const { rows } = await db.query<{
+    projection: string;
+    event_id: string;
+    position: string;
+    event_type: string | null;
+    error: string;
+    skipped_by: string | null;
+    skipped_at: string;
+  }>(
     `SELECT projection, event_id, position, event_type, error, skipped_by, skipped_at FROM strangler_dead_letters
       WHERE $1::text IS NULL OR projection = $1 ORDER BY skipped_at, position`,
     [projection ?? null],
   );
-  return rows.map((r) => ({ projection: r.projection, eventId: r.event_id, position: Number(r.position), type: r.event_type, error: r.error, skippedBy: r.skipped_by, skippedAt: r.skipped_at }));
+  return rows.map((r) => ({
+    projection: r.projection,
+    eventId: r.event_id,
+    position: Number(r.position),
+    type: r.event_type,
+    error: r.error,
+    skippedBy: r.skipped_by,
+    skippedAt: r.skipped_at,
+  }));
 }

@@ -76,14 +76,22 @@ export async function rebuildProjection(o: RebuildOptions): Promise<RebuildResul
       await applyEvents(tx, module, keep, built, upcast);
     } catch (err) {
       const cause = err instanceof ApplyError ? err.causeError : err;
-      throw new ProjectionStateError(`Rebuild of "${name}" failed on events at positions ${events[0]?.position}..${events[events.length - 1]?.position}: ${describeError(cause)}. Fix the handler and run the rebuild again: it resumes where it stopped.`);
+      throw new ProjectionStateError(
+        `Rebuild of "${name}" failed on events at positions ${events[0]?.position}..${events[events.length - 1]?.position}: ${describeError(cause)}. Fix the handler and run the rebuild again: it resumes where it stopped.`,
+      );
     }
   };
   const report = async (phase: RebuildProgress['phase'], force = false) => {
     if (!o.onProgress || (!force && clock() - lastReport < (o.progressIntervalMs ?? 1000))) return;
     lastReport = clock();
     const seconds = Math.max(0.001, (clock() - started) / 1000);
-    o.onProgress({ phase, position: cp.position, applied, remaining: await store.countAfter(cp), eventsPerSecond: Math.round((applied - claim.applied) / seconds) });
+    o.onProgress({
+      phase,
+      position: cp.position,
+      applied,
+      remaining: await store.countAfter(cp),
+      eventsPerSecond: Math.round((applied - claim.applied) / seconds),
+    });
   };
 
   for (;;) {
@@ -160,7 +168,9 @@ async function claimRebuild(db: Executor, module: ProjectionModule, owner: strin
     const row = (await readProjection(tx, module.name, { forUpdate: true }))!;
     const current = row.rebuild;
     if (current && current.owner !== owner && !(await expired(tx, row))) {
-      throw new ProjectionStateError(`Projection "${module.name}" is already being rebuilt by ${current.owner}; wait for it (see status) or retry after its lease expires.`);
+      throw new ProjectionStateError(
+        `Projection "${module.name}" is already being rebuilt by ${current.owner}; wait for it (see status) or retry after its lease expires.`,
+      );
     }
     const resume = current !== null && current.version === module.version && sameShape(current.tables, module);
     const tables = resume ? current.tables : rebuildTableNames(module.tables, randomBytes(3).toString('hex'));
@@ -191,6 +201,8 @@ const sameShape = (tables: TableNames, module: ProjectionModule) =>
   module.tables.every((t) => t in tables) && Object.keys(tables).length === module.tables.length;
 
 async function deadLettered(db: Executor, projection: string): Promise<Set<string>> {
-  const { rows } = await db.query<{ id: string }>('SELECT event_id::text AS id FROM strangler_dead_letters WHERE projection = $1', [projection]);
+  const { rows } = await db.query<{ id: string }>('SELECT event_id::text AS id FROM strangler_dead_letters WHERE projection = $1', [
+    projection,
+  ]);
   return new Set(rows.map((r) => r.id));
 }

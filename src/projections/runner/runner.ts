@@ -103,8 +103,13 @@ export function createProjectionRunner(o: ProjectionRunnerOptions): ProjectionRu
     if (!row) {
       // Fresh leadership: make sure the served tables exist and the checkpoint is in this epoch.
       await store.db.exec(module.ddl(claimed.tables));
-      if ((await rebaseToEpoch(store, name, await store.epoch())) === 'rebased') log.warn('event store epoch changed: checkpoint re-based by position');
-      if (claimed.version !== module.version) log.warn({ stored: claimed.version, module: module.version }, `projection version changed: run "strangler projections rebuild ${name}" to rebuild the read model`);
+      if ((await rebaseToEpoch(store, name, await store.epoch())) === 'rebased')
+        log.warn('event store epoch changed: checkpoint re-based by position');
+      if (claimed.version !== module.version)
+        log.warn(
+          { stored: claimed.version, module: module.version },
+          `projection version changed: run "strangler projections rebuild ${name}" to rebuild the read model`,
+        );
       log.info({ position: claimed.checkpoint.position }, 'projection lease claimed');
       setLeader(true);
       row = (await claimLease(store.db, name, owner, leaseMs)) ?? null;
@@ -163,7 +168,10 @@ export function createProjectionRunner(o: ProjectionRunnerOptions): ProjectionRu
       pause: async (event, error, retries) => {
         await pauseProjection(store.db, holder, event, error, retries);
         current.status = 'paused';
-        log.error({ eventId: event.id, position: event.position, type: event.type, error }, `projection paused on a failing event (pause_and_alert): fix the handler, then "strangler projections resume ${name}" or "strangler projections skip ${name}"`);
+        log.error(
+          { eventId: event.id, position: event.position, type: event.type, error },
+          `projection paused on a failing event (pause_and_alert): fix the handler, then "strangler projections resume ${name}" or "strangler projections skip ${name}"`,
+        );
       },
       maxRetries: o.maxRetries ?? 3,
       retryBackoffMs: o.retryBackoffMs ?? 200,
@@ -230,7 +238,9 @@ export function createProjectionRunner(o: ProjectionRunnerOptions): ProjectionRu
         if (row) {
           row = null;
           setLeader(false);
-          await releaseLease(store.db, name, owner).catch((err) => log.warn({ err: describeError(err) }, 'could not release the projection lease; it expires on its own'));
+          await releaseLease(store.db, name, owner).catch((err) =>
+            log.warn({ err: describeError(err) }, 'could not release the projection lease; it expires on its own'),
+          );
         }
       })();
       return stopped;

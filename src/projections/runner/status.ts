@@ -20,7 +20,10 @@ export interface ProjectionStatus {
 }
 
 /** Every projection the store knows, plus configured modules that never ran, with their lag now. */
-export async function projectionStatus(store: EventStore, opts: { modules?: readonly ProjectionModule[]; now?: number } = {}): Promise<ProjectionStatus[]> {
+export async function projectionStatus(
+  store: EventStore,
+  opts: { modules?: readonly ProjectionModule[]; now?: number } = {},
+): Promise<ProjectionStatus[]> {
   const now = opts.now ?? Date.now();
   const modules = new Map((opts.modules ?? []).map((m) => [m.name, m]));
   const rows = await listProjections(store.db);
@@ -38,7 +41,13 @@ export async function projectionStatus(store: EventStore, opts: { modules?: read
       appliedEvents: row.appliedEvents,
       lagEvents: lag.events,
       lagMs: lag.ms,
-      failure: row.failure && { eventId: row.failure.eventId, position: row.failure.checkpoint.position, error: row.failure.error, at: row.failure.at, retries: row.failure.retries },
+      failure: row.failure && {
+        eventId: row.failure.eventId,
+        position: row.failure.checkpoint.position,
+        error: row.failure.error,
+        at: row.failure.at,
+        retries: row.failure.retries,
+      },
       rebuild: row.rebuild && {
         version: row.rebuild.version,
         position: row.rebuild.checkpoint.position,
@@ -52,7 +61,20 @@ export async function projectionStatus(store: EventStore, opts: { modules?: read
   for (const m of modules.values()) {
     if (rows.some((r) => r.name === m.name)) continue;
     const lagEvents = await store.countAfter({ transactionId: '0', position: 0 });
-    out.push({ name: m.name, version: null, moduleVersion: m.version, status: 'not_started', leaseOwner: null, leaseExpiresAt: null, position: 0, appliedEvents: 0, lagEvents, lagMs: 0, failure: null, rebuild: null });
+    out.push({
+      name: m.name,
+      version: null,
+      moduleVersion: m.version,
+      status: 'not_started',
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      position: 0,
+      appliedEvents: 0,
+      lagEvents,
+      lagMs: 0,
+      failure: null,
+      rebuild: null,
+    });
   }
   return out;
 }

@@ -72,7 +72,17 @@ export function createProjectionWorkers(o: ProjectionWorkersOptions): Projection
   const waker = createWaker();
   let unlisten: Promise<(() => Promise<void>) | null> = Promise.resolve(null);
   const runners = projections.map(({ module, upcasters }) =>
-    createProjectionRunner({ ...settings, store, module, owner, logger, gate, waker, ...(metrics ? { metrics } : {}), ...(upcasters ? { upcast: (e) => upcasters.upcast(e) } : {}) }),
+    createProjectionRunner({
+      ...settings,
+      store,
+      module,
+      owner,
+      logger,
+      gate,
+      waker,
+      ...(metrics ? { metrics } : {}),
+      ...(upcasters ? { upcast: (e) => upcasters.upcast(e) } : {}),
+    }),
   );
   let stopped: Promise<void> | undefined;
   return {
@@ -82,17 +92,21 @@ export function createProjectionWorkers(o: ProjectionWorkersOptions): Projection
       // Woken by append notifications where the store can LISTEN; the poll covers the rest
       // (a notification lost while the listening connection reconnects, a PgBouncer in between).
       unlisten = store.onAppended
-        ? store.onAppended(() => waker.wake()).catch((err: Error) => {
-            logger.warn({ err: err.message }, 'cannot LISTEN for appends; projection runners poll');
-            return null;
-          })
+        ? store
+            .onAppended(() => waker.wake())
+            .catch((err: Error) => {
+              logger.warn({ err: err.message }, 'cannot LISTEN for appends; projection runners poll');
+              return null;
+            })
         : Promise.resolve(null);
       for (const r of runners) r.start();
       logger.info({ owner, projections: runners.map((r) => r.name), workers: o.workers }, 'projection runners started');
     },
     stop() {
       stopped ??= (async () => {
-        await (await unlisten)?.();
+        await (
+          await unlisten
+        )?.();
         await Promise.all(runners.map((r) => r.stop()));
       })();
       return stopped;

@@ -34,7 +34,11 @@ function toInfo(r: Record<string, unknown>, json: boolean): ColumnInfo {
 export async function describeTable(db: Executor, table: string, side: string): Promise<ColumnInfo[]> {
   const cols = db.dialect === 'mysql' ? await describeMysql(db, table) : await describePg(db, table);
   if (!cols.length) {
-    throw new StranglerError('reconcile_table_missing', `The ${side} table "${table}" does not exist (or has no columns) in the ${side} database; check entities.*.${side === 'legacy' ? 'legacy' : 'readModel'}.table.`, { status: 400 });
+    throw new StranglerError(
+      'reconcile_table_missing',
+      `The ${side} table "${table}" does not exist (or has no columns) in the ${side} database; check entities.*.${side === 'legacy' ? 'legacy' : 'readModel'}.table.`,
+      { status: 400 },
+    );
   }
   return cols;
 }
@@ -47,10 +51,12 @@ async function describeMysql(db: Executor, table: string): Promise<ColumnInfo[]>
     [table],
   );
   // MariaDB's JSON alias is LONGTEXT CHECK (json_valid(col)).
-  const { rows: checks } = await db.query<{ clause: string }>(
-    `SELECT CHECK_CLAUSE AS clause FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = ?`,
-    [table],
-  ).catch(() => ({ rows: [] as { clause: string }[] }));
+  const { rows: checks } = await db
+    .query<{ clause: string }>(
+      `SELECT CHECK_CLAUSE AS clause FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = ?`,
+      [table],
+    )
+    .catch(() => ({ rows: [] as { clause: string }[] }));
   const jsonCols = new Set(checks.flatMap((c) => [...String(c.clause).matchAll(/json_valid\(`([^`]+)`\)/gi)].map((m) => m[1]!)));
   return rows.map((r) => toInfo(r, jsonCols.has(String(r.name))));
 }

@@ -58,7 +58,8 @@ function pair(a: SideKind, b: SideKind): Omit<ColumnPlan, 'legacy' | 'readModel'
   }
   const set = new Set([ka, kb]);
   if (set.has('integer') && set.has('decimal')) return { ...base, kind: 'decimal', scale: Math.max(a.scale ?? 0, b.scale ?? 0) };
-  if (set.has('float') && (set.has('integer') || set.has('decimal'))) return { ...base, kind: 'float', digits: (ka === 'float' ? a : b).digits ?? 15 };
+  if (set.has('float') && (set.has('integer') || set.has('decimal')))
+    return { ...base, kind: 'float', digits: (ka === 'float' ? a : b).digits ?? 15 };
   if (set.has('bytes') && set.has('uuid')) return { ...base, kind: 'uuid' };
   // Text on one side (a generic row projection keeps text columns): parsed as the other side's kind.
   if (set.has('string')) {
@@ -70,7 +71,7 @@ function pair(a: SideKind, b: SideKind): Omit<ColumnPlan, 'legacy' | 'readModel'
   return null;
 }
 
-const describe = (c: ColumnInfo) => c.columnType && c.columnType !== c.dataType ? `${c.dataType} (${c.columnType})` : c.dataType;
+const describe = (c: ColumnInfo) => (c.columnType && c.columnType !== c.dataType ? `${c.dataType} (${c.columnType})` : c.dataType);
 
 export interface PlanInput {
   entity: string;
@@ -95,9 +96,15 @@ export function planColumns(input: PlanInput): ColumnPlan[] {
   const where = `entities.${input.entity}.reconcile`;
   const legacyBy = new Map(input.legacy.map((c) => [c.name, c]));
   const rmBy = new Map(input.readModel.map((c) => [c.name, c]));
-  const ignored = new Set(Object.entries(input.rules).filter(([, r]) => r.includes('ignore')).map(([c]) => c));
+  const ignored = new Set(
+    Object.entries(input.rules)
+      .filter(([, r]) => r.includes('ignore'))
+      .map(([c]) => c),
+  );
   const map: [string, string][] =
-    input.columns === 'all' ? input.legacy.map((c) => [c.name, c.name] as [string, string]).filter(([l]) => !ignored.has(l)) : Object.entries(input.columns);
+    input.columns === 'all'
+      ? input.legacy.map((c) => [c.name, c.name] as [string, string]).filter(([l]) => !ignored.has(l))
+      : Object.entries(input.columns);
   for (const k of input.key) if (!map.some(([l]) => l === k)) map.unshift([k, k]);
   const ordered = [...input.key.map((k) => map.find(([l]) => l === k)!), ...map.filter(([l]) => !input.key.includes(l))];
 
@@ -121,12 +128,16 @@ export function planColumns(input: PlanInput): ColumnPlan[] {
     const b = sideKind(rc);
     if (!a || !b) {
       const bad = !a ? `legacy ${input.legacyTable}.${l} is ${describe(lc)}` : `read model ${input.readModelTable}.${r} is ${describe(rc)}`;
-      problems.push(`${bad}, a type reconciliation cannot compare yet; leave the column out of ${where}.columns or mark it { ${l}: ignore }`);
+      problems.push(
+        `${bad}, a type reconciliation cannot compare yet; leave the column out of ${where}.columns or mark it { ${l}: ignore }`,
+      );
       continue;
     }
     const kind = pair(a, b);
     if (!kind) {
-      problems.push(`legacy ${l} (${describe(lc)}) and read model ${r} (${describe(rc)}) hold different kinds of value and cannot be compared`);
+      problems.push(
+        `legacy ${l} (${describe(lc)}) and read model ${r} (${describe(rc)}) hold different kinds of value and cannot be compared`,
+      );
       continue;
     }
     const given = input.rules[l] ?? [];
@@ -143,7 +154,10 @@ export function planColumns(input: PlanInput): ColumnPlan[] {
     plans.push({ legacy: l, readModel: r, ...kind, rules, types: { legacy: lc.dataType, readModel: rc.dataType } });
   }
   if (problems.length) {
-    throw new StranglerError('reconcile_columns', `Cannot reconcile entity ${input.entity}:\n  - ${problems.join('\n  - ')}`, { status: 400, details: { problems } });
+    throw new StranglerError('reconcile_columns', `Cannot reconcile entity ${input.entity}:\n  - ${problems.join('\n  - ')}`, {
+      status: 400,
+      details: { problems },
+    });
   }
   return plans;
 }

@@ -148,7 +148,14 @@ export function canonicalTimestamp(v: unknown, fraction: number): Canonical {
     const t = new Date(0);
     t.setUTCFullYear(y, mo - 1, d);
     t.setUTCHours(h, mi, sec - sign * offsetS);
-    [y, mo, d, h, mi, sec] = [t.getUTCFullYear(), t.getUTCMonth() + 1, t.getUTCDate(), t.getUTCHours(), t.getUTCMinutes(), t.getUTCSeconds()];
+    [y, mo, d, h, mi, sec] = [
+      t.getUTCFullYear(),
+      t.getUTCMonth() + 1,
+      t.getUTCDate(),
+      t.getUTCHours(),
+      t.getUTCMinutes(),
+      t.getUTCSeconds(),
+    ];
   }
   const frac = (m[7] ?? '').padEnd(fraction, '0').slice(0, fraction);
   const p2 = (n: number) => String(n).padStart(2, '0');
@@ -221,7 +228,10 @@ class JsonReader {
         } while (this.take(','));
         if (!this.take('}')) throw new SyntaxError('bad object');
       }
-      return `{${[...members.keys()].sort().map((k) => `${JSON.stringify(k)}:${members.get(k)}`).join(',')}}`;
+      return `{${[...members.keys()]
+        .sort()
+        .map((k) => `${JSON.stringify(k)}:${members.get(k)}`)
+        .join(',')}}`;
     }
     if (c === '[') {
       this.at++;

@@ -33,7 +33,16 @@ let scratch = Buffer.allocUnsafe(4096);
 /** Writes a row's encoding into the scratch buffer; returns its length. */
 function writeRow(plans: readonly ColumnPlan[], canon: readonly Canonical[]): number {
   let need = 0;
-  for (const c of canon) need += 5 + (c === null ? 0 : typeof c === 'string' ? Buffer.byteLength(c, 'utf8') : Buffer.isBuffer(c) ? c.length : Buffer.byteLength(c.raw, 'utf8'));
+  for (const c of canon)
+    need +=
+      5 +
+      (c === null
+        ? 0
+        : typeof c === 'string'
+          ? Buffer.byteLength(c, 'utf8')
+          : Buffer.isBuffer(c)
+            ? c.length
+            : Buffer.byteLength(c.raw, 'utf8'));
   if (need > scratch.length) scratch = Buffer.allocUnsafe(Math.max(need, scratch.length * 2));
   let at = 0;
   for (let i = 0; i < plans.length; i++) {
@@ -59,7 +68,9 @@ export function encodeRow(plans: readonly ColumnPlan[], values: readonly unknown
 
 /** sha256 of a row's encoding. `crypto.hash` (Node ≥ 20.12) skips the Hash object per row. */
 export const rowHash: (bytes: Buffer) => Buffer =
-  typeof oneShotHash === 'function' ? (b) => oneShotHash('sha256', b, 'buffer') as unknown as Buffer : (b) => createHash('sha256').update(b).digest();
+  typeof oneShotHash === 'function'
+    ? (b) => oneShotHash('sha256', b, 'buffer') as unknown as Buffer
+    : (b) => createHash('sha256').update(b).digest();
 
 const hashLatin1: (b: Buffer) => string =
   typeof oneShotHash === 'function' ? (b) => oneShotHash('sha256', b, 'binary') : (b) => createHash('sha256').update(b).digest('binary');

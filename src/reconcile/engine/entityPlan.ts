@@ -42,7 +42,10 @@ export async function planEntity(opts: {
   const legacyTable = config.legacy.table;
   const logical = config.readModel.table;
   const physical = (await readModelTables(opts.store, opts.projection, [logical]))[logical] ?? logical;
-  const [legacyCols, rmCols] = await Promise.all([describeTable(opts.legacy, legacyTable, 'legacy'), describeTable(opts.store, physical, 'read model')]);
+  const [legacyCols, rmCols] = await Promise.all([
+    describeTable(opts.legacy, legacyTable, 'legacy'),
+    describeTable(opts.store, physical, 'read model'),
+  ]);
   const key = config.reconcile.key ?? [config.legacy.key];
   const columns = planColumns({
     entity,
@@ -60,10 +63,18 @@ export async function planEntity(opts: {
   const keyKinds = keyPlans.map((p) => p.kind);
   for (const p of keyPlans) {
     if (!KEY_KINDS.includes(p.kind)) {
-      throw new StranglerError('reconcile_key', `entities.${entity}.legacy.key "${p.legacy}" is a ${p.kind} column; reconciliation walks integer, string or UUID keys.`, { status: 400 });
+      throw new StranglerError(
+        'reconcile_key',
+        `entities.${entity}.legacy.key "${p.legacy}" is a ${p.kind} column; reconciliation walks integer, string or UUID keys.`,
+        { status: 400 },
+      );
     }
     if (p.rules.length) {
-      throw new StranglerError('reconcile_key', `entities.${entity}.reconcile.rules: the key column "${p.legacy}" cannot have rules (${p.rules.join(', ')}); keys are compared exactly.`, { status: 400 });
+      throw new StranglerError(
+        'reconcile_key',
+        `entities.${entity}.reconcile.rules: the key column "${p.legacy}" cannot have rules (${p.rules.join(', ')}); keys are compared exactly.`,
+        { status: 400 },
+      );
     }
     const lc = legacyCols.find((c) => c.name === p.legacy);
     // Both sides must order keys alike: byte order. A case-insensitive legacy collation would
@@ -89,8 +100,16 @@ export async function planEntity(opts: {
     readModelTable: physical,
     columns: plans,
     keyKinds,
-    legacy: shape(opts.legacy.dialect, legacyTable, plans.map((p) => p.legacy)),
-    readModel: shape(opts.store.dialect, physical, plans.map((p) => p.readModel)),
+    legacy: shape(
+      opts.legacy.dialect,
+      legacyTable,
+      plans.map((p) => p.legacy),
+    ),
+    readModel: shape(
+      opts.store.dialect,
+      physical,
+      plans.map((p) => p.readModel),
+    ),
     streamOf: key.length === 1 ? (k) => template.replaceAll('{id}', k[0]!) : null,
     configHash,
   };

@@ -18,7 +18,17 @@ export function valuesOf(plan: EntityPlan, row: HashedRow | undefined): Record<s
   return Object.fromEntries(plan.columns.map((c, i) => [c.legacy, displayCanonical(canon[i]!)]));
 }
 
-export function diffOf(plan: EntityPlan, o: { kind: 'missing' | 'extra' | 'differing'; legacy?: HashedRow; readModel?: HashedRow; columns?: string[] }): DiffRow {
+export function diffOf(
+  plan: EntityPlan,
+  o: { kind: 'missing' | 'extra' | 'differing'; legacy?: HashedRow; readModel?: HashedRow; columns?: string[] },
+): DiffRow {
   const row = (o.legacy ?? o.readModel)!;
-  return { keyText: keyText(row.keyCanon), key: row.values.slice(0, plan.keyKinds.length), class: o.kind, columns: o.columns ?? [], legacy: valuesOf(plan, o.legacy), readModel: valuesOf(plan, o.readModel) };
+  return {
+    keyText: keyText(row.keyCanon),
+    key: row.values.slice(0, plan.keyKinds.length),
+    class: o.kind,
+    columns: o.columns ?? [],
+    legacy: valuesOf(plan, o.legacy),
+    readModel: valuesOf(plan, o.readModel),
+  };
 }

@@ -18,7 +18,13 @@ export async function createLegacyReader(db: Executor, timeoutMs: number): Promi
     return {
       // MariaDB: SET STATEMENT … FOR; MySQL: the optimizer hint (milliseconds).
       query: (sql, params) =>
-        db.query(mariadb ? `SET STATEMENT max_statement_time=${seconds} FOR ${sql}` : sql.replace(/^SELECT /, `SELECT /*+ MAX_EXECUTION_TIME(${Math.round(timeoutMs)}) */ `), params, { arrays: true }),
+        db.query(
+          mariadb
+            ? `SET STATEMENT max_statement_time=${seconds} FOR ${sql}`
+            : sql.replace(/^SELECT /, `SELECT /*+ MAX_EXECUTION_TIME(${Math.round(timeoutMs)}) */ `),
+          params,
+          { arrays: true },
+        ),
       async busy() {
         const { rows: s } = await db.query<{ Value: string }>(`SHOW GLOBAL STATUS LIKE 'Threads_running'`);
         return Number(s[0]?.Value ?? 0);
@@ -32,7 +38,9 @@ export async function createLegacyReader(db: Executor, timeoutMs: number): Promi
         return tx.query(sql, params, { arrays: true });
       }),
     async busy() {
-      const { rows } = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid()`);
+      const { rows } = await db.query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid()`,
+      );
       return Number(rows[0]?.n ?? 0);
     },
   };

@@ -75,7 +75,13 @@ export function differingColumns(plans: readonly ColumnPlan[], a: HashedRow, b: 
 }
 
 /** Merge-join of two key-ordered lists; calls `out` once per key, in key order. */
-export function mergeRows(plans: readonly ColumnPlan[], keyKinds: readonly ColumnKind[], legacy: readonly HashedRow[], readModel: readonly HashedRow[], out: (o: Outcome) => void): void {
+export function mergeRows(
+  plans: readonly ColumnPlan[],
+  keyKinds: readonly ColumnKind[],
+  legacy: readonly HashedRow[],
+  readModel: readonly HashedRow[],
+  out: (o: Outcome) => void,
+): void {
   let i = 0;
   let j = 0;
   while (i < legacy.length || j < readModel.length) {

@@ -34,7 +34,10 @@ export async function recheck(opts: RecheckOptions, runId: number, sleep: (ms: n
     afterKey = page[page.length - 1]!.keyText;
     const keys = page.map((d) => d.key);
     const [lq, rq] = [keysQuery(plan.legacy, keys), keysQuery(plan.readModel, keys)];
-    const [l, r] = await Promise.all([opts.legacy.query<unknown[]>(lq.sql, lq.params, { arrays: true }), store.query<unknown[]>(rq.sql, rq.params, { arrays: true })]);
+    const [l, r] = await Promise.all([
+      opts.legacy.query<unknown[]>(lq.sql, lq.params, { arrays: true }),
+      store.query<unknown[]>(rq.sql, rq.params, { arrays: true }),
+    ]);
     const byKey = (rows: unknown[][]) => new Map(hashRows(plan, rows).map((h) => [keyText(h.keyCanon), h]));
     const lm = byKey(l.rows);
     const rm = byKey(r.rows);
@@ -51,11 +54,19 @@ export async function recheck(opts: RecheckOptions, runId: number, sleep: (ms: n
         checks.push({ keyText: d.keyText, status: 'resolved', diff: null }); // gone from both sides meanwhile
         continue;
       }
-      const now = !b ? diffOf(plan, { kind: 'missing', legacy: a }) : !a ? diffOf(plan, { kind: 'extra', readModel: b }) : diffOf(plan, { kind: 'differing', legacy: a, readModel: b, columns: differingColumns(plan.columns, a, b) });
+      const now = !b
+        ? diffOf(plan, { kind: 'missing', legacy: a })
+        : !a
+          ? diffOf(plan, { kind: 'extra', readModel: b })
+          : diffOf(plan, { kind: 'differing', legacy: a, readModel: b, columns: differingColumns(plan.columns, a, b) });
       still.push({ d, now });
     }
     const pending = plan.streamOf
-      ? await streamsWithEventsAfter(store, still.map((s) => plan.streamOf!(s.d.key.map(String))), checkpoint)
+      ? await streamsWithEventsAfter(
+          store,
+          still.map((s) => plan.streamOf!(s.d.key.map(String))),
+          checkpoint,
+        )
       : new Set<string>();
     for (const s of still) {
       const isPending = plan.streamOf !== null && pending.has(plan.streamOf(s.d.key.map(String)));

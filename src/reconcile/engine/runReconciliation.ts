@@ -3,15 +3,7 @@ import type { Executor } from '../../db/executor.ts';
 import type { Logger } from '../../logging/logger.ts';
 import { ENCODING_VERSION, MOD64, PrefixSum } from '../encoding/rowEncoding.ts';
 import type { ReconcileReport } from '../report/types.ts';
-import {
-  claimRun,
-  failRun,
-  finishRun,
-  recordChunk,
-  type DiffRow,
-  type RunRow,
-  type SkippedChunk,
-} from '../store/runs.ts';
+import { claimRun, failRun, finishRun, recordChunk, type DiffRow, type RunRow, type SkippedChunk } from '../store/runs.ts';
 import type { EntityPlan } from './entityPlan.ts';
 import { createLegacyReader, isStatementTimeout, type LegacyReader } from './legacyLimits.ts';
 import { diffOf, hashRows } from './hashedRows.ts';
@@ -23,7 +15,14 @@ import type { Prefilter } from './prefilter.ts';
 
 export type RunSettings = Pick<
   ReconciliationConfig,
-  'chunkSize' | 'targetChunkMs' | 'maxRowsPerSecond' | 'statementTimeoutMs' | 'pauseWhenThreadsRunning' | 'graceMs' | 'maxSamples' | 'toleranceDriftPercent'
+  | 'chunkSize'
+  | 'targetChunkMs'
+  | 'maxRowsPerSecond'
+  | 'statementTimeoutMs'
+  | 'pauseWhenThreadsRunning'
+  | 'graceMs'
+  | 'maxSamples'
+  | 'toleranceDriftPercent'
 >;
 
 export interface RunOptions {
@@ -69,20 +68,38 @@ const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 export async function runReconciliation(opts: RunOptions): Promise<RunOutcome> {
   const { plan, store, settings, owner } = opts;
   const sleep = opts.sleep ?? defaultSleep;
-  const claim = await claimRun(store, { entity: plan.entity, owner, trigger: opts.trigger, configHash: plan.configHash, encodingVersion: ENCODING_VERSION, staleMs: opts.staleMs ?? 60_000 });
+  const claim = await claimRun(store, {
+    entity: plan.entity,
+    owner,
+    trigger: opts.trigger,
+    configHash: plan.configHash,
+    encodingVersion: ENCODING_VERSION,
+    staleMs: opts.staleMs ?? 60_000,
+  });
   if (claim.kind === 'busy') {
-    return { kind: 'skipped', runId: claim.run.runId, reason: `run ${claim.run.runId} of ${plan.entity} is in progress (owner ${claim.run.owner}, started ${claim.run.startedAt})` };
+    return {
+      kind: 'skipped',
+      runId: claim.run.runId,
+      reason: `run ${claim.run.runId} of ${plan.entity} is in progress (owner ${claim.run.owner}, started ${claim.run.startedAt})`,
+    };
   }
   const run = claim.run;
-  opts.logger?.info({ entity: plan.entity, runId: run.runId, resumed: claim.kind === 'resumed', cursor: run.cursor }, 'reconciliation started');
+  opts.logger?.info(
+    { entity: plan.entity, runId: run.runId, resumed: claim.kind === 'resumed', cursor: run.cursor },
+    'reconciliation started',
+  );
   try {
     const reader = opts.reader ?? (await createLegacyReader(opts.legacy, settings.statementTimeoutMs));
     const wallStart = Date.now();
     const note = await walkChunks(opts, reader, run, sleep);
     await recheck(opts, run.runId, sleep);
     const report = await buildReport(opts, run.runId, claim.kind === 'resumed', wallStart, note);
-    if (!(await finishRun(store, run.runId, owner, report))) throw new Error(`run ${run.runId} was taken over by another replica before it finished`);
-    opts.logger?.info({ entity: plan.entity, runId: run.runId, mismatchRate: report.mismatchRate, verdict: report.verdict }, 'reconciliation finished');
+    if (!(await finishRun(store, run.runId, owner, report)))
+      throw new Error(`run ${run.runId} was taken over by another replica before it finished`);
+    opts.logger?.info(
+      { entity: plan.entity, runId: run.runId, mismatchRate: report.mismatchRate, verdict: report.verdict },
+      'reconciliation finished',
+    );
     return { kind: 'finished', report };
   } catch (err) {
     if (opts.signal?.aborted) {
@@ -103,7 +120,12 @@ const MAX_TS_CHUNK = 5_000;
 const MAX_PREFILTER_CHUNK = 25_000;
 
 /** Walks the chunks; returns a note when the prefilter stood down during the walk. */
-async function walkChunks(opts: RunOptions, reader: LegacyReader, run: RunRow, sleep: (ms: number) => Promise<void>): Promise<string | null> {
+async function walkChunks(
+  opts: RunOptions,
+  reader: LegacyReader,
+  run: RunRow,
+  sleep: (ms: number) => Promise<void>,
+): Promise<string | null> {
   const { plan, store, settings } = opts;
   let prefilter = opts.prefilter ?? null;
   let mismatchedInARow = 0;
@@ -134,7 +156,10 @@ async function walkChunks(opts: RunOptions, reader: LegacyReader, run: RunRow, s
           upTo = bound.rows[0] ? (bound.rows[0] as unknown[]) : null;
           last = upTo === null;
           const rq = prefilter.readModel(after, upTo);
-          const [l, r] = await Promise.all([reader.query<unknown[]>(...spread(prefilter.legacy(after, upTo))), store.query<unknown[]>(rq.sql, rq.params, { arrays: true })]);
+          const [l, r] = await Promise.all([
+            reader.query<unknown[]>(...spread(prefilter.legacy(after, upTo))),
+            store.query<unknown[]>(rq.sql, rq.params, { arrays: true }),
+          ]);
           const lc = prefilter.read(l.rows[0]);
           const rc = prefilter.read(r.rows[0]);
           if (lc.count === rc.count && lc.sum === rc.sum) {
@@ -186,7 +211,10 @@ async function walkChunks(opts: RunOptions, reader: LegacyReader, run: RunRow, s
       standDowns++;
       note = `stood down ${standDowns} time(s) (first after chunk ${firstStandDown ?? chunks + 1}) when ${PREFILTER_GIVE_UP} chunks in a row differed; those stretches were compared row by row`;
       firstStandDown ??= chunks + 1;
-      opts.logger?.info({ entity: plan.entity, chunks: chunks + 1 }, `prefilter off for ${PREFILTER_RETRY_CHUNKS} chunks: ${PREFILTER_GIVE_UP} chunks in a row differed`);
+      opts.logger?.info(
+        { entity: plan.entity, chunks: chunks + 1 },
+        `prefilter off for ${PREFILTER_RETRY_CHUNKS} chunks: ${PREFILTER_GIVE_UP} chunks in a row differed`,
+      );
     } else if (!prefilter && opts.prefilter && retryAt !== null && chunks + 1 >= retryAt) {
       prefilter = opts.prefilter;
       retryAt = null;
@@ -213,7 +241,8 @@ async function walkChunks(opts: RunOptions, reader: LegacyReader, run: RunRow, s
     opts.signal?.throwIfAborted();
     after = upTo;
     // Adapt toward the target time per chunk, by at most ×2 / ÷2 a step.
-    if (!skipped && elapsed > 0) size = Math.round(Math.min(maxChunk(), Math.max(MIN_CHUNK, size * Math.min(2, Math.max(0.5, settings.targetChunkMs / elapsed)))));
+    if (!skipped && elapsed > 0)
+      size = Math.round(Math.min(maxChunk(), Math.max(MIN_CHUNK, size * Math.min(2, Math.max(0.5, settings.targetChunkMs / elapsed)))));
     size = Math.min(size, maxChunk());
     if (settings.maxRowsPerSecond > 0) {
       const minMs = (counts.legacy / settings.maxRowsPerSecond) * 1000;
@@ -266,21 +295,39 @@ async function readModelRange(opts: RunOptions, after: unknown[] | null, upTo: u
   }
 }
 
-async function skipChunk(opts: RunOptions, reader: LegacyReader, after: unknown[] | null, size: number, reason: string): Promise<SkippedChunk> {
+async function skipChunk(
+  opts: RunOptions,
+  reader: LegacyReader,
+  after: unknown[] | null,
+  size: number,
+  reason: string,
+): Promise<SkippedChunk> {
   const bound = await reader.query<unknown[]>(...spread(boundaryQuery(opts.plan.legacy, after, size - 1)));
   const upTo = bound.rows[0] ? (bound.rows[0] as unknown[]) : null;
   opts.logger?.warn({ entity: opts.plan.entity, after, upTo, reason }, 'reconciliation skipped a chunk');
   return { after, upTo, reason };
 }
 
-async function waitWhileBusy(opts: RunOptions, reader: LegacyReader, after: unknown[] | null, size: number, sleep: (ms: number) => Promise<void>): Promise<SkippedChunk | null> {
+async function waitWhileBusy(
+  opts: RunOptions,
+  reader: LegacyReader,
+  after: unknown[] | null,
+  size: number,
+  sleep: (ms: number) => Promise<void>,
+): Promise<SkippedChunk | null> {
   const limit = opts.settings.pauseWhenThreadsRunning;
   const started = Date.now();
   let running = await reader.busy();
   while (running > limit) {
     const waitMs = opts.busyWaitMs ?? BUSY_WAIT_MS;
     if (Date.now() - started >= waitMs) {
-      return skipChunk(opts, reader, after, size, `legacy database busy: ${running} statements running (pauseWhenThreadsRunning ${limit}) for ${waitMs / 1000} s`);
+      return skipChunk(
+        opts,
+        reader,
+        after,
+        size,
+        `legacy database busy: ${running} statements running (pauseWhenThreadsRunning ${limit}) for ${waitMs / 1000} s`,
+      );
     }
     await sleep(1000);
     running = await reader.busy();

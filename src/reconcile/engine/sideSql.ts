@@ -19,7 +19,10 @@ export function quoteIdent(dialect: Dialect, name: string): string {
 }
 
 export function quoteTableName(dialect: Dialect, name: string): string {
-  return name.split('.').map((p) => quoteIdent(dialect, p)).join('.');
+  return name
+    .split('.')
+    .map((p) => quoteIdent(dialect, p))
+    .join('.');
 }
 
 /** Placeholders: `?` on MySQL, `$n` on PostgreSQL, numbered from `start`. */
@@ -40,7 +43,13 @@ function keyExprs(s: SideShape): string[] {
 }
 
 /** `(k1 > ? OR (k1 = ? AND k2 > ?))`, the keyset predicate written out so both databases use the index. */
-function keysetPredicate(keys: readonly string[], op: '>' | '<=', next: () => string, values: readonly unknown[], params: unknown[]): string {
+function keysetPredicate(
+  keys: readonly string[],
+  op: '>' | '<=',
+  next: () => string,
+  values: readonly unknown[],
+  params: unknown[],
+): string {
   const ors: string[] = [];
   for (let i = 0; i < keys.length; i++) {
     const ands: string[] = [];
@@ -63,7 +72,13 @@ export interface Query {
 }
 
 /** Rows with key in (after, upTo] (either bound may be absent), in key order, at most `limit`. */
-export function rangeQuery(s: SideShape, after: readonly unknown[] | null, upTo: readonly unknown[] | null, limit: number | null, select?: string): Query {
+export function rangeQuery(
+  s: SideShape,
+  after: readonly unknown[] | null,
+  upTo: readonly unknown[] | null,
+  limit: number | null,
+  select?: string,
+): Query {
   const keys = keyExprs(s);
   const next = placeholders(s.dialect, 1);
   const params: unknown[] = [];
@@ -83,7 +98,15 @@ export function rangeQuery(s: SideShape, after: readonly unknown[] | null, upTo:
 
 /** The key of the `offset`-th row after `after`: the upper bound of a chunk, found by an index walk. */
 export function boundaryQuery(s: SideShape, after: readonly unknown[] | null, offset: number): Query {
-  const q = rangeQuery(s, after, null, 1, keyExprs(s).map((k, i) => `${k} AS ${quoteIdent(s.dialect, `k${i}`)}`).join(', '));
+  const q = rangeQuery(
+    s,
+    after,
+    null,
+    1,
+    keyExprs(s)
+      .map((k, i) => `${k} AS ${quoteIdent(s.dialect, `k${i}`)}`)
+      .join(', '),
+  );
   const next = placeholders(s.dialect, q.params.length + 1);
   return { sql: `${q.sql} OFFSET ${next()}`, params: [...q.params, offset] };
 }

@@ -24,8 +24,10 @@ function unsupported(p: ColumnPlan): string | null {
   if (p.rules.length) return `column ${p.legacy} has comparison rules (${p.rules.join(', ')})`;
   if (!(p.kind in TAGS)) return `column ${p.legacy} is compared as ${p.kind}`;
   const textual = (t: string) => /char|text|enum|set/.test(t);
-  if (p.kind !== 'string' && (textual(p.types.legacy) || textual(p.types.readModel))) return `column ${p.legacy} is text on one side and ${p.kind} on the other`;
-  if (p.kind === 'bool' && p.types.legacy !== 'boolean' && p.types.legacy !== 'tinyint') return `column ${p.legacy} is a ${p.types.legacy} boolean`;
+  if (p.kind !== 'string' && (textual(p.types.legacy) || textual(p.types.readModel)))
+    return `column ${p.legacy} is text on one side and ${p.kind} on the other`;
+  if (p.kind === 'bool' && p.types.legacy !== 'boolean' && p.types.legacy !== 'tinyint')
+    return `column ${p.legacy} is a ${p.types.legacy} boolean`;
   if (p.kind === 'decimal' && p.scale > 30) return `column ${p.legacy} has scale ${p.scale}`;
   return null;
 }
@@ -63,7 +65,9 @@ function canonicalText(d: Dialect, p: ColumnPlan, type: string, col: string): st
       return `to_char(${col}, 'YYYY-MM-DD')`;
     case 'timestamp': {
       const utc = type.includes('with time zone') ? `(${col} AT TIME ZONE 'UTC')` : col;
-      return p.fraction > 0 ? `to_char(${utc}, 'YYYY-MM-DD"T"HH24:MI:SS.') || left(to_char(${utc}, 'US'), ${p.fraction}) || 'Z'` : `to_char(${utc}, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
+      return p.fraction > 0
+        ? `to_char(${utc}, 'YYYY-MM-DD"T"HH24:MI:SS.') || left(to_char(${utc}, 'US'), ${p.fraction}) || 'Z'`
+        : `to_char(${utc}, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
     }
   }
 }
@@ -88,7 +92,11 @@ function prefixExpr(d: Dialect, plan: EntityPlan, side: 'legacy' | 'readModel'):
 
 const mod64 = (v: unknown) => ((BigInt(String(v ?? '0')) % MOD64) + MOD64) % MOD64;
 
-function checksumQuery(dialect: Executor['dialect'], shape: SideShape, prefix: string): (after: unknown[] | null, upTo: unknown[] | null) => Query {
+function checksumQuery(
+  dialect: Executor['dialect'],
+  shape: SideShape,
+  prefix: string,
+): (after: unknown[] | null, upTo: unknown[] | null) => Query {
   return (after, upTo) => {
     const sum = dialect === 'mysql' ? `CAST(COALESCE(SUM(${prefix}), 0) AS CHAR)` : `COALESCE(sum(${prefix}), 0)::text`;
     const q = rangeQuery(shape, after, upTo, null, `COUNT(*) AS n, ${sum} AS s`);
@@ -103,7 +111,12 @@ export interface PrefilterSetup {
 }
 
 /** Builds the prefilter for an entity and self-tests it on sampled rows of both sides. */
-export async function createSqlPrefilter(plan: EntityPlan, legacy: Executor, store: Executor, legacyQuery?: (sql: string, params: readonly unknown[]) => Promise<{ rows: unknown[][] }>): Promise<PrefilterSetup> {
+export async function createSqlPrefilter(
+  plan: EntityPlan,
+  legacy: Executor,
+  store: Executor,
+  legacyQuery?: (sql: string, params: readonly unknown[]) => Promise<{ rows: unknown[][] }>,
+): Promise<PrefilterSetup> {
   const off = (reason: string): PrefilterSetup => ({ prefilter: null, status: { enabled: false, reason } });
   if (store.dialect === 'pglite') return off('the embedded store runs on the event loop; no gain from an in-database checksum');
   for (const p of plan.columns) {
@@ -118,10 +131,14 @@ export async function createSqlPrefilter(plan: EntityPlan, legacy: Executor, sto
   ] as const) {
     try {
       const q = rangeQuery(shape, null, null, SAMPLE, `${prefix} AS p, ${shape.columns.map((c) => quoteIdent(db.dialect, c)).join(', ')}`);
-      const { rows } = side === 'legacy' && legacyQuery ? await legacyQuery(q.sql, q.params) : await db.query<unknown[]>(q.sql, q.params, { arrays: true });
+      const { rows } =
+        side === 'legacy' && legacyQuery
+          ? await legacyQuery(q.sql, q.params)
+          : await db.query<unknown[]>(q.sql, q.params, { arrays: true });
       for (const r of rows) {
         const ts = hashPrefix(rowHash(encodeRow(plan.columns, r.slice(1)).bytes));
-        if (mod64(r[0]) !== ts) return off(`self-test failed: the ${side} database hashes row ${String(r[1])} differently from the TypeScript encoding`);
+        if (mod64(r[0]) !== ts)
+          return off(`self-test failed: the ${side} database hashes row ${String(r[1])} differently from the TypeScript encoding`);
       }
       if (!rows.length) return off(`self-test impossible: the ${side} table is empty`);
     } catch (err) {

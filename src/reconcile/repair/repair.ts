@@ -54,16 +54,25 @@ export async function repairRun(opts: {
   logger?: Logger;
 }): Promise<RepairResult> {
   const { plan, run } = opts;
-  if (run.status !== 'finished') throw new StranglerError('repair_unfinished_run', `Run ${run.runId} is ${run.status}; repair works from a finished run. Run \`strangler reconcile --entity ${run.entity}\` first.`, { status: 400 });
+  if (run.status !== 'finished')
+    throw new StranglerError(
+      'repair_unfinished_run',
+      `Run ${run.runId} is ${run.status}; repair works from a finished run. Run \`strangler reconcile --entity ${run.entity}\` first.`,
+      { status: 400 },
+    );
   // A composite key names no stream (`orders-{id}` takes one value): such rows are listed, not repaired.
-  const streamOf = plan.streamOf ?? ((key: readonly string[]) => `(no stream: ${plan.entity} has the composite key ${JSON.stringify(key)})`);
+  const streamOf =
+    plan.streamOf ?? ((key: readonly string[]) => `(no stream: ${plan.entity} has the composite key ${JSON.stringify(key)})`);
   const actions: RepairAction[] = [];
   let after: string | null = null;
   for (;;) {
     const page = await confirmedDiffs(opts.store, run.runId, after, PAGE);
     if (!page.length) break;
     after = page[page.length - 1]!.keyText;
-    const q = keysQuery(plan.legacy, page.map((d) => d.key));
+    const q = keysQuery(
+      plan.legacy,
+      page.map((d) => d.key),
+    );
     const { rows } = await opts.legacy.query<unknown[]>(q.sql, q.params, { arrays: true });
     const legacyByKey = new Map<string, unknown[]>();
     for (const r of rows) {
@@ -73,7 +82,14 @@ export async function repairRun(opts: {
       const row = legacyByKey.get(d.keyText);
       const streamId = streamOf(d.key.map(String));
       const data = row ? Object.fromEntries(plan.columns.map((p, i) => [p.readModel, displayCanonical(canonicalValue(p, row[i]))])) : {};
-      const action: RepairAction = { key: d.key, streamId, class: d.class, event: row ? ROW_REPAIRED : ROW_REMOVED, data, outcome: 'planned' };
+      const action: RepairAction = {
+        key: d.key,
+        streamId,
+        class: d.class,
+        event: row ? ROW_REPAIRED : ROW_REMOVED,
+        data,
+        outcome: 'planned',
+      };
       if (d.class !== 'extra' && !row) {
         action.outcome = 'changed_meanwhile';
         action.detail = 'the legacy row was deleted since the run; a removal is appended instead';
@@ -97,7 +113,14 @@ async function applyAction(opts: { store: Executor; logger?: Logger }, runId: nu
     const res = await appendToStream(
       opts.store,
       action.streamId,
-      [{ id: repairEventId(runId, d.keyText), type: action.event, data: action.data, metadata: { source: 'reconciliation', runId, class: d.class, columns: d.columns, schemaVersion: 1 } }],
+      [
+        {
+          id: repairEventId(runId, d.keyText),
+          type: action.event,
+          data: action.data,
+          metadata: { source: 'reconciliation', runId, class: d.class, columns: d.columns, schemaVersion: 1 },
+        },
+      ],
       { expected: version ?? 'no_stream' },
     );
     action.outcome = res.replayed ? 'already_appended' : 'appended';

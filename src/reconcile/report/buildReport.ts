@@ -13,12 +13,22 @@ export interface ReportOptions {
   prefilterStatus?: { enabled: boolean; reason: string };
 }
 
-const withNote = (status: { enabled: boolean; reason: string }, note: string | null) => (note ? { ...status, reason: `${status.reason}; ${note}` } : status);
+const withNote = (status: { enabled: boolean; reason: string }, note: string | null) =>
+  note ? { ...status, reason: `${status.reason}; ${note}` } : status;
 
-const tableDigest = (rows: number, sum: bigint) => createHash('sha256').update(`${rows}:${(sum % MOD64).toString()}`).digest('hex');
+const tableDigest = (rows: number, sum: bigint) =>
+  createHash('sha256')
+    .update(`${rows}:${(sum % MOD64).toString()}`)
+    .digest('hex');
 
 /** The finished run's report, from its row, its differences and the previous run. */
-export async function buildReport(opts: ReportOptions, runId: number, resumed: boolean, wallStart: number, prefilterNote: string | null): Promise<ReconcileReport> {
+export async function buildReport(
+  opts: ReportOptions,
+  runId: number,
+  resumed: boolean,
+  wallStart: number,
+  prefilterNote: string | null,
+): Promise<ReconcileReport> {
   const { plan, store, settings } = opts;
   const { rows } = await store.query<Record<string, unknown>>(
     `SELECT trigger, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS started_at, chunks, chunk_size, legacy_rows, read_model_rows, matched, legacy_sum::text AS ls, read_model_sum::text AS rs,
@@ -72,7 +82,9 @@ export async function buildReport(opts: ReportOptions, runId: number, resumed: b
     verdict: mismatchRate <= tolerance ? 'within_tolerance' : 'over_tolerance',
     tableSha256: { legacy: tableDigest(legacyRows, BigInt(String(r.ls))), readModel: tableDigest(readModelRows, BigInt(String(r.rs))) },
     samples,
-    trend: prev?.report ? { previousRunId: prev.runId, previousMismatchRate: prev.report.mismatchRate, change: mismatchRate - prev.report.mismatchRate } : null,
+    trend: prev?.report
+      ? { previousRunId: prev.runId, previousMismatchRate: prev.report.mismatchRate, change: mismatchRate - prev.report.mismatchRate }
+      : null,
     resumed,
   };
 }

@@ -30,31 +30,66 @@ export function renderReportHtml(run: RunSummary): string {
   const r = run.report;
   const title = `Reconciliation run ${run.runId}: ${run.entity}`;
   if (!r) {
-    return page(title, `<h1>${escapeHtml(title)}</h1>${rows([
-      ['status', escapeHtml(run.status)],
-      ['started', escapeHtml(run.startedAt)],
-      ['error', escapeHtml(run.error ?? '')],
-    ])}<p><a href="/admin/reconciliations?format=html">all runs</a></p>`);
+    return page(
+      title,
+      `<h1>${escapeHtml(title)}</h1>${rows([
+        ['status', escapeHtml(run.status)],
+        ['started', escapeHtml(run.startedAt)],
+        ['error', escapeHtml(run.error ?? '')],
+      ])}<p><a href="/admin/reconciliations?format=html">all runs</a></p>`,
+    );
   }
   const summary = rows([
     ['verdict', `${verdict(r)}: mismatch rate ${escapeHtml(pct(r.mismatchRate))} (tolerance ${escapeHtml(pct(r.tolerance))})`],
-    ['tables', `legacy <code>${escapeHtml(r.legacyTable)}</code> vs read model <code>${escapeHtml(r.readModelTable)}</code> (projection ${escapeHtml(r.projection)})`],
+    [
+      'tables',
+      `legacy <code>${escapeHtml(r.legacyTable)}</code> vs read model <code>${escapeHtml(r.readModelTable)}</code> (projection ${escapeHtml(r.projection)})`,
+    ],
     ['rows', `legacy ${n(r.legacyRows)}, read model ${n(r.readModelRows)}, matched ${n(r.matched)}`],
     ['missing in projection', n(r.missingInProjection)],
     ['extra in projection', n(r.extraInProjection)],
-    ['differing', `${n(r.differing)}${Object.keys(r.differingColumns).length ? ` (${Object.entries(r.differingColumns).map(([c, k]) => `${escapeHtml(c)}: ${n(k)}`).join(', ')})` : ''}`],
+    [
+      'differing',
+      `${n(r.differing)}${
+        Object.keys(r.differingColumns).length
+          ? ` (${Object.entries(r.differingColumns)
+              .map(([c, k]) => `${escapeHtml(c)}: ${n(k)}`)
+              .join(', ')})`
+          : ''
+      }`,
+    ],
     ['pending (not projected yet)', n(r.pending)],
     ['resolved on re-check', n(r.resolvedOnRecheck)],
-    ['table sha256', `legacy <code>${escapeHtml(r.tableSha256.legacy)}</code><br>read model <code>${escapeHtml(r.tableSha256.readModel)}</code>`],
-    ['started / finished', `${escapeHtml(r.startedAt)} / ${escapeHtml(r.finishedAt)}${r.resumed ? ' (resumed after an interruption)' : ''}`],
-    ['duration', `${(r.durationMs / 1000).toFixed(1)} s, ${n(r.rowsPerSecond)} rows/s, ${n(r.chunks)} chunks (${n(r.prefilteredChunks)} equal by in-database checksum)`],
+    [
+      'table sha256',
+      `legacy <code>${escapeHtml(r.tableSha256.legacy)}</code><br>read model <code>${escapeHtml(r.tableSha256.readModel)}</code>`,
+    ],
+    [
+      'started / finished',
+      `${escapeHtml(r.startedAt)} / ${escapeHtml(r.finishedAt)}${r.resumed ? ' (resumed after an interruption)' : ''}`,
+    ],
+    [
+      'duration',
+      `${(r.durationMs / 1000).toFixed(1)} s, ${n(r.rowsPerSecond)} rows/s, ${n(r.chunks)} chunks (${n(r.prefilteredChunks)} equal by in-database checksum)`,
+    ],
     ['prefilter', escapeHtml(`${r.prefilter.enabled ? 'on' : 'off'}: ${r.prefilter.reason}`)],
-    ['trend', r.trend ? `previous run ${r.trend.previousRunId}: ${escapeHtml(pct(r.trend.previousMismatchRate))} (change ${r.trend.change >= 0 ? '+' : ''}${escapeHtml(pct(r.trend.change))})` : 'first run'],
-    ['trigger / config / encoding', `${escapeHtml(r.trigger)} / <code>${escapeHtml(r.configHash.slice(0, 16))}</code> / v${r.encodingVersion}`],
+    [
+      'trend',
+      r.trend
+        ? `previous run ${r.trend.previousRunId}: ${escapeHtml(pct(r.trend.previousMismatchRate))} (change ${r.trend.change >= 0 ? '+' : ''}${escapeHtml(pct(r.trend.change))})`
+        : 'first run',
+    ],
+    [
+      'trigger / config / encoding',
+      `${escapeHtml(r.trigger)} / <code>${escapeHtml(r.configHash.slice(0, 16))}</code> / v${r.encodingVersion}`,
+    ],
   ]);
   const skipped = r.skippedChunks.length
     ? `<h2>Skipped chunks (${r.skippedChunks.length})</h2><table><tr><th>after key</th><th>up to key</th><th>reason</th></tr>${r.skippedChunks
-        .map((c) => `<tr><td><code>${escapeHtml(JSON.stringify(c.after))}</code></td><td><code>${escapeHtml(JSON.stringify(c.upTo))}</code></td><td>${escapeHtml(c.reason)}</td></tr>`)
+        .map(
+          (c) =>
+            `<tr><td><code>${escapeHtml(JSON.stringify(c.after))}</code></td><td><code>${escapeHtml(JSON.stringify(c.upTo))}</code></td><td>${escapeHtml(c.reason)}</td></tr>`,
+        )
         .join('')}</table>`
     : '';
   const columns = r.columns.map((c) => c.legacy);
@@ -78,7 +113,10 @@ export function renderReportHtml(run: RunSummary): string {
         )
         .join('')}</table>`
     : '';
-  return page(title, `<h1>${escapeHtml(title)}</h1>${summary}${skipped}${samples}<p><a href="/admin/reconciliations?format=html">all runs</a> · <a href="/admin/reconciliations/${run.runId}">JSON</a></p>`);
+  return page(
+    title,
+    `<h1>${escapeHtml(title)}</h1>${summary}${skipped}${samples}<p><a href="/admin/reconciliations?format=html">all runs</a> · <a href="/admin/reconciliations/${run.runId}">JSON</a></p>`,
+  );
 }
 
 /** /admin/reconciliations?format=html */

@@ -78,7 +78,10 @@ export type Claim = { kind: 'new'; run: RunRow } | { kind: 'resumed'; run: RunRo
  * replica) when it was made with the same configuration; a live run elsewhere makes this
  * one `busy` (overlapping runs are skipped, not queued).
  */
-export async function claimRun(outer: Executor, opts: { entity: string; owner: string; trigger: string; configHash: string; encodingVersion: number; staleMs: number }): Promise<Claim> {
+export async function claimRun(
+  outer: Executor,
+  opts: { entity: string; owner: string; trigger: string; configHash: string; encodingVersion: number; staleMs: number },
+): Promise<Claim> {
   // Claims of one entity are serialised by a transaction-scoped advisory lock (safe behind a
   // transaction-pooling PgBouncer, unlike a session lock held for the whole run); the run row
   // and its heartbeat then keep other replicas off for as long as the run lives.
@@ -89,8 +92,14 @@ export async function claimRun(outer: Executor, opts: { entity: string; owner: s
 }
 
 /** Under the entity's claim lock nothing else changes its running row, so one pass decides. */
-async function claimLocked(db: Executor, opts: { entity: string; owner: string; trigger: string; configHash: string; encodingVersion: number; staleMs: number }): Promise<Claim> {
-  const { rows } = await db.query<Record<string, unknown>>(`SELECT ${COLUMNS} FROM strangler_reconcile_runs WHERE entity = $1 AND status = 'running'`, [opts.entity]);
+async function claimLocked(
+  db: Executor,
+  opts: { entity: string; owner: string; trigger: string; configHash: string; encodingVersion: number; staleMs: number },
+): Promise<Claim> {
+  const { rows } = await db.query<Record<string, unknown>>(
+    `SELECT ${COLUMNS} FROM strangler_reconcile_runs WHERE entity = $1 AND status = 'running'`,
+    [opts.entity],
+  );
   const current = rows[0] ? toRun(rows[0]) : null;
   if (current) {
     const stale = current.heartbeatAgeMs === null || current.heartbeatAgeMs > opts.staleMs;
@@ -170,7 +179,19 @@ export async function recordChunk(db: Executor, runId: number, owner: string, p:
          SELECT $1, d.key_text, d.key, d.class, ARRAY(SELECT jsonb_array_elements_text(d.columns)), d.legacy, d.read_model
            FROM jsonb_to_recordset($2::jsonb) AS d(key_text text, key jsonb, class text, columns jsonb, legacy jsonb, read_model jsonb)
          ON CONFLICT (run_id, key_text) DO NOTHING`,
-        [runId, JSON.stringify(p.diffs.map((d) => ({ key_text: d.keyText, key: d.key, class: d.class, columns: d.columns, legacy: d.legacy, read_model: d.readModel })))],
+        [
+          runId,
+          JSON.stringify(
+            p.diffs.map((d) => ({
+              key_text: d.keyText,
+              key: d.key,
+              class: d.class,
+              columns: d.columns,
+              legacy: d.legacy,
+              read_model: d.readModel,
+            })),
+          ),
+        ],
       );
     }
     return true;
@@ -182,7 +203,13 @@ export async function suspectPage(db: Executor, runId: number, afterKeyText: str
   return diffPage(db, runId, ['suspect'], afterKeyText, limit);
 }
 
-async function diffPage(db: Executor, runId: number, statuses: readonly string[], afterKeyText: string | null, limit: number): Promise<DiffRow[]> {
+async function diffPage(
+  db: Executor,
+  runId: number,
+  statuses: readonly string[],
+  afterKeyText: string | null,
+  limit: number,
+): Promise<DiffRow[]> {
   const { rows } = await db.query<Record<string, unknown>>(
     `SELECT key_text, key, class, columns, legacy, read_model FROM strangler_reconcile_diffs
       WHERE run_id = $1 AND status = ANY($2::text[]) AND ($3::text IS NULL OR key_text > $3) ORDER BY key_text LIMIT $4`,
@@ -275,11 +302,10 @@ export async function finishRun(db: Executor, runId: number, owner: string, repo
 }
 
 export async function failRun(db: Executor, runId: number, owner: string, error: string): Promise<void> {
-  await db.query(`UPDATE strangler_reconcile_runs SET status = 'failed', finished_at = now(), error = $3 WHERE run_id = $1 AND owner = $2 AND status = 'running'`, [
-    runId,
-    owner,
-    error,
-  ]);
+  await db.query(
+    `UPDATE strangler_reconcile_runs SET status = 'failed', finished_at = now(), error = $3 WHERE run_id = $1 AND owner = $2 AND status = 'running'`,
+    [runId, owner, error],
+  );
 }
 
 export interface RunSummary {

@@ -16,7 +16,16 @@ import { ROW_REMOVED, ROW_REPAIRED } from '../../../reconcile/repair/repairEvent
  * A malformed event throws: the runner's failure strategy pauses on it with the event id
  * and this message, instead of projecting a guess.
  */
-export const ORDER_EVENT_TYPES = ['OrderCreated', 'OrderItemAdded', 'OrderPaid', 'OrderCancelled', 'OrderUpdated', 'OrderDeleted', ROW_REPAIRED, ROW_REMOVED] as const;
+export const ORDER_EVENT_TYPES = [
+  'OrderCreated',
+  'OrderItemAdded',
+  'OrderPaid',
+  'OrderCancelled',
+  'OrderUpdated',
+  'OrderDeleted',
+  ROW_REPAIRED,
+  ROW_REMOVED,
+] as const;
 export type OrderEventType = (typeof ORDER_EVENT_TYPES)[number];
 
 export interface OrderLine {
@@ -64,13 +73,15 @@ function optionalText(event: RecordedEvent, o: Record<string, unknown>, field: s
 export function money(event: RecordedEvent, o: Record<string, unknown>, field: string): string {
   const v = o[field];
   const t = typeof v === 'number' && Number.isFinite(v) ? String(v) : v;
-  if (typeof t !== 'string' || !MONEY.test(t)) bad(event, `${field} must be an amount with at most 2 decimals like "9.99", got ${JSON.stringify(v)}`);
+  if (typeof t !== 'string' || !MONEY.test(t))
+    bad(event, `${field} must be an amount with at most 2 decimals like "9.99", got ${JSON.stringify(v)}`);
   return t;
 }
 
 function instant(event: RecordedEvent, o: Record<string, unknown>, field: string): string {
   const v = text(event, o, field);
-  if (!INSTANT.test(v)) bad(event, `${field} must be an ISO 8601 time with a zone like "2024-03-02T01:01:07.000010Z", got ${JSON.stringify(v)}`);
+  if (!INSTANT.test(v))
+    bad(event, `${field} must be an ISO 8601 time with a zone like "2024-03-02T01:01:07.000010Z", got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -122,7 +133,13 @@ export interface OrderRepairData {
 
 export function parseRepaired(event: RecordedEvent): OrderRepairData {
   const d = obj(event, event.data, 'data');
-  return { customerId: text(event, d, 'customer_id'), status: text(event, d, 'status'), totalAmount: money(event, d, 'total_amount'), createdAt: instant(event, d, 'created_at'), updatedAt: instant(event, d, 'updated_at') };
+  return {
+    customerId: text(event, d, 'customer_id'),
+    status: text(event, d, 'status'),
+    totalAmount: money(event, d, 'total_amount'),
+    createdAt: instant(event, d, 'created_at'),
+    updatedAt: instant(event, d, 'updated_at'),
+  };
 }
 
 export function recordedAt(event: RecordedEvent): string {

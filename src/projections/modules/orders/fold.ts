@@ -51,7 +51,19 @@ export function foldOrders(
     if (!c) {
       const st = applied.get(id);
       // Every field set up front (no `delete` later): objects keep one shape, which V8 keeps fast.
-      c = { id, lastVersion: st?.lastVersion ?? 0, existed: st !== undefined && !st.deleted, created: undefined, customerId: undefined, status: undefined, updatedAt: undefined, lines: [], deleted: false, totalAmount: undefined, createdAt: undefined };
+      c = {
+        id,
+        lastVersion: st?.lastVersion ?? 0,
+        existed: st !== undefined && !st.deleted,
+        created: undefined,
+        customerId: undefined,
+        status: undefined,
+        updatedAt: undefined,
+        lines: [],
+        deleted: false,
+        totalAmount: undefined,
+        createdAt: undefined,
+      };
       changes.set(id, c);
     }
     if (event.version <= c.lastVersion) continue;
@@ -71,7 +83,14 @@ export function foldOrders(
       // orders entity reconciles the orders table); one that is there takes every field.
       const r = parseRepaired(event);
       if (!live) {
-        c.created = { customerId: r.customerId, status: r.status, totalAmount: r.totalAmount, items: [], createdAt: r.createdAt, updatedAt: r.updatedAt };
+        c.created = {
+          customerId: r.customerId,
+          status: r.status,
+          totalAmount: r.totalAmount,
+          items: [],
+          createdAt: r.createdAt,
+          updatedAt: r.updatedAt,
+        };
         c.customerId = c.status = c.updatedAt = c.totalAmount = c.createdAt = undefined;
         c.lines = [];
         c.deleted = false;

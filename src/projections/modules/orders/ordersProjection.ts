@@ -58,7 +58,11 @@ export function createOrdersProjection(opts: OrdersProjectionOptions = {}): Proj
       const changes = foldOrders(mine, applied, orderIdOf);
       if (changes.length === 0) return;
       await writeOrderChanges(tx, tables, changes);
-      await writeTombstones(tx, tables.tombstones, changes.filter((c) => c.deleted).map((c) => ({ key: c.id, version: c.lastVersion })));
+      await writeTombstones(
+        tx,
+        tables.tombstones,
+        changes.filter((c) => c.deleted).map((c) => ({ key: c.id, version: c.lastVersion })),
+      );
     },
   };
 }

@@ -17,7 +17,8 @@ export interface OrdersTables {
 }
 
 const UTC = (expr: string) => `(${expr})::timestamptz AT TIME ZONE 'UTC'`;
-const ADDED_SUM = (col: string) => `CASE WHEN ${col} IS NULL THEN 0 ELSE (SELECT sum((l->>'q')::int * (l->>'p')::numeric) FROM json_array_elements(${col}) AS l) END`;
+const ADDED_SUM = (col: string) =>
+  `CASE WHEN ${col} IS NULL THEN 0 ELSE (SELECT sum((l->>'q')::int * (l->>'p')::numeric) FROM json_array_elements(${col}) AS l) END`;
 
 export function ordersDdl(t: OrdersTables): string {
   const o = tableIdent(t.orders);
@@ -69,17 +70,19 @@ export async function writeOrderChanges(tx: Executor, t: OrdersTables, changes: 
 
   const created = changes.flatMap((c) =>
     c.created && !c.deleted
-      ? [{
-          id: c.id,
-          customer_id: c.customerId ?? c.created.customerId,
-          status: c.status ?? c.created.status,
-          total: c.totalAmount ?? c.created.totalAmount,
-          added: addedLines(c),
-          created_at: c.createdAt ?? c.created.createdAt,
-          updated_at: c.updatedAt ?? c.created.updatedAt,
-          v: c.lastVersion,
-          existed: c.existed,
-        }]
+      ? [
+          {
+            id: c.id,
+            customer_id: c.customerId ?? c.created.customerId,
+            status: c.status ?? c.created.status,
+            total: c.totalAmount ?? c.created.totalAmount,
+            added: addedLines(c),
+            created_at: c.createdAt ?? c.created.createdAt,
+            updated_at: c.updatedAt ?? c.created.updatedAt,
+            v: c.lastVersion,
+            existed: c.existed,
+          },
+        ]
       : [],
   );
   // A plain INSERT for new orders (the version check already left out every replay; a
@@ -92,19 +95,38 @@ export async function writeOrderChanges(tx: Executor, t: OrdersTables, changes: 
   const columns = '(id, customer_id, status, total_amount, created_at, updated_at, last_version)';
   if (fresh.length) await run(tx, 'orders_insert', `INSERT INTO ${o} ${columns} ${select}`, [JSON.stringify(fresh)]);
   if (over.length) {
-    await run(tx, 'orders_recreate', `INSERT INTO ${o} AS o ${columns} ${select}
+    await run(
+      tx,
+      'orders_recreate',
+      `INSERT INTO ${o} AS o ${columns} ${select}
       ON CONFLICT (id) DO UPDATE SET customer_id = EXCLUDED.customer_id, status = EXCLUDED.status, total_amount = EXCLUDED.total_amount,
         created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, last_version = EXCLUDED.last_version
-      WHERE o.last_version < EXCLUDED.last_version`, [JSON.stringify(over)]);
+      WHERE o.last_version < EXCLUDED.last_version`,
+      [JSON.stringify(over)],
+    );
   }
 
   const updated = changes.flatMap((c) =>
     c.existed && !c.created && !c.deleted
-      ? [{ id: c.id, customer_id: c.customerId ?? null, status: c.status ?? null, total: c.totalAmount ?? null, added: addedLines(c), created_at: c.createdAt ?? null, updated_at: c.updatedAt ?? null, v: c.lastVersion }]
+      ? [
+          {
+            id: c.id,
+            customer_id: c.customerId ?? null,
+            status: c.status ?? null,
+            total: c.totalAmount ?? null,
+            added: addedLines(c),
+            created_at: c.createdAt ?? null,
+            updated_at: c.updatedAt ?? null,
+            v: c.lastVersion,
+          },
+        ]
       : [],
   );
   if (updated.length) {
-    await run(tx, 'orders_update', `UPDATE ${o} AS o SET
+    await run(
+      tx,
+      'orders_update',
+      `UPDATE ${o} AS o SET
         customer_id  = COALESCE(u.customer_id, o.customer_id),
         status       = COALESCE(u.status, o.status),
         total_amount = COALESCE(u.total::numeric, o.total_amount) + ${ADDED_SUM('u.added')},
@@ -112,7 +134,9 @@ export async function writeOrderChanges(tx: Executor, t: OrdersTables, changes: 
         updated_at   = COALESCE(${UTC('u.updated_at')}, o.updated_at),
         last_version = u.v
       FROM json_to_recordset($1::json) AS u(id text, customer_id text, status text, total text, added json, created_at text, updated_at text, v bigint)
-      WHERE o.id = u.id AND o.last_version < u.v`, [JSON.stringify(updated)]);
+      WHERE o.id = u.id AND o.last_version < u.v`,
+      [JSON.stringify(updated)],
+    );
   }
 
   const lines = changes.flatMap((c) => (c.deleted ? [] : c.lines.map((l) => ({ o: c.id, s: l.sku, q: l.quantity, p: l.price }))));
@@ -120,7 +144,12 @@ export async function writeOrderChanges(tx: Executor, t: OrdersTables, changes: 
     // No ON CONFLICT: the version check already left out every replay, and legacy refuses a
     // second line with the same sku (409 item_exists). A duplicate here means the log and
     // legacy disagree: the unique violation pauses the projection on it, visibly.
-    await run(tx, 'orders_items', `INSERT INTO ${i} (order_id, sku, quantity, price)
-      SELECT l.o, l.s, l.q, l.p::numeric FROM json_to_recordset($1::json) AS l(o text, s text, q int, p text)`, [JSON.stringify(lines)]);
+    await run(
+      tx,
+      'orders_items',
+      `INSERT INTO ${i} (order_id, sku, quantity, price)
+      SELECT l.o, l.s, l.q, l.p::numeric FROM json_to_recordset($1::json) AS l(o text, s text, q int, p text)`,
+      [JSON.stringify(lines)],
+    );
   }
 }

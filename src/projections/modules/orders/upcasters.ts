@@ -16,7 +16,9 @@ export const orderItemAddedV1toV2: Upcaster = {
   fromVersion: 1,
   up(data: unknown, event: RecordedEvent): unknown {
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-      throw new StranglerError('malformed_event', `OrderItemAdded ${event.id} v1: data is not an object.`, { details: { eventId: event.id } });
+      throw new StranglerError('malformed_event', `OrderItemAdded ${event.id} v1: data is not an object.`, {
+        details: { eventId: event.id },
+      });
     }
     const { price, ...rest } = data as Record<string, unknown>;
     // JS prints a finite number in its shortest round-trip form: 9.99 → "9.99", 12.5 → "12.5".

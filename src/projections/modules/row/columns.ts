@@ -42,11 +42,21 @@ export function checkRowColumns(columns: readonly RowColumn[], key: string): voi
   for (const c of columns) {
     const reserved = (RESERVED_COLUMNS as readonly string[]).includes(c.column);
     if (reserved || seen.has(c.column)) {
-      throw new StranglerError('invalid_row_columns', `Row projection column "${c.column}" is ${reserved ? 'reserved' : 'listed twice (or is the key)'}; name it otherwise, e.g. { column: '${c.column}_value', fields: ['${c.column}'] }.`);
+      throw new StranglerError(
+        'invalid_row_columns',
+        `Row projection column "${c.column}" is ${reserved ? 'reserved' : 'listed twice (or is the key)'}; name it otherwise, e.g. { column: '${c.column}_value', fields: ['${c.column}'] }.`,
+      );
     }
-    if (c.fields.length === 0) throw new StranglerError('invalid_row_columns', `Row projection column "${c.column}" has no fields; e.g. { column: '${c.column}', fields: ['${camelCase(c.column)}'] }.`);
+    if (c.fields.length === 0)
+      throw new StranglerError(
+        'invalid_row_columns',
+        `Row projection column "${c.column}" has no fields; e.g. { column: '${c.column}', fields: ['${camelCase(c.column)}'] }.`,
+      );
     if (c.type !== undefined && !SQL_TYPE.test(c.type)) {
-      throw new StranglerError('invalid_row_columns', `Row projection column "${c.column}" has type "${c.type}"; use a plain SQL type like numeric(12,2) or timestamp(6).`);
+      throw new StranglerError(
+        'invalid_row_columns',
+        `Row projection column "${c.column}" has type "${c.type}"; use a plain SQL type like numeric(12,2) or timestamp(6).`,
+      );
     }
     seen.add(c.column);
   }
@@ -56,7 +66,8 @@ const literal = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
 /** SQL filling the column from a jsonb document expression. */
 export function columnExpr(c: RowColumn, doc: string): string {
-  const value = c.fields.length === 1 ? `${doc}->>${literal(c.fields[0]!)}` : `COALESCE(${c.fields.map((f) => `${doc}->>${literal(f)}`).join(', ')})`;
+  const value =
+    c.fields.length === 1 ? `${doc}->>${literal(c.fields[0]!)}` : `COALESCE(${c.fields.map((f) => `${doc}->>${literal(f)}`).join(', ')})`;
   return `CAST(${value} AS ${c.type ?? 'text'})`;
 }
 

@@ -18,9 +18,13 @@ export interface RowChange {
 function dataObject(event: RecordedEvent): Record<string, unknown> {
   const d = event.data;
   if (typeof d !== 'object' || d === null || Array.isArray(d)) {
-    throw new StranglerError('malformed_event', `${event.type} ${event.id} (stream ${event.streamId}): data is not an object, so it cannot be a row.`, {
-      details: { eventId: event.id, position: event.position },
-    });
+    throw new StranglerError(
+      'malformed_event',
+      `${event.type} ${event.id} (stream ${event.streamId}): data is not an object, so it cannot be a row.`,
+      {
+        details: { eventId: event.id, position: event.position },
+      },
+    );
   }
   return d as Record<string, unknown>;
 }

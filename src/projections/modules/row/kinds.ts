@@ -19,14 +19,20 @@ export type RowEventKind = 'created' | 'updated' | 'deleted';
  * writes the whole row). One event type written by two commands of different kinds is
  * ambiguous and refused unless overridden.
  */
-export function rowEventKinds(commands: readonly CommandSpec[], overrides: Readonly<Record<string, RowEventKind>> = {}): Map<string, RowEventKind> {
+export function rowEventKinds(
+  commands: readonly CommandSpec[],
+  overrides: Readonly<Record<string, RowEventKind>> = {},
+): Map<string, RowEventKind> {
   const kinds = new Map<string, RowEventKind>();
   for (const cmd of commands) {
     if (overrides[cmd.event]) continue;
     const kind = kindOf(cmd);
     const seen = kinds.get(cmd.event);
     if (seen && seen !== kind) {
-      throw new StranglerError('ambiguous_row_event', `Event ${cmd.event} is written by commands that mean both "${seen}" and "${kind}" for the row projection; give it one kind in code, e.g. createRowProjection({ kinds: { ${cmd.event}: '${seen}' } }).`);
+      throw new StranglerError(
+        'ambiguous_row_event',
+        `Event ${cmd.event} is written by commands that mean both "${seen}" and "${kind}" for the row projection; give it one kind in code, e.g. createRowProjection({ kinds: { ${cmd.event}: '${seen}' } }).`,
+      );
     }
     kinds.set(cmd.event, kind);
   }

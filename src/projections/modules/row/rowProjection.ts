@@ -62,7 +62,11 @@ export function createRowProjection(opts: RowProjectionOptions): ProjectionModul
       const changes = foldRows(mine, kinds, applied, keyOf);
       if (changes.length === 0) return;
       await writeRowChanges(tx, table, changes);
-      await writeTombstones(tx, tombstones, changes.filter((c) => c.deleted).map((c) => ({ key: c.key, version: c.lastVersion })));
+      await writeTombstones(
+        tx,
+        tombstones,
+        changes.filter((c) => c.deleted).map((c) => ({ key: c.key, version: c.lastVersion })),
+      );
     },
   };
 }

@@ -39,18 +39,32 @@ export async function writeRowChanges(tx: Executor, t: RowTable, changes: readon
   const created = changes.flatMap((c) => (c.document && !c.deleted ? [{ k: c.key, doc: c.document, v: c.lastVersion }] : []));
   if (created.length) {
     const set = [...names, 'document', 'last_version'].map((n) => `${n} = EXCLUDED.${n}`).join(', ');
-    await run(tx, 'row_insert', `INSERT INTO ${table} AS r (${[key, ...names, 'document', 'last_version'].join(', ')})
+    await run(
+      tx,
+      'row_insert',
+      `INSERT INTO ${table} AS r (${[key, ...names, 'document', 'last_version'].join(', ')})
       SELECT CAST(c.k AS ${t.keyType}), ${t.columns.map((col) => `${columnExpr(col, 'c.doc')}, `).join('')}c.doc, c.v
         FROM json_to_recordset($1::json) AS c(k text, doc jsonb, v bigint)
-      ON CONFLICT (${key}) DO UPDATE SET ${set} WHERE r.last_version < EXCLUDED.last_version`, [JSON.stringify(created)]);
+      ON CONFLICT (${key}) DO UPDATE SET ${set} WHERE r.last_version < EXCLUDED.last_version`,
+      [JSON.stringify(created)],
+    );
   }
 
   const merged = changes.flatMap((c) => (c.existed && !c.document && !c.deleted ? [{ k: c.key, patch: c.patch, v: c.lastVersion }] : []));
   if (merged.length) {
     const doc = '(r.document || u.patch)';
-    const set = [...t.columns.map((col) => `${ident(col.column)} = ${columnExpr(col, doc)}`), `document = ${doc}`, 'last_version = u.v'].join(', ');
-    await run(tx, 'row_merge', `UPDATE ${table} AS r SET ${set}
+    const set = [
+      ...t.columns.map((col) => `${ident(col.column)} = ${columnExpr(col, doc)}`),
+      `document = ${doc}`,
+      'last_version = u.v',
+    ].join(', ');
+    await run(
+      tx,
+      'row_merge',
+      `UPDATE ${table} AS r SET ${set}
       FROM json_to_recordset($1::json) AS u(k text, patch jsonb, v bigint)
-      WHERE r.${key} = CAST(u.k AS ${t.keyType}) AND r.last_version < u.v`, [JSON.stringify(merged)]);
+      WHERE r.${key} = CAST(u.k AS ${t.keyType}) AND r.last_version < u.v`,
+      [JSON.stringify(merged)],
+    );
   }
 }
