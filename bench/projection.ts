@@ -68,7 +68,7 @@ export async function run(): Promise<Record<string, number | null>> {
       measured[size] = r.events;
       if (limit === head) await checkReadModel(store.db, expected);
       console.log(
-        `  batch ${String(size).padStart(5)}: catch-up ${round(r.rate, 0)} events/s over ${r.events} events; plain read ${round(plain[size]!, 0)} events/s`,
+        `  batch ${String(size).padStart(5)}: catch-up ${round(r.rate, 0)} events/s over ${r.events} events; plain read ${round(plain[size], 0)} events/s`,
       );
     }
     await store.close();

@@ -87,8 +87,8 @@ process.once('exit', () => {
 function startProcess(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; logFile: string }): ChildProcess {
   const child = spawn(cmd, args, { cwd: ROOT, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const log = createWriteStream(opts.logFile);
-  child.stdout!.pipe(log, { end: false });
-  child.stderr!.pipe(log, { end: false });
+  child.stdout.pipe(log, { end: false });
+  child.stderr.pipe(log, { end: false });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;

@@ -92,8 +92,8 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   // start-up step fails (a port in use must not leave loops and pools running).
   // Each step gets a deadline: a shutdown must finish inside the pod's grace period, and a
   // step that hangs is named in the log instead of silently holding the process.
-  const closers: { name: string; fn: () => Promise<unknown> | unknown }[] = [];
-  const onClose = (name: string, fn: () => Promise<unknown> | unknown) => closers.push({ name, fn });
+  const closers: { name: string; fn: () => unknown }[] = [];
+  const onClose = (name: string, fn: () => unknown) => closers.push({ name, fn });
   const closeAll = async () => {
     for (const { name, fn } of closers.reverse()) {
       let timer: NodeJS.Timeout | undefined;

@@ -87,7 +87,7 @@ async function handle(
   token: string,
 ): Promise<void> {
   if (req.method === 'POST') {
-    let body: unknown = {};
+    let body: unknown;
     try {
       const text = (await readBody(req, MAX_BODY)).toString('utf8');
       body = text.trim() === '' ? {} : JSON.parse(text);

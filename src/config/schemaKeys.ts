@@ -37,7 +37,7 @@ function child(node: Node, key: PropertyKey): Node | undefined {
 }
 
 export function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
-  let node: Node | undefined = schema as unknown as Node;
+  let node: Node | undefined = schema;
   for (const key of path) {
     node = node && child(node, key);
   }

@@ -64,7 +64,7 @@ export interface DbErrorFields {
 }
 
 export function sqlState(err: unknown): string | undefined {
-  if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string') {
+  if (err && typeof err === 'object' && 'code' in err && typeof err.code === 'string') {
     return (err as { code: string }).code;
   }
   return undefined;

@@ -63,7 +63,7 @@ export function createMysqlExecutor(opts: MysqlExecutorOptions): Executor & { po
     multipleStatements: true,
     // MariaDB marks JSON only in column metadata and mysql2 parses it before typeCast runs.
     jsonStrings: true,
-    typeCast: typeCast as unknown as mysql.PoolOptions['typeCast'],
+    typeCast: typeCast,
   });
   // TIMESTAMP columns are read (and NOW() written) in the session time zone: UTC, always,
   // whatever the server's default, so the same instant reads the same from every client.

@@ -11,9 +11,9 @@ export const RAW_TEXT_OIDS = new Set([20, 1700, 1082, 1083, 1114, 1184, 1266, 11
 const rawTypes = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (RAW_TEXT_OIDS.has(oid)) return (value: string) => value;
-    return pg.types.getTypeParser(oid, format as 'text');
+    return pg.types.getTypeParser(oid, format) as (value: string) => unknown;
   },
-} as unknown as pg.CustomTypesConfig;
+};
 
 export interface PgExecutorOptions {
   url: string;

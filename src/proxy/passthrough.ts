@@ -24,8 +24,8 @@ export function createPassthrough(opts: PassthroughOptions): (req: IncomingMessa
   const errors: Plugin = (proxyServer) => {
     proxyServer.on('error', (err, req, res) => {
       if (res instanceof http.ServerResponse) {
-        const id = (req as IncomingMessage).headers[REQUEST_ID_HEADER];
-        answerUpstreamError(err as NodeJS.ErrnoException, res, opts.metrics, typeof id === 'string' ? id : undefined);
+        const id = req.headers[REQUEST_ID_HEADER];
+        answerUpstreamError(err, res, opts.metrics, typeof id === 'string' ? id : undefined);
       } else {
         (res as { destroy?: () => void }).destroy?.();
       }

@@ -54,7 +54,7 @@ export async function openSpool(opts: OpenSpoolOptions): Promise<Spool> {
   const stats: SpoolStats = { writes: 0, flushes: 0, syncs: 0, bytes: 0 };
   let pending: Pending[] = [];
   let flushQueued = false;
-  let broken: unknown;
+  let broken: SpoolUnavailableError | undefined;
   let closed = false;
   let lane: Promise<void> = Promise.resolve();
 

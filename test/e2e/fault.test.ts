@@ -126,7 +126,7 @@ describe('the event store server dies mid-run', () => {
     let killedAt = 0;
     let restartingAt = 0;
     let restartedAt = 0;
-    let depthAtRestart = 0;
+    let depthAtRestart: number;
     let depthAtKill = 0;
     try {
       await until(() => sent.length >= 200, 'traffic with the store up');

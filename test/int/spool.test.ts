@@ -133,14 +133,14 @@ describe('spool drainer SIGKILLed mid-drain (child process)', () => {
     const lines: Record<string, unknown>[] = [];
     let stderr = '';
     let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       buf += d.toString();
       for (let i = buf.indexOf('\n'); i !== -1; i = buf.indexOf('\n')) {
         lines.push(JSON.parse(buf.slice(0, i)) as Record<string, unknown>);
         buf = buf.slice(i + 1);
       }
     });
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       child.on('exit', (code, signal) => resolve({ code, signal })),
     );

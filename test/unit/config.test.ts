@@ -459,7 +459,7 @@ describe('secrets', () => {
     expect(redacted).toContain('"url":"mysql://app:***@db/legacy"');
     expect(JSON.stringify(config)).not.toContain(TOKEN);
     expect(inspect(config, { depth: 10 })).not.toContain(TOKEN);
-    expect(`${config.admin.resolvedTokens[0]?.secret}`).toBe('[redacted]');
+    expect(String(config.admin.resolvedTokens[0]?.secret)).toBe('[redacted]');
   });
 
   it('redactedConfig keeps only the origin of the webhook', () => {

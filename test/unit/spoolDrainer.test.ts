@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { IdempotencyConflictError } from '../../src/eventstore/index.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
-import { createSpoolDrainer, openSpool, type Spool, type SpoolDrainer } from '../../src/spool/index.ts';
+import { createSpoolDrainer, openSpool } from '../../src/spool/index.ts';
 import { createFakeEventStore } from '../fixtures/spool/fakeEventStore.ts';
 import { spoolEntry, tempSpoolDir } from '../fixtures/spool/entries.ts';
 

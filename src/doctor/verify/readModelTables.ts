@@ -33,5 +33,5 @@ export async function readModelTables(db: Executor, projection: string, logical:
     const t = rows[0]?.tables;
     mapped = typeof t === 'string' ? (JSON.parse(t) as Record<string, unknown>) : (t ?? {});
   }
-  return Object.fromEntries(logical.map((l) => [l, typeof mapped[l] === 'string' ? (mapped[l] as string) : l]));
+  return Object.fromEntries(logical.map((l) => [l, typeof mapped[l] === 'string' ? mapped[l] : l]));
 }

@@ -48,7 +48,7 @@ function writeRow(plans: readonly ColumnPlan[], canon: readonly Canonical[]): nu
   for (let i = 0; i < plans.length; i++) {
     const c = canon[i]!;
     scratch[at] = columnTag(plans[i]!, c);
-    let len = 0;
+    let len: number;
     if (c === null) len = 0;
     else if (typeof c === 'string') len = scratch.write(c, at + 5, 'utf8');
     else if (Buffer.isBuffer(c)) len = c.copy(scratch, at + 5);
@@ -68,9 +68,7 @@ export function encodeRow(plans: readonly ColumnPlan[], values: readonly unknown
 
 /** sha256 of a row's encoding. `crypto.hash` (Node ≥ 20.12) skips the Hash object per row. */
 export const rowHash: (bytes: Buffer) => Buffer =
-  typeof oneShotHash === 'function'
-    ? (b) => oneShotHash('sha256', b, 'buffer') as unknown as Buffer
-    : (b) => createHash('sha256').update(b).digest();
+  typeof oneShotHash === 'function' ? (b) => oneShotHash('sha256', b, 'buffer') : (b) => createHash('sha256').update(b).digest();
 
 const hashLatin1: (b: Buffer) => string =
   typeof oneShotHash === 'function' ? (b) => oneShotHash('sha256', b, 'binary') : (b) => createHash('sha256').update(b).digest('binary');
@@ -81,7 +79,7 @@ const hashLatin1: (b: Buffer) => string =
  * with ===, and about half the cost of a Buffer per row.
  */
 export function hashRow(plans: readonly ColumnPlan[], values: readonly unknown[]): { canon: Canonical[]; hash: string } {
-  const canon: Canonical[] = new Array(plans.length);
+  const canon = new Array<Canonical>(plans.length);
   for (let i = 0; i < plans.length; i++) canon[i] = canonicalValue(plans[i]!, values[i]);
   const n = writeRow(plans, canon);
   return { canon, hash: hashLatin1(scratch.subarray(0, n)) };

@@ -48,6 +48,6 @@ export async function createLegacyReader(db: Executor, timeoutMs: number): Promi
 
 /** A statement stopped by its time limit (MariaDB 1969, MySQL 3024, PostgreSQL 57014). */
 export function isStatementTimeout(err: unknown): boolean {
-  const errno = err && typeof err === 'object' && 'errno' in err ? (err as { errno: unknown }).errno : undefined;
+  const errno = err && typeof err === 'object' && 'errno' in err ? err.errno : undefined;
   return errno === 1969 || errno === 3024 || sqlState(err) === PgState.queryCanceled;
 }

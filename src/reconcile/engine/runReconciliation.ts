@@ -153,7 +153,7 @@ async function walkChunks(
         if (prefilter) {
           // Equal checksums over the same key range: no row crosses the wire.
           const bound = await reader.query<unknown[]>(...spread(boundaryQuery(plan.legacy, after, size - 1)));
-          upTo = bound.rows[0] ? (bound.rows[0] as unknown[]) : null;
+          upTo = bound.rows[0] ? bound.rows[0] : null;
           last = upTo === null;
           const rq = prefilter.readModel(after, upTo);
           const [l, r] = await Promise.all([
@@ -175,7 +175,7 @@ async function walkChunks(
             for (;;) {
               const page = (await reader.query<unknown[]>(...spread(rangeQuery(plan.legacy, from, upTo, MAX_TS_CHUNK)))).rows;
               const full = page.length === MAX_TS_CHUNK;
-              const to = full ? (page[page.length - 1]!.slice(0, plan.keyKinds.length) as unknown[]) : upTo;
+              const to = full ? page[page.length - 1]!.slice(0, plan.keyKinds.length) : upTo;
               await compareRows(opts, page, from, to, MAX_TS_CHUNK, counts, sums, diffs);
               if (!full) break;
               from = to;
@@ -184,7 +184,7 @@ async function walkChunks(
         } else {
           const rows = (await reader.query<unknown[]>(...spread(rangeQuery(plan.legacy, after, null, size)))).rows;
           last = rows.length < size;
-          upTo = last ? null : (rows[rows.length - 1]!.slice(0, plan.keyKinds.length) as unknown[]);
+          upTo = last ? null : rows[rows.length - 1]!.slice(0, plan.keyKinds.length);
           await compareRows(opts, rows, after, upTo, size, counts, sums, diffs);
         }
       } catch (err) {
@@ -303,7 +303,7 @@ async function skipChunk(
   reason: string,
 ): Promise<SkippedChunk> {
   const bound = await reader.query<unknown[]>(...spread(boundaryQuery(opts.plan.legacy, after, size - 1)));
-  const upTo = bound.rows[0] ? (bound.rows[0] as unknown[]) : null;
+  const upTo = bound.rows[0] ? bound.rows[0] : null;
   opts.logger?.warn({ entity: opts.plan.entity, after, upTo, reason }, 'reconciliation skipped a chunk');
   return { after, upTo, reason };
 }

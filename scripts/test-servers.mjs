@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// Runs before `npm test` (the `pretest` script): the int and e2e tiers start their own
+// PostgreSQL 15 and MariaDB servers (test/harness), so their binaries must be on the
+// machine. Missing ones are installed with apt-get when this process may (root, or
+// passwordless sudo); otherwise it says which command to run and stops before vitest.
+// STRANGLER_TEST_PG_URL / STRANGLER_TEST_MYSQL_URL (servers you run yourself) skip the check
+// for that server.
+import { accessSync, constants } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+const executable = (file) => {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const onPath = (name) =>
+  [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/bin'].some(
+    (d) => d && executable(path.join(d, name)),
+  );
+
+const pgBin = process.env.STRANGLER_PG_BIN_DIR ?? '/usr/lib/postgresql/15/bin';
+const missing = [];
+if (!process.env.STRANGLER_TEST_PG_URL && !(executable(path.join(pgBin, 'postgres')) && executable(path.join(pgBin, 'initdb')))) {
+  missing.push('postgresql-15');
+}
+if (!process.env.STRANGLER_TEST_MYSQL_URL && !(onPath('mariadbd') && onPath('mariadb-install-db'))) missing.push('mariadb-server');
+if (missing.length === 0) process.exit(0);
+
+const command = `apt-get update && apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+const isRoot = process.getuid?.() === 0;
+const sudoOk = !isRoot && onPath('sudo') && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0;
+if (!onPath('apt-get') || (!isRoot && !sudoOk)) {
+  console.error(
+    `The integration tests start their own database servers; missing: ${missing.join(', ')}.\n` +
+      `Install them (${command}), or point the tests at servers you run: STRANGLER_TEST_PG_URL / STRANGLER_TEST_MYSQL_URL.`,
+  );
+  process.exit(1);
+}
+console.log(`Installing the test database servers: ${missing.join(', ')} (${command})`);
+const run = (args) =>
+  execFileSync(isRoot ? args[0] : 'sudo', isRoot ? args.slice(1) : ['-n', ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+run(['apt-get', 'update']);
+run(['apt-get', 'install', '-y', '--no-install-recommends', ...missing]);
