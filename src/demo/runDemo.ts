@@ -72,6 +72,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       },
     });
     config.eventStore.spool.path = spoolDir;
+    for (const warning of config.warnings) out(`warning: ${warning}`);
     const store = await openEventStore({ url: config.eventStore.url, migrate: true });
     cleanups.push(() => store.close());
     const logger = createLogger({ level: opts.env.LOG_LEVEL ?? 'warn' });
