@@ -11,6 +11,7 @@ import type { KeyLock } from './keyLock.ts';
 import { BodyTooLargeError, readBody } from './readBody.ts';
 import type { Classified } from './routeTable.ts';
 import { answerUpstreamError } from './upstreamErrors.ts';
+import type { UpstreamHealth } from './upstreamHealth.ts';
 
 export interface CommandHandlerOptions {
   upstream: URL;
@@ -24,6 +25,7 @@ export interface CommandHandlerOptions {
   actorHeader: string;
   metrics?: Metrics;
   logger: Logger;
+  upstreamHealth?: UpstreamHealth;
 }
 
 type CommandRoute = Extract<Classified, { kind: 'command' }>;
@@ -105,9 +107,11 @@ export function createCommandHandler(opts: CommandHandlerOptions) {
       try {
         answer = await forward({ req, body, upstream: opts.upstream, agent: opts.agent, timeoutMs: opts.timeoutMs });
       } catch (err) {
+        opts.upstreamHealth?.failed(err as NodeJS.ErrnoException);
         answerUpstreamError(err as NodeJS.ErrnoException, res, metrics, requestId);
         return;
       }
+      opts.upstreamHealth?.succeeded();
       if (answer.status >= 200 && answer.status < 300) {
         try {
           await capture(req, route, requestId, body, answer);
