@@ -66,7 +66,10 @@ export function createCommandHandler(opts: CommandHandlerOptions) {
       // Legacy applied the command but the spec cannot describe it: counted and logged for
       // ops; reconciliation finds the row and repair appends its after-image.
       metrics?.captureErrors.inc({ entity: route.entity, reason: captured.reason });
-      logger.error({ requestId, route: route.route, reason: captured.reason, detail: captured.detail }, 'command not captured');
+      logger.error(
+        { requestId, entity: route.entity, route: route.route, reason: captured.reason, detail: captured.detail },
+        `command not captured (${route.entity}, ${route.route}): ${captured.detail}`,
+      );
       return;
     }
     const write = () => opts.writer.write(route.entity, captured.streamId, captured.events, route.spec.expectedVersion);
