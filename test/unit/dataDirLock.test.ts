@@ -6,6 +6,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DataDirLockedError, LOCK_FILE, lockDataDir, type DataDirLock } from '../../src/lock/dataDirLock.ts';
 import { createPgliteExecutor } from '../../src/db/pgliteExecutor.ts';
 import { openSpool } from '../../src/spool/index.ts';
+import net from 'node:net';
+import { loadConfig } from '../../src/config/index.ts';
+import { silentLogger } from '../../src/logging/logger.ts';
+import { startSidecar } from '../../src/sidecar.ts';
 
 const HOLDER = path.resolve('test/fixtures/lock/holdLock.ts');
 const dirs: string[] = [];
@@ -118,7 +122,7 @@ describe('data directory lock', () => {
     locks.push(lockDataDir(dir, { purpose: 'again', hint: '' }));
   });
 
-  it('an embedded database and a spool are locked while open and released on close', async () => {
+  it('an embedded database and a spool are locked while open and released on close', { timeout: 90_000 }, async () => {
     const dir = tempDir();
     const db = await createPgliteExecutor({ dataDir: path.join(dir, 'store') });
     await expect(createPgliteExecutor({ dataDir: path.join(dir, 'store') })).rejects.toThrow(/embedded database, pid/);
@@ -129,5 +133,24 @@ describe('data directory lock', () => {
     await expect(openSpool({ dir: path.join(dir, 'spool'), fsync: false })).rejects.toThrow(/\(spool, pid .*eventStore\.spool\.path/);
     await spool.close();
     await (await openSpool({ dir: path.join(dir, 'spool'), fsync: false })).close();
+  });
+
+  it('a sidecar whose start-up fails (admin port taken) releases its store and spool directories', { timeout: 90_000 }, async () => {
+    const dir = tempDir();
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    try {
+      const config = loadConfig({
+        text: `legacy: { upstream: "http://127.0.0.1:9" }\neventStore: { url: "embedded:${path.join(dir, 'store')}", spool: { path: "${path.join(dir, 'spool')}" } }\n`,
+        env: {},
+      });
+      Object.assign(config.server, { host: '127.0.0.1', port: 0 });
+      Object.assign(config.admin, { host: '127.0.0.1', port: (taken.address() as net.AddressInfo).port });
+      await expect(startSidecar({ config, logger: silentLogger(), spoolFsync: false })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      expect(fs.existsSync(path.join(dir, 'store', LOCK_FILE))).toBe(false);
+      expect(fs.existsSync(path.join(dir, 'spool', LOCK_FILE))).toBe(false);
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
   });
 });
