@@ -87,7 +87,7 @@ describe('commands that never proxy (requireUpstream: false)', () => {
     expect(load('legacy: { upstream: "${UPSTREAM_URL}" }\n', { requireUpstream: false }).warnings).toEqual([]);
   });
 
-  it('strangler migrate --config runs on a config that names no upstream', async () => {
+  it('strangler migrate --config runs on a config that names no upstream', { timeout: 90_000 }, async () => {
     const file = writeFile(
       'no-upstream.yaml',
       'eventStore: { url: memory }\nlegacy: { database: { url: "${STRANGLER_LEGACY_DB_URL}" } }\n',
@@ -98,7 +98,7 @@ describe('commands that never proxy (requireUpstream: false)', () => {
     expect(r.code).toBe(0);
   });
 
-  it('strangler doctor --config runs on a config that names no upstream', async () => {
+  it('strangler doctor --config runs on a config that names no upstream', { timeout: 90_000 }, async () => {
     const file = writeFile('doctor.yaml', 'eventStore: { url: memory }\n');
     // A fresh in-memory store has no schema: the doctor getting that far shows the config loaded.
     const r = await cli(['doctor', '--config', file]);

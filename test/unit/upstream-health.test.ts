@@ -72,58 +72,62 @@ afterAll(async () => {
 });
 
 describe('upstream trouble is visible', () => {
-  it('refused connections are logged rate-limited, /readyz goes 503 after unreadyAfterFailures and recovers when legacy comes up', async () => {
-    const port = await freePort();
-    const config = loadConfig({
-      file: 'examples/legacy-orders/strangler.yaml',
-      env: { STRANGLER_LEGACY_UPSTREAM: `http://127.0.0.1:${port}`, STRANGLER_EVENTSTORE_URL: 'memory' },
-    });
-    Object.assign(config.server, { host: '127.0.0.1', port: 0 });
-    Object.assign(config.admin, { host: '127.0.0.1', port: 0 });
-    config.eventStore.spool.path = spoolDir;
-    expect(config.legacy.unreadyAfterFailures).toBe(5);
-    sidecar = await startSidecar({ config, logger, spoolFsync: false, upstreamLogIntervalMs: 3000, projections: false });
+  it(
+    'refused connections are logged rate-limited, /readyz goes 503 after unreadyAfterFailures and recovers when legacy comes up',
+    { timeout: 90_000 },
+    async () => {
+      const port = await freePort();
+      const config = loadConfig({
+        file: 'examples/legacy-orders/strangler.yaml',
+        env: { STRANGLER_LEGACY_UPSTREAM: `http://127.0.0.1:${port}`, STRANGLER_EVENTSTORE_URL: 'memory' },
+      });
+      Object.assign(config.server, { host: '127.0.0.1', port: 0 });
+      Object.assign(config.admin, { host: '127.0.0.1', port: 0 });
+      config.eventStore.spool.path = spoolDir;
+      expect(config.legacy.unreadyAfterFailures).toBe(5);
+      sidecar = await startSidecar({ config, logger, spoolFsync: false, upstreamLogIntervalMs: 3000, projections: false });
 
-    expect((await readyz()).body.upstream.status).toBe('unknown');
+      expect((await readyz()).body.upstream.status).toBe('unknown');
 
-    // 20 refused requests, passthrough and command path: 504 each, one log line at once.
-    const statuses = await Promise.all([
-      ...Array.from({ length: 19 }, () => fetch(`${sidecar!.publicUrl}/health-of-legacy`).then((r) => r.status)),
-      fetch(`${sidecar.publicUrl}/orders`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }).then(
-        (r) => r.status,
-      ),
-    ]);
-    expect(new Set(statuses)).toEqual(new Set([504]));
-    const unreachable = () => lines.filter((l) => l.msg.startsWith('legacy upstream unreachable'));
-    const still = () => lines.filter((l) => l.msg.startsWith('legacy upstream still unreachable'));
-    expect(unreachable()).toHaveLength(1);
-    expect(unreachable()[0]!.err).toMatch(/^ECONNREFUSED/);
-    expect(still()).toHaveLength(0);
+      // 20 refused requests, passthrough and command path: 504 each, one log line at once.
+      const statuses = await Promise.all([
+        ...Array.from({ length: 19 }, () => fetch(`${sidecar!.publicUrl}/health-of-legacy`).then((r) => r.status)),
+        fetch(`${sidecar.publicUrl}/orders`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }).then(
+          (r) => r.status,
+        ),
+      ]);
+      expect(new Set(statuses)).toEqual(new Set([504]));
+      const unreachable = () => lines.filter((l) => l.msg.startsWith('legacy upstream unreachable'));
+      const still = () => lines.filter((l) => l.msg.startsWith('legacy upstream still unreachable'));
+      expect(unreachable()).toHaveLength(1);
+      expect(unreachable()[0]!.err).toMatch(/^ECONNREFUSED/);
+      expect(still()).toHaveLength(0);
 
-    // Then one line per interval with the count of the failures since the first line.
-    const counted = await waitFor(() => still()[0], 'the per-interval line');
-    expect(counted.failures).toBe(19);
-    expect(unreachable()).toHaveLength(1);
+      // Then one line per interval with the count of the failures since the first line.
+      const counted = await waitFor(() => still()[0], 'the per-interval line');
+      expect(counted.failures).toBe(19);
+      expect(unreachable()).toHaveLength(1);
 
-    // 20 connection failures in a row: not ready, with the last error and the count.
-    const down = await readyz();
-    expect(down.code).toBe(503);
-    expect(down.body.status).toBe('not_ready');
-    expect(down.body.upstream.status).toBe('unreachable');
-    expect(down.body.upstream.consecutiveFailures).toBeGreaterThanOrEqual(20);
-    expect(down.body.upstream.lastError).toMatch(/^ECONNREFUSED/);
+      // 20 connection failures in a row: not ready, with the last error and the count.
+      const down = await readyz();
+      expect(down.code).toBe(503);
+      expect(down.body.status).toBe('not_ready');
+      expect(down.body.upstream.status).toBe('unreachable');
+      expect(down.body.upstream.consecutiveFailures).toBeGreaterThanOrEqual(20);
+      expect(down.body.upstream.lastError).toMatch(/^ECONNREFUSED/);
 
-    // Legacy comes up: the next /readyz connects, and the sidecar is ready again.
-    legacy = http.createServer((_req, res) => res.end('ok'));
-    await new Promise<void>((r) => legacy!.listen(port, '127.0.0.1', r));
-    const up = await readyz();
-    expect(up.code).toBe(200);
-    expect(up.body.upstream).toMatchObject({ status: 'reachable', consecutiveFailures: 0 });
-    expect(lines.filter((l) => l.msg === 'legacy upstream is reachable again')).toHaveLength(1);
-    expect((await fetch(`${sidecar.publicUrl}/health-of-legacy`)).status).toBe(200);
-  });
+      // Legacy comes up: the next /readyz connects, and the sidecar is ready again.
+      legacy = http.createServer((_req, res) => res.end('ok'));
+      await new Promise<void>((r) => legacy!.listen(port, '127.0.0.1', r));
+      const up = await readyz();
+      expect(up.code).toBe(200);
+      expect(up.body.upstream).toMatchObject({ status: 'reachable', consecutiveFailures: 0 });
+      expect(lines.filter((l) => l.msg === 'legacy upstream is reachable again')).toHaveLength(1);
+      expect((await fetch(`${sidecar.publicUrl}/health-of-legacy`)).status).toBe(200);
+    },
+  );
 
-  it('fewer failures than unreadyAfterFailures report unreachable but stay ready', async () => {
+  it('fewer failures than unreadyAfterFailures report unreachable but stay ready', { timeout: 90_000 }, async () => {
     const port = await freePort();
     const config = loadConfig({
       text: `legacy: { upstream: "http://127.0.0.1:${port}", unreadyAfterFailures: 10 }\neventStore: { url: memory }\n`,
