@@ -16,6 +16,7 @@ import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { createCommandHandler } from './proxy/commandHandler.ts';
 import { createKeyLock } from './proxy/keyLock.ts';
 import { createPassthrough } from './proxy/passthrough.ts';
+import { createUpstreamHealth } from './proxy/upstreamHealth.ts';
 import { createPublicServer } from './proxy/publicServer.ts';
 import { compileRouteTable } from './proxy/routeTable.ts';
 import { createSpoolDrainer, openSpool } from './spool/index.ts';
@@ -44,6 +45,8 @@ export interface SidecarOptions {
   legacyDb?: Executor;
   /** `false`: no reconciliation schedule (runs still start from the admin API). */
   schedule?: boolean;
+  /** How often an upstream outage is logged with its count (default 60 s; tests shorten it). */
+  upstreamLogIntervalMs?: number;
   /** Projection modules to run; default: the ones the config's entities name. `false`: run none. */
   projections?: readonly RunnableProjection[] | false;
 }
@@ -207,11 +210,24 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     const upstream = new URL(config.legacy.upstream);
     const agent = new http.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 256, scheduling: 'lifo' });
     onClose('upstream agent', () => agent.destroy());
+    const upstreamHealth = createUpstreamHealth({
+      upstream: redactUrl(config.legacy.upstream),
+      unreadyAfterFailures: config.legacy.unreadyAfterFailures,
+      logger,
+      ...(opts.upstreamLogIntervalMs ? { logIntervalMs: opts.upstreamLogIntervalMs } : {}),
+    });
+    onClose('upstream health', () => upstreamHealth.stop());
     const keyLock = createKeyLock();
     const routes = compileRouteTable(config.entities);
     const publicServer = createPublicServer({
       routes,
-      passthrough: createPassthrough({ upstream: config.legacy.upstream, agent, timeoutMs: config.legacy.timeoutMs, metrics }),
+      passthrough: createPassthrough({
+        upstream: config.legacy.upstream,
+        agent,
+        timeoutMs: config.legacy.timeoutMs,
+        metrics,
+        health: upstreamHealth,
+      }),
       command: createCommandHandler({
         upstream,
         agent,
@@ -224,6 +240,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
         actorHeader: config.server.actorHeader,
         metrics,
         logger,
+        upstreamHealth,
       }),
       metrics,
       logger,
@@ -249,9 +266,18 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
         const h = await eventStoreHealth();
         return { ...h.report, ok: h.ok, ageMs: h.ageMs };
       },
+      // Spooling is still ready; legacy refusing connections `legacy.unreadyAfterFailures` times
+      // in a row is not (each /readyz while unreachable tries one connection, so it recovers).
       readiness: {
-        ready: () => !stopping,
-        details: async () => ({ spool: { depth: spool.depth(), ...pick(drainer.state()) }, eventStore: store.description }),
+        ready: () => !stopping && upstreamHealth.ready(),
+        details: async () => {
+          await upstreamHealth.recheck();
+          return {
+            upstream: { url: redactUrl(config.legacy.upstream), ...upstreamHealth.state() },
+            spool: { depth: spool.depth(), ...pick(drainer.state()) },
+            eventStore: store.description,
+          };
+        },
       },
     });
     const publicPort = await listen(publicServer, config.server.port, config.server.host);

@@ -27,7 +27,7 @@ export interface CaptureInput {
 
 export type CaptureResult =
   | { ok: true; streamId: string; events: (NewEvent & { id: string })[] }
-  | { ok: false; reason: 'no_id' | 'not_json' | 'row_not_found' | 'no_row_reader'; detail: string };
+  | { ok: false; reason: 'no_id' | 'not_json' | 'row_not_found' | 'no_row_reader' | 'row_read_failed'; detail: string };
 
 function parseJson(buf: Buffer): { ok: true; value: unknown } | { ok: false } {
   if (buf.length === 0) return { ok: true, value: {} };
@@ -72,7 +72,13 @@ export async function buildEvents(input: CaptureInput): Promise<CaptureResult> {
     data = response;
   } else {
     if (!input.readRow) return { ok: false, reason: 'no_row_reader', detail: 'capture: row needs legacy.database.url' };
-    const row = await input.readRow(entityConfig.legacy.table, entityConfig.legacy.key, id);
+    let row: Record<string, unknown> | null;
+    try {
+      row = await input.readRow(entityConfig.legacy.table, entityConfig.legacy.key, id);
+    } catch (err) {
+      // The command is applied; only its event cannot be built. A capture error, never an append failure.
+      return { ok: false, reason: 'row_read_failed', detail: `capture: row: ${(err as Error).message}` };
+    }
     if (!row)
       return { ok: false, reason: 'row_not_found', detail: `no ${entityConfig.legacy.table} row with ${entityConfig.legacy.key} = ${id}` };
     data = row;

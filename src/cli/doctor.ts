@@ -47,7 +47,7 @@ export async function runDoctorCommand(args: string[], io: CliIo): Promise<numbe
     // STRANGLER_EVENTSTORE_URL) alone the defaults apply: stream orders-{id}, snapshot interval 100.
     const direct = values.url ?? io.env.STRANGLER_EVENTSTORE_URL;
     const configFile = values.config ?? (!direct && existsSync(path.resolve(DEFAULT_CONFIG_FILE)) ? DEFAULT_CONFIG_FILE : undefined);
-    const config: Config | undefined = configFile ? loadConfig({ file: configFile, env: io.env }) : undefined;
+    const config: Config | undefined = configFile ? loadConfig({ file: configFile, env: io.env, requireUpstream: false }) : undefined;
     const url = direct ?? config?.eventStore.url;
     if (!url)
       throw usage(

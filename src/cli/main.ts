@@ -12,7 +12,7 @@ import { RECONCILE_USAGE, runReconcileCommand } from './reconcile.ts';
 export const USAGE = `strangler: a sidecar that strangles a legacy CRUD service into an event-sourced design
 
 Usage:
-  strangler demo                         the one-command demo with embedded defaults (npm start)
+  strangler demo [--data DIR | memory]   the one-command demo with embedded defaults (npm start); data in ./data/demo
   strangler start [--config FILE]        run the sidecar (default config/strangler.yaml)
   strangler selfcheck [--url URL]        exercise the event store (default: embedded, in memory)
   strangler migrate [--config FILE] [--url URL]
@@ -53,7 +53,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     const { values, positionals } = parseArgs({
       args: rest,
       allowPositionals: true,
-      options: { config: { type: 'string', short: 'c' }, url: { type: 'string' }, json: { type: 'boolean' } },
+      options: { config: { type: 'string', short: 'c' }, url: { type: 'string' }, json: { type: 'boolean' }, data: { type: 'string' } },
     });
     switch (command) {
       case undefined:
@@ -63,7 +63,12 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         io.out(USAGE);
         return command === undefined ? 2 : 0;
       case 'demo':
-        return await runDemo({ env: io.env, out: io.out, until: untilSignal(), ...(positionals[0] ? { dataDir: positionals[0] } : {}) });
+        return await runDemo({
+          env: io.env,
+          out: io.out,
+          until: untilSignal(),
+          ...((values.data ?? positionals[0]) ? { dataDir: values.data ?? positionals[0] } : {}),
+        });
       case 'start':
         return await runStart({ ...(values.config ? { configFile: values.config } : {}), io });
       case 'selfcheck':
@@ -98,7 +103,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
 export function reportError(err: unknown, io: CliIo): number {
   if (err instanceof StranglerError) {
     io.err(err.message);
-    return err.code === 'invalid_config' || err.code === 'usage' ? 2 : 1;
+    return err.code === 'invalid_config' || err.code === 'usage' || err.code === 'data_dir_locked' ? 2 : 1;
   }
   if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     io.err(`${err.message}\n\n${USAGE}`);

@@ -11,7 +11,7 @@ export async function runMigrate(opts: { configFile?: string; url?: string; io: 
   const url =
     opts.url ??
     opts.io.env.STRANGLER_EVENTSTORE_URL ??
-    loadConfig({ ...(opts.configFile ? { file: opts.configFile } : {}), env: opts.io.env }).eventStore.url;
+    loadConfig({ ...(opts.configFile ? { file: opts.configFile } : {}), env: opts.io.env, requireUpstream: false }).eventStore.url;
   const store = await openEventStore({ url, migrate: false });
   try {
     const result = await migrate(store.db);

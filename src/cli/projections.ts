@@ -49,7 +49,7 @@ export async function runProjections(o: ProjectionsCliOptions): Promise<number> 
   const needsConfig = sub === 'run' || sub === 'rebuild';
   const config =
     needsConfig || !(o.url ?? o.io.env.STRANGLER_EVENTSTORE_URL)
-      ? loadConfig({ ...(o.configFile ? { file: o.configFile } : {}), env: o.io.env })
+      ? loadConfig({ ...(o.configFile ? { file: o.configFile } : {}), env: o.io.env, requireUpstream: false })
       : null;
   const url = o.url ?? o.io.env.STRANGLER_EVENTSTORE_URL ?? config!.eventStore.url;
   const store = await openEventStore({

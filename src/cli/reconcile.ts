@@ -48,7 +48,7 @@ export async function runReconcileCommand(args: string[], io: CliIo): Promise<nu
     if (values.run !== undefined && !values.repair) throw usage('--run picks the run to repair from; it goes with --repair.');
     if (values.run !== undefined && !/^[1-9]\d*$/.test(values.run))
       throw usage(`--run takes a run id (a positive integer), got "${values.run}".`);
-    const config = loadConfig({ file: values.config ?? DEFAULT_CONFIG_FILE, env: io.env });
+    const config = loadConfig({ file: values.config ?? DEFAULT_CONFIG_FILE, env: io.env, requireUpstream: false });
     if (values.entity !== undefined && !config.entities[values.entity])
       throw usage(`No entity "${values.entity}" in the spec; known: ${Object.keys(config.entities).join(', ') || '(none)'}.`);
     const legacyUrl = config.legacy.database.url;

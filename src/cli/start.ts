@@ -20,6 +20,7 @@ export function untilSignal(): Promise<NodeJS.Signals> {
 export async function runStart(opts: { configFile?: string; io: CliIo }): Promise<number> {
   const config = loadConfig({ ...(opts.configFile ? { file: opts.configFile } : {}), env: opts.io.env });
   const logger = createLogger({ ...(opts.io.env.LOG_LEVEL ? { level: opts.io.env.LOG_LEVEL } : {}) });
+  for (const warning of config.warnings) logger.warn(warning);
   if (config.admin.disabledTokens.length)
     logger.warn({ tokens: config.admin.disabledTokens }, 'admin tokens without a value in the environment are disabled');
   logger.debug({ config: redactedConfig(config) }, 'configuration');

@@ -27,6 +27,7 @@ export const EXAMPLES: Readonly<Record<string, string>> = {
   legacy: 'legacy: { upstream: http://127.0.0.1:3000 }',
   'legacy.upstream': 'upstream: http://127.0.0.1:3000',
   'legacy.timeoutMs': 'timeoutMs: 30000',
+  'legacy.unreadyAfterFailures': 'unreadyAfterFailures: 5',
   'legacy.database': 'database: { url: "${STRANGLER_LEGACY_DB_URL}" }',
   'legacy.database.url': 'url: mysql://orders@127.0.0.1:3306/legacy_orders',
 

@@ -5,6 +5,7 @@ import { ConfigError, type ConfigIssue } from './ConfigError.ts';
 import { applyEnvOverrides } from './envOverrides.ts';
 import { formatIssues } from './formatIssues.ts';
 import { interpolate } from './interpolate.ts';
+import { OPTIONAL_FIELDS, UPSTREAM_NOT_NEEDED, type OptionalField } from './optionalFields.ts';
 import { parseYaml } from './parseYaml.ts';
 import { resolvePaths } from './resolvePaths.ts';
 import { configSchema, type Config } from './schema.ts';
@@ -20,6 +21,11 @@ export interface LoadConfigOptions {
   env: Readonly<Record<string, string | undefined>>;
   /** Directory for relative paths not written in a file. Default process.cwd(). */
   cwd?: string;
+  /**
+   * `false` for commands that never proxy (reconcile, doctor, migrate, offline projections):
+   * `legacy.upstream` may then be absent or name an unset variable. Default true.
+   */
+  requireUpstream?: boolean;
 }
 
 /**
@@ -28,7 +34,8 @@ export interface LoadConfigOptions {
  *
  * Order matters: `${VAR}` is interpolated in the file first, then STRANGLER_* overrides
  * replace whole fields (an override silences a missing `${VAR}` in the field it replaces),
- * then the schema validates and applies defaults.
+ * then the schema validates and applies defaults. An optional field whose `${VAR}` is unset
+ * (optionalFields.ts) turns its part off: one line in `config.warnings`, which the caller prints.
  */
 export function loadConfig(opts: LoadConfigOptions): Config {
   const cwd = opts.cwd ?? process.cwd();
@@ -43,7 +50,20 @@ export function loadConfig(opts: LoadConfigOptions): Config {
   // A token's `env` names a variable; interpolating it would put the secret itself there.
   const interpolated = interpolate(parsed.value, opts.env, { verbatim: (field) => /^admin\.tokens\[\d+\]\.env$/.test(field) });
   const overridden = applyEnvOverrides(interpolated.value, opts.env);
-  const unresolved = interpolated.issues.filter((i) => !overridden.applied.has(i.path));
+  const missing = interpolated.issues.filter((i) => !overridden.applied.has(i.path));
+  const turnedOff: { field: OptionalField; message: string }[] = [];
+  const unresolved = missing.filter((issue) => {
+    const field = OPTIONAL_FIELDS.find((f) => f.path === issue.path);
+    if (field && setAt(overridden.value, field.path, field.placeholder)) {
+      turnedOff.push({ field, message: issue.message });
+      return false;
+    }
+    if (opts.requireUpstream === false && issue.path === 'legacy.upstream')
+      return !setAt(overridden.value, issue.path, UPSTREAM_NOT_NEEDED);
+    return true;
+  });
+  if (opts.requireUpstream === false && valueAt(overridden.value, 'legacy.upstream') === undefined)
+    setAt(overridden.value, 'legacy.upstream', UPSTREAM_NOT_NEEDED);
   const unresolvedPaths = new Set(unresolved.map((i) => i.path));
 
   const result = configSchema.safeParse(overridden.value);
@@ -56,13 +76,20 @@ export function loadConfig(opts: LoadConfigOptions): Config {
   const issues = [...unresolved, ...schemaIssues];
   if (!result.success || issues.length > 0) throw new ConfigError(source, issues);
 
-  const spec = resolvePaths(result.data, {
+  let validated = result.data;
+  const warnings: string[] = [];
+  for (const { field, message } of turnedOff) {
+    const { spec, off } = field.turnOff(validated);
+    validated = spec;
+    warnings.push(`${field.path}: ${message}, so ${off}. Set it to turn this on.`);
+  }
+  const spec = resolvePaths(validated, {
     baseDir,
     cwd,
     writtenInFile: (field) => !overridden.applied.has(field) && valueAt(interpolated.value, field) !== undefined,
   });
   const tokens = resolveAdminTokens(spec.admin.tokens, opts.env);
-  return { ...spec, admin: { ...spec.admin, resolvedTokens: tokens.resolved, disabledTokens: tokens.disabled } };
+  return { ...spec, admin: { ...spec.admin, resolvedTokens: tokens.resolved, disabledTokens: tokens.disabled }, warnings };
 }
 
 function readConfigFile(absolute: string, source: string): string {
@@ -82,6 +109,23 @@ function readConfigFile(absolute: string, source: string): string {
 
 function withSource(issue: ConfigIssue, envName: string | undefined): ConfigIssue {
   return envName === undefined ? issue : { ...issue, message: `${issue.message} (set by ${envName})` };
+}
+
+/**
+ * Writes `value` at a dotted path of the raw spec, creating missing sections. False when the
+ * path runs through something that is not a mapping (the schema reports that one).
+ */
+function setAt(root: unknown, dotted: string, value: unknown): boolean {
+  const keys = dotted.split('.');
+  let node = root;
+  for (const key of keys.slice(0, -1)) {
+    if (node === null || typeof node !== 'object' || Array.isArray(node)) return false;
+    const parent = node as Record<string, unknown>;
+    node = parent[key] ??= {};
+  }
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) return false;
+  (node as Record<string, unknown>)[keys[keys.length - 1]!] = value;
+  return true;
 }
 
 function valueAt(root: unknown, dotted: string): unknown {

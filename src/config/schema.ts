@@ -86,10 +86,15 @@ const adminSchema = section(
 
 const legacyFields = section(
   {
+    /** Required for `start` and `demo`; commands that never proxy load the config with `requireUpstream: false`. */
     upstream: httpUrl(),
     /** Idle time allowed on an upstream request before the sidecar answers 504. */
     timeoutMs: positiveInt().default(30_000),
-    // An empty value (`${STRANGLER_LEGACY_DB_URL:-}` with the variable unset) means "no legacy database".
+    /** /readyz answers 503 after this many connection failures to legacy in a row; ready again on the next success. */
+    unreadyAfterFailures: positiveInt().default(5),
+    // Optional: reconciliation and `capture: row` need it. An empty value (`${STRANGLER_LEGACY_DB_URL:-}`
+    // with the variable unset) means "no legacy database"; an unset `${VAR}` here turns those parts
+    // off with a warning instead of stopping the process (optionalFields.ts).
     database: section(
       { url: z.preprocess((v) => (v === '' ? null : v), databaseUrl().nullable()).default(null) },
       'a mapping with url',
@@ -207,6 +212,7 @@ const rollbackSchema = section(
     errorRate: rate().default(0.05),
     minSamples: positiveInt().default(100),
     maxSpoolDepth: positiveInt().default(1000),
+    // Optional: an unset `${VAR}` here sends no webhook, with a warning (optionalFields.ts).
     webhook: section({ url: httpUrl().nullable().default(null) }, 'a mapping with url').prefault({}),
   },
   'a mapping with the guard thresholds',
@@ -314,4 +320,6 @@ export interface DisabledAdminToken {
  */
 export type Config = Omit<ConfigSpec, 'admin'> & {
   admin: AdminSpec & { resolvedTokens: ResolvedAdminToken[]; disabledTokens: DisabledAdminToken[] };
+  /** Parts turned off because an optional field's `${VAR}` is unset (optionalFields.ts); printed once by the caller. */
+  warnings: string[];
 };

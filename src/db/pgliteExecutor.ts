@@ -1,5 +1,5 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite';
-import { mkdirSync } from 'node:fs';
+import { lockDataDir, type LockOptions } from '../lock/dataDirLock.ts';
 import { checkChannel, type Executor, type QueryOptions, type QueryResult } from './executor.ts';
 import { RAW_TEXT_OIDS } from './pgExecutor.ts';
 import { withSavepoint } from './savepoints.ts';
@@ -9,7 +9,13 @@ const rawParsers = Object.fromEntries([...RAW_TEXT_OIDS].map((oid) => [oid, (v: 
 export interface PgliteExecutorOptions {
   /** Directory for the data files; omitted = in memory (tests, throwaway demos). */
   dataDir?: string;
+  /** What a second process is told about this directory's lock (purpose, the way out). */
+  lock?: Partial<LockOptions>;
 }
+
+/** The way out for a second process on an embedded directory, unless the caller knows a better one. */
+export const EMBEDDED_LOCK_HINT =
+  'give this process a directory of its own (eventStore.url: embedded:DIR), or reach the running sidecar through its admin API (--admin URL)';
 
 type Target = PGlite | Transaction;
 
@@ -37,8 +43,17 @@ function wrap(target: Target, inTx: boolean, close: () => Promise<void>, db: PGl
 }
 
 export async function createPgliteExecutor(opts: PgliteExecutorOptions = {}): Promise<Executor & { db: PGlite }> {
-  if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
-  const db = await PGlite.create({ ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), parsers: rawParsers });
+  // PGlite has no lock of its own: a second process on the same directory corrupts it.
+  const lock = opts.dataDir
+    ? lockDataDir(opts.dataDir, { purpose: 'embedded database', hint: EMBEDDED_LOCK_HINT, ...opts.lock })
+    : undefined;
+  let db: PGlite;
+  try {
+    db = await PGlite.create({ ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), parsers: rawParsers });
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   let closed = false;
   const exec = wrap(
     db,
@@ -46,7 +61,11 @@ export async function createPgliteExecutor(opts: PgliteExecutorOptions = {}): Pr
     async () => {
       if (closed) return;
       closed = true;
-      await db.close();
+      try {
+        await db.close();
+      } finally {
+        lock?.release();
+      }
     },
     db,
   );

@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPgliteExecutor } from '../db/pgliteExecutor.ts';
 import { loadConfig } from '../config/index.ts';
 import { createLogger } from '../logging/logger.ts';
+import { lockDataDir } from '../lock/dataDirLock.ts';
 import { openEventStore } from '../eventstore/index.ts';
 import { startSidecar } from '../sidecar.ts';
 import { startLegacyOrders, migrate as migrateLegacy } from '../../examples/legacy-orders/index.ts';
@@ -14,7 +17,7 @@ const SPEC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../e
 export interface DemoOptions {
   env: Record<string, string | undefined>;
   out: (line: string) => void;
-  /** Data directory (default ./data/demo); `memory` keeps everything in memory. */
+  /** Data directory (`--data DIR`, default ./data/demo); `memory` keeps everything in memory. */
   dataDir?: string;
   /** Resolves when the demo should stop (Ctrl-C by default). */
   until: Promise<unknown>;
@@ -35,7 +38,20 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const cleanup = async () => {
     for (const fn of cleanups.reverse()) await fn().catch(() => {});
   };
+  // One demo per directory: a second one on the same data would corrupt the first's store.
+  // Taken before anything is opened; a second demo exits 2 naming the holder.
+  const lock = memory
+    ? null
+    : lockDataDir(dataDir, {
+        purpose: 'strangler demo',
+        hint: 'start this one on another directory (strangler demo --data DIR) or in memory (strangler demo memory)',
+        warn: out,
+      });
+  cleanups.push(async () => lock?.release());
   try {
+    // In memory, the spool still needs a directory: one of its own, so any number of memory demos can run.
+    const spoolDir = memory ? fs.mkdtempSync(path.join(os.tmpdir(), 'strangler-demo-spool-')) : path.join(dataDir, 'spool');
+    if (memory) cleanups.push(() => fs.promises.rm(spoolDir, { recursive: true, force: true }));
     const legacyDb = await createPgliteExecutor(memory ? {} : { dataDir: path.join(dataDir, 'legacy') });
     cleanups.push(() => legacyDb.close());
     await migrateLegacy(legacyDb);
@@ -55,7 +71,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
         STRANGLER_EVENTSTORE_URL: memory ? 'memory' : `embedded:${path.join(dataDir, 'eventstore')}`,
       },
     });
-    config.eventStore.spool.path = memory ? path.join(process.cwd(), 'data/demo-spool') : path.join(dataDir, 'spool');
+    config.eventStore.spool.path = spoolDir;
+    for (const warning of config.warnings) out(`warning: ${warning}`);
     const store = await openEventStore({ url: config.eventStore.url, migrate: true });
     cleanups.push(() => store.close());
     const logger = createLogger({ level: opts.env.LOG_LEVEL ?? 'warn' });

@@ -1,5 +1,6 @@
 import type { Executor } from '../db/executor.ts';
 import { connect } from '../db/connect.ts';
+import { connectionFailure } from '../db/connectionErrors.ts';
 import { redactUrl } from '../config/redactUrl.ts';
 import { migrate } from '../db/migrate.ts';
 import { prepareAppend } from './appendToStream.ts';
@@ -104,7 +105,15 @@ export async function openEventStore(opts: OpenEventStoreOptions): Promise<Event
     if (opts.migrate) await migrate(db);
   } catch (err) {
     await db.close();
-    throw err;
+    // An unreachable server is one line for the operator, not a driver stack trace.
+    throw (
+      connectionFailure(
+        err,
+        'event store',
+        opts.url,
+        'Check that PostgreSQL runs there and the URL is right (--url, STRANGLER_EVENTSTORE_URL or eventStore.url).',
+      ) ?? err
+    );
   }
   const description = db.dialect === 'pglite' ? `embedded (${opts.url})` : `postgres (${redactUrl(opts.url)})`;
   return createEventStore(db, description, { appendGroups: { ...DEFAULT_APPEND_GROUPS, ...opts.appendGroups } });

@@ -11,6 +11,7 @@ import type { KeyLock } from './keyLock.ts';
 import { BodyTooLargeError, readBody } from './readBody.ts';
 import type { Classified } from './routeTable.ts';
 import { answerUpstreamError } from './upstreamErrors.ts';
+import type { UpstreamHealth } from './upstreamHealth.ts';
 
 export interface CommandHandlerOptions {
   upstream: URL;
@@ -24,6 +25,7 @@ export interface CommandHandlerOptions {
   actorHeader: string;
   metrics?: Metrics;
   logger: Logger;
+  upstreamHealth?: UpstreamHealth;
 }
 
 type CommandRoute = Extract<Classified, { kind: 'command' }>;
@@ -64,7 +66,10 @@ export function createCommandHandler(opts: CommandHandlerOptions) {
       // Legacy applied the command but the spec cannot describe it: counted and logged for
       // ops; reconciliation finds the row and repair appends its after-image.
       metrics?.captureErrors.inc({ entity: route.entity, reason: captured.reason });
-      logger.error({ requestId, route: route.route, reason: captured.reason, detail: captured.detail }, 'command not captured');
+      logger.error(
+        { requestId, entity: route.entity, route: route.route, reason: captured.reason, detail: captured.detail },
+        `command not captured (${route.entity}, ${route.route}): ${captured.detail}`,
+      );
       return;
     }
     const write = () => opts.writer.write(route.entity, captured.streamId, captured.events, route.spec.expectedVersion);
@@ -105,9 +110,11 @@ export function createCommandHandler(opts: CommandHandlerOptions) {
       try {
         answer = await forward({ req, body, upstream: opts.upstream, agent: opts.agent, timeoutMs: opts.timeoutMs });
       } catch (err) {
+        opts.upstreamHealth?.failed(err as NodeJS.ErrnoException);
         answerUpstreamError(err as NodeJS.ErrnoException, res, metrics, requestId);
         return;
       }
+      opts.upstreamHealth?.succeeded();
       if (answer.status >= 200 && answer.status < 300) {
         try {
           await capture(req, route, requestId, body, answer);

@@ -3,6 +3,7 @@ import { parse as parseUrl } from 'node:url';
 import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
 import type { Metrics } from '../metrics/metrics.ts';
 import { answerUpstreamError } from './upstreamErrors.ts';
+import type { UpstreamHealth } from './upstreamHealth.ts';
 import { REQUEST_ID_HEADER } from './requestId.ts';
 
 export interface PassthroughOptions {
@@ -11,6 +12,8 @@ export interface PassthroughOptions {
   /** Milliseconds to wait for legacy's response head. */
   timeoutMs: number;
   metrics?: Metrics;
+  /** Told of every answer and every failure (reachability for /readyz and the log). */
+  health?: UpstreamHealth;
 }
 
 /**
@@ -23,6 +26,7 @@ export function createPassthrough(opts: PassthroughOptions): (req: IncomingMessa
   const basePath = new URL(opts.upstream).pathname.replace(/\/$/, '');
   const errors: Plugin = (proxyServer) => {
     proxyServer.on('error', (err, req, res) => {
+      opts.health?.failed(err);
       if (res instanceof http.ServerResponse) {
         const id = req.headers[REQUEST_ID_HEADER];
         answerUpstreamError(err, res, opts.metrics, typeof id === 'string' ? id : undefined);
@@ -34,6 +38,7 @@ export function createPassthrough(opts: PassthroughOptions): (req: IncomingMessa
     // dies mid-body: the client would wait forever for a response that cannot complete.
     // Cut the client's connection too, as legacy's was, so the truncation shows.
     proxyServer.on('proxyRes', (proxyRes, _req, res) => {
+      opts.health?.succeeded();
       proxyRes.once('close', () => {
         if (!proxyRes.complete) res.destroy();
       });

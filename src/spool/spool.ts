@@ -1,5 +1,6 @@
 import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { lockDataDir } from '../lock/dataDirLock.ts';
 import { silentLogger, type Logger } from '../logging/logger.ts';
 import { writeCursor, CURSOR_FILE, type Cursor } from './cursor.ts';
 import { SpoolUnavailableError } from './errors.ts';
@@ -19,6 +20,37 @@ export interface OpenSpoolOptions {
   logger?: Logger;
 }
 
+/**
+ * Opens the spool in `dir` for this process alone: a second sidecar appending to the same
+ * segments (or draining them) would interleave records and move the cursor under the first.
+ * The directory is locked (strangler.lock) until close().
+ */
+export async function openSpool(opts: OpenSpoolOptions): Promise<Spool> {
+  const logger = opts.logger ?? silentLogger();
+  const lock = lockDataDir(opts.dir, {
+    purpose: 'spool',
+    hint: 'give each sidecar a spool directory of its own (eventStore.spool.path)',
+    warn: (line) => logger.warn(line),
+  });
+  let spool: Spool;
+  try {
+    spool = await openSpoolFiles(opts);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  return {
+    ...spool,
+    async close() {
+      try {
+        await spool.close();
+      } finally {
+        lock.release();
+      }
+    },
+  };
+}
+
 interface Pending {
   record: Buffer;
   resolve: () => void;
@@ -33,7 +65,7 @@ interface Pending {
  * are written together with one write and one fdatasync (group commit). peek()/ack() are
  * for a single consumer, the drainer.
  */
-export async function openSpool(opts: OpenSpoolOptions): Promise<Spool> {
+async function openSpoolFiles(opts: OpenSpoolOptions): Promise<Spool> {
   const dir = path.resolve(opts.dir);
   const fsync = opts.fsync ?? true;
   const segmentBytes = opts.segmentBytes ?? 64 * 1024 * 1024;

@@ -33,6 +33,7 @@ describe('the shipped config/strangler.yaml', () => {
     expect(config.legacy).toEqual({
       upstream: 'http://127.0.0.1:3000',
       timeoutMs: 30_000,
+      unreadyAfterFailures: 5,
       database: { url: 'mysql://orders:legacy-pw@127.0.0.1:3306/legacy_orders' },
     });
     expect(config.eventStore.url).toBe('postgres://strangler:events-pw@127.0.0.1:5432/events');
@@ -58,7 +59,7 @@ describe('the shipped config/strangler.yaml', () => {
     });
     expect(orders?.commands[2]?.capture).toBe('request');
     expect(orders?.reads.map((r) => r.route)).toEqual(['GET /orders/:id', 'GET /orders']);
-    expect(orders?.reads[0]?.handler).toBe(path.join(ROOT, 'examples/legacy-orders/reads/getOrder.ts'));
+    expect(orders?.reads[0]?.query).toEqual({ table: 'orders', filters: { id: 'id' } });
     expect(orders?.projection).toBe(path.join(ROOT, 'examples/legacy-orders/projections/orders.ts'));
     expect(orders?.reconcile.columns).toEqual({
       id: 'id',
@@ -96,7 +97,7 @@ describe('defaults', () => {
           { name: 'view', env: 'STRANGLER_VIEWER_TOKEN' },
         ],
       },
-      legacy: { upstream: 'http://127.0.0.1:3000', timeoutMs: 30_000, database: { url: null } },
+      legacy: { upstream: 'http://127.0.0.1:3000', timeoutMs: 30_000, unreadyAfterFailures: 5, database: { url: null } },
       eventStore: {
         url: 'embedded',
         maxRetries: 3,
@@ -134,6 +135,7 @@ describe('defaults', () => {
         webhook: { url: null },
       },
       entities: {},
+      warnings: [],
     };
     const { resolvedTokens, ...admin } = config.admin;
     expect({ ...config, admin }).toEqual(expected);
@@ -373,6 +375,7 @@ describe('environment', () => {
     expect(config.legacy).toEqual({
       upstream: 'http://legacy.local:3000',
       timeoutMs: 30_000,
+      unreadyAfterFailures: 5,
       database: { url: 'mysql://app:s3cret@db:3306/legacy' },
     });
     expect(config.eventStore.url).toBe('embedded');
@@ -398,10 +401,13 @@ describe('environment', () => {
     expect(error.message).not.toContain('tok_live');
   });
 
-  it('a missing variable without a default names the field and the variable', () => {
-    expect(failure(`${UPSTREAM.replace('}', ', database: { url: "${LEGACY_DB}" } }')}`).message).toBe(
+  it('a missing variable without a default in a required field names the field and the variable', () => {
+    expect(failure('legacy: { upstream: "${LEGACY_URL}" }\n').message).toBe(
       'Invalid configuration in inline config:\n' +
-        '  - legacy.database.url: environment variable LEGACY_DB is not set. Example: url: mysql://orders@127.0.0.1:3306/legacy_orders',
+        '  - legacy.upstream: environment variable LEGACY_URL is not set. Example: upstream: http://127.0.0.1:3000',
+    );
+    expect(failure(`${UPSTREAM}eventStore: { url: "\${EVENTS_URL}" }\n`).message).toContain(
+      'eventStore.url: environment variable EVENTS_URL is not set',
     );
   });
 

@@ -84,11 +84,17 @@ export async function checkProjections(
         check: 'projections',
         kind: 'projection_paused',
         severity: 'high',
-        message: `${p.name} is paused at event ${p.failedEventId ?? '?'} (position ${p.failedPosition ?? '?'}): ${p.lastError ?? 'no error recorded'}. Fix the cause, then \`strangler projections resume ${p.name}\` (or \`skip\` to dead-letter it)`,
+        message: `${p.name} is paused at event ${p.failedEventId ?? '?'} (position ${p.failedPosition ?? '?'}): ${sentence(p.lastError ?? 'no error recorded')} Fix the cause, then \`strangler projections resume ${p.name}\` (or \`skip\` to dead-letter it)`,
         details: { ...details, failedEventId: p.failedEventId, failedPosition: p.failedPosition, lastError: p.lastError },
       });
     }
     return p;
   });
   return { total: findings.length, findings, projections };
+}
+
+/** An error message as one sentence: its own final period kept, never doubled ("…got x.."). */
+function sentence(text: string): string {
+  const trimmed = text.trim();
+  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
 }

@@ -54,6 +54,11 @@ function bad(event: RecordedEvent, what: string): never {
   });
 }
 
+/** "FIELD must be WHAT, got VALUE", or "FIELD is missing (expected WHAT)": never "got undefined". */
+function wrong(field: string, what: string, value: unknown): string {
+  return value === undefined ? `${field} is missing (expected ${what})` : `${field} must be ${what}, got ${JSON.stringify(value)}`;
+}
+
 function obj(event: RecordedEvent, value: unknown, where: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) bad(event, `${where} is not an object`);
   return value as Record<string, unknown>;
@@ -61,7 +66,7 @@ function obj(event: RecordedEvent, value: unknown, where: string): Record<string
 
 function text(event: RecordedEvent, o: Record<string, unknown>, field: string): string {
   const v = o[field];
-  if (typeof v !== 'string' || v === '') bad(event, `${field} must be a non-empty string, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string' || v === '') bad(event, wrong(field, 'a non-empty string', v));
   return v;
 }
 
@@ -73,21 +78,20 @@ function optionalText(event: RecordedEvent, o: Record<string, unknown>, field: s
 export function money(event: RecordedEvent, o: Record<string, unknown>, field: string): string {
   const v = o[field];
   const t = typeof v === 'number' && Number.isFinite(v) ? String(v) : v;
-  if (typeof t !== 'string' || !MONEY.test(t))
-    bad(event, `${field} must be an amount with at most 2 decimals like "9.99", got ${JSON.stringify(v)}`);
+  if (typeof t !== 'string' || !MONEY.test(t)) bad(event, wrong(field, 'an amount with at most 2 decimals like "9.99"', v));
   return t;
 }
 
 function instant(event: RecordedEvent, o: Record<string, unknown>, field: string): string {
-  const v = text(event, o, field);
-  if (!INSTANT.test(v))
-    bad(event, `${field} must be an ISO 8601 time with a zone like "2024-03-02T01:01:07.000010Z", got ${JSON.stringify(v)}`);
+  const v = o[field];
+  if (typeof v !== 'string' || !INSTANT.test(v))
+    bad(event, wrong(field, 'an ISO 8601 time with a zone like "2024-03-02T01:01:07.000010Z"', v));
   return v;
 }
 
 function quantity(event: RecordedEvent, o: Record<string, unknown>): number {
   const q = o.quantity;
-  if (typeof q !== 'number' || !Number.isInteger(q) || q < 1) bad(event, `quantity must be a positive integer, got ${JSON.stringify(q)}`);
+  if (typeof q !== 'number' || !Number.isInteger(q) || q < 1) bad(event, wrong('quantity', 'a positive integer', q));
   return q;
 }
 
