@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { PgState, sqlState } from '../db/executor.ts';
 import { DEFAULT_CONFIG_FILE, loadConfig, type Config } from '../config/index.ts';
 import { formatReport, formatVerify, runDoctor, SEVERITIES, verifyStream, type Severity } from '../doctor/index.ts';
 import { StranglerError } from '../errors/StranglerError.ts';
 import { openEventStore } from '../eventstore/index.ts';
 import { createLogger } from '../logging/logger.ts';
+import { parseCommand } from './args.ts';
 import type { CliIo } from './main.ts';
 
 export const DOCTOR_USAGE = `  strangler doctor [--config FILE] [--url URL] [--json] [--fail-on SEVERITY] [--limit N]
@@ -21,10 +21,10 @@ export const DOCTOR_USAGE = `  strangler doctor [--config FILE] [--url URL] [--j
  */
 export async function runDoctorCommand(args: string[], io: CliIo): Promise<number> {
   try {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseCommand(
+      'doctor',
       args,
-      allowPositionals: true,
-      options: {
+      {
         config: { type: 'string', short: 'c' },
         url: { type: 'string' },
         json: { type: 'boolean', default: false },
@@ -33,7 +33,8 @@ export async function runDoctorCommand(args: string[], io: CliIo): Promise<numbe
         projection: { type: 'string' },
         'no-snapshots': { type: 'boolean', default: false },
       },
-    });
+      DOCTOR_USAGE,
+    );
     const failOn = values['fail-on'] as Severity;
     if (!SEVERITIES.includes(failOn)) throw usage(`--fail-on must be one of ${SEVERITIES.join(', ')} (example: --fail-on medium)`);
     const limit = Number(values.limit);
