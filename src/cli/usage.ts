@@ -35,8 +35,7 @@ event store directly instead, e.g. when no sidecar runs.`,
   migrate: `  strangler migrate [--config FILE] [--url URL]
                                          apply event store migrations (under an advisory lock); uses the database directly`,
   config: `  strangler config check [--config FILE] validate a configuration file and print it, secrets redacted`,
-  doctor: `${DOCTOR_USAGE}
-                                         uses the event store directly (--url, STRANGLER_EVENTSTORE_URL or --config)`,
+  doctor: DOCTOR_USAGE,
   reconcile: RECONCILE_USAGE,
 } as const;
 
