@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Executor } from '../../db/executor.ts';
-import type { EventStore } from '../../eventstore/index.ts';
+import { createEventStore, type EventStore } from '../../eventstore/index.ts';
 import { START, type Checkpoint, type RecordedEvent } from '../../eventstore/types.ts';
 import type { ProjectionModule, TableNames } from '../types.ts';
 import { applyEvents, ApplyError, noUpcast, type UpcastFn } from './applyEvents.ts';
@@ -120,14 +120,18 @@ export async function rebuildProjection(o: RebuildOptions): Promise<RebuildResul
   }
 
   await report('switching', true);
+  const epoch = await store.epoch();
   const served = await store.db.transaction(async (tx) => {
+    // Everything inside goes through the transaction: the embedded store (PGlite) is one
+    // connection, so a read through `store` here would wait for this transaction forever.
+    const inTx = createEventStore(tx);
     const row = (await readProjection(tx, name, { forUpdate: true }))!;
     if (row.rebuild?.owner !== owner || row.rebuild.checkpoint.position !== cp.position) {
       throw new ProjectionStateError(`Rebuild of "${name}" was taken over by another rebuild; this one stops.`);
     }
     // Live runners wait on this row lock now: apply the tail, then swap, all or nothing.
     for (;;) {
-      const { events } = await store.readAll({ after: cp, limit: batchSize });
+      const { events } = await inTx.readAll({ after: cp, limit: batchSize });
       if (events.length === 0) break;
       await applyPart(tx, events);
       cp = last(events);
@@ -144,7 +148,7 @@ export async function rebuildProjection(o: RebuildOptions): Promise<RebuildResul
               rebuild_version = NULL, rebuild_tables = NULL, rebuild_checkpoint_tx = NULL, rebuild_checkpoint_pos = NULL,
               rebuild_applied = NULL, rebuild_owner = NULL, rebuild_expires_at = NULL, rebuild_started_at = NULL, updated_at = now()
         WHERE name = $1`,
-      [name, module.version, JSON.stringify(servedNames), cp.transactionId, cp.position, applied, await store.epoch()],
+      [name, module.version, JSON.stringify(servedNames), cp.transactionId, cp.position, applied, epoch],
     );
     return servedNames;
   });
