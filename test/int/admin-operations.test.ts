@@ -105,7 +105,10 @@ describe('admin API: status and projections', () => {
   it('pause stops the position while events arrive, on the row every replica reads; resume catches up', async () => {
     const paused = await api('POST', '/admin/projections/orders/pause', OPERATOR, '{"reason":"test"}');
     expect(paused.status).toBe(200);
-    expect(paused.body).toMatchObject({ state: 'paused', pause: { by: 'admin:ops', reason: 'test' } });
+    expect(paused.body).toMatchObject({
+      state: 'paused',
+      pause: { by: 'admin:ops', reason: 'test', at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) },
+    });
     const at = await position();
     // The runner saw the pause (it publishes paused=1 only from its idle branch)...
     await until(

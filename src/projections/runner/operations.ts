@@ -33,7 +33,7 @@ export async function pauseByOperator(db: Executor, name: string, by: string, re
       );
     const { rows } = await tx.query<{ at: string }>(
       `UPDATE strangler_projections SET status = 'paused', paused_by = $2, pause_reason = $3, paused_at = now(), updated_at = now()
-        WHERE name = $1 RETURNING paused_at::text AS at`,
+        WHERE name = $1 RETURNING to_char(paused_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at`,
       [name, by, reason],
     );
     return { ...row, status: 'paused' as const, pause: { by, reason, at: rows[0]!.at } };

@@ -30,7 +30,8 @@ export interface ProjectionRow {
 export const PROJECTION_COLUMNS = `name, version, tables, checkpoint_tx::text AS checkpoint_tx, checkpoint_pos, epoch, applied_events, status,
   lease_owner, lease_expires_at, failed_event_id, failed_tx::text AS failed_tx, failed_position, last_error, failed_at, retries,
   rebuild_version, rebuild_tables, rebuild_checkpoint_tx::text AS rebuild_checkpoint_tx, rebuild_checkpoint_pos, rebuild_applied,
-  rebuild_owner, rebuild_expires_at, rebuild_started_at, paused_by, pause_reason, paused_at`;
+  rebuild_owner, rebuild_expires_at, rebuild_started_at, paused_by, pause_reason,
+  to_char(paused_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS paused_at`;
 
 export interface RawProjectionRow {
   name: string;
