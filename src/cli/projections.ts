@@ -62,8 +62,12 @@ export async function runProjectionsCommand(args: string[], io: CliIo): Promise<
       `strangler projections ${sub}: unexpected "${[...(NAMED.includes(sub) ? [] : [name]), ...extra].join(' ')}".`,
       usage,
     );
-  if (values.reason !== undefined && sub !== 'pause')
-    throw new UsageError('--reason goes with pause (example: strangler projections pause orders --reason "bad deploy").', usage);
+  // A reason goes with every change: stored with a pause (status shows it), logged by the sidecar for the others.
+  if (values.reason !== undefined && !NAMED.includes(sub))
+    throw new UsageError(
+      '--reason goes with pause, resume, skip or rebuild (example: strangler projections pause orders --reason "bad deploy").',
+      usage,
+    );
   const offline = sub === 'run' || values.config !== undefined || values.url !== undefined;
   if (offline && (values.admin !== undefined || values.token !== undefined))
     throw new UsageError(

@@ -25,6 +25,7 @@ ${ADMIN_NOTE}`,
   strangler projections resume NAME      resume a paused projection (after a failure: retry the failing event)
   strangler projections skip NAME        move the failing event to strangler_dead_letters, continue after it
   strangler projections rebuild NAME     rebuild into new tables while the old ones serve, then switch (waits, shows progress)
+                                         pause, resume, skip and rebuild take --reason TEXT (kept with a pause, logged)
   strangler projections run [--config FILE]
                                          run the projection runners in the foreground (until SIGTERM); uses the databases
 

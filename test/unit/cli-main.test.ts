@@ -95,7 +95,7 @@ describe('strangler --help, --version, unknown options and commands', () => {
     expect(r.err).toBe(
       `strangler projections pause needs a projection name (example: strangler projections pause orders).\n\nUsage:\n${COMMAND_USAGE.projections}`,
     );
-    expect((await cli('projections', 'resume', 'orders', '--reason', 'x')).err).toMatch(/^--reason goes with pause/);
+    expect((await cli('projections', 'status', '--reason', 'x')).err).toMatch(/^--reason goes with pause, resume, skip or rebuild/);
     expect((await cli('projections', 'status', '--config', 'x.yaml', '--admin', 'http://h')).err).toMatch(/do not go together/);
     expect((await cli('projections', 'explode')).err).toMatch(/^strangler projections: unknown subcommand "explode"/);
     expect((await cli('status', 'extra')).code).toBe(2);
