@@ -288,3 +288,34 @@ describe('the CLI against the running sidecar', () => {
     expect((await readProjection(store.db, 'orders'))!.status).toBe('running');
   });
 });
+
+describe('a pause holds on every replica', () => {
+  it('paused through one sidecar, the other takes the lease and does not apply either; resumed through it, it catches up', async () => {
+    const other = await startTestSidecar({
+      upstream: upstream.url,
+      store,
+      configure: (config) => {
+        config.admin.resolvedTokens = [{ name: 'ops2', role: 'operator', secret: new Secret(OPERATOR) }];
+      },
+    });
+    try {
+      const gauge = (s: Sidecar, name: string) => metricValue(s.metrics.registry, name, { projection: 'orders' });
+      expect((await api('POST', '/admin/projections/orders/pause', OPERATOR, '{"reason":"replicas"}')).status).toBe(200);
+      const at = await position();
+      await sidecar.stop(); // releases the lease: the other replica claims it and reads the pause from the row
+      await until(async () => (await gauge(other, 'strangler_projection_leader')) === 1, 'the other replica to take the lease');
+      await until(async () => (await gauge(other, 'strangler_projection_paused')) === 1, 'the other replica to idle on the pause');
+      await appendOrders(3);
+      await until(async () => (await gauge(other, 'strangler_projection_lag_events')) === 3, 'the other replica to see the new events');
+      expect(await position()).toBe(at);
+      const resumed = await fetch(`${other.adminUrl}/admin/projections/orders/resume`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${OPERATOR}` },
+      });
+      expect(resumed.status).toBe(200);
+      await until(async () => (await position()) === (await store.headPosition()), 'the other replica to catch up');
+    } finally {
+      await other.stop();
+    }
+  });
+});
