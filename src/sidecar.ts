@@ -21,8 +21,11 @@ import { createPublicServer } from './proxy/publicServer.ts';
 import { compileRouteTable } from './proxy/routeTable.ts';
 import { createSpoolDrainer, openSpool } from './spool/index.ts';
 import { loadProjections } from './projections/registry.ts';
-import { createProjectionWorkers, type RunnableProjection } from './projections/runner/workers.ts';
+import { createProjectionWorkers, runnerOwnerId, type RunnableProjection } from './projections/runner/workers.ts';
 import { createReconciliationRoutes } from './admin/reconciliationRoutes.ts';
+import { createProjectionRoutes } from './admin/projectionRoutes.ts';
+import { createStatusRoutes } from './admin/statusRoutes.ts';
+import type { Readiness } from './admin/adminServer.ts';
 import { createReconciler } from './reconcile/reconciler.ts';
 import { recordReportMetrics } from './reconcile/report/reportMetrics.ts';
 import { createReconcileScheduler, type ReconcileScheduler } from './reconcile/schedule.ts';
@@ -248,37 +251,55 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
 
     let stopping = false;
     const eventStoreHealth = createEventStoreHealth({ run: () => runDoctor(store.db) });
+    // Spooling is still ready; legacy refusing connections `legacy.unreadyAfterFailures` times
+    // in a row is not (each /readyz while unreachable tries one connection, so it recovers).
+    const readiness: Readiness = {
+      ready: () => !stopping && upstreamHealth.ready(),
+      details: async () => {
+        await upstreamHealth.recheck();
+        return {
+          upstream: { url: redactUrl(config.legacy.upstream), ...upstreamHealth.state() },
+          spool: { depth: spool.depth(), ...pick(drainer.state()) },
+          eventStore: store.description,
+        };
+      },
+    };
+    const tokens = config.admin.resolvedTokens;
+    const projectionRoutes = createProjectionRoutes({
+      store,
+      projections,
+      tokens,
+      logger,
+      owner: projectionWorkers?.owner ?? runnerOwnerId(),
+    });
+    onClose('projection rebuilds', () => projectionRoutes.stop()); // between batches; the next rebuild resumes
+    const statusRoutes = createStatusRoutes({
+      readiness,
+      store,
+      entities: config.entities,
+      projectionNames: Object.fromEntries(
+        projections.flatMap((p) => ('entity' in p && typeof p.entity === 'string' ? [[p.entity, p.module.name]] : [])),
+      ),
+      projections: () => projectionRoutes.list(),
+      tokens,
+      logger,
+    });
     const adminServer = createAdminServer({
       registry: metrics.registry,
       logger,
-      routes: scheduler
-        ? [
-            createReconciliationRoutes({
-              store: store.db,
-              scheduler,
-              entities: Object.keys(config.entities),
-              tokens: config.admin.resolvedTokens,
-              logger,
-            }),
-          ]
-        : [],
+      routes: [
+        statusRoutes,
+        projectionRoutes,
+        ...(scheduler
+          ? [createReconciliationRoutes({ store: store.db, scheduler, entities: Object.keys(config.entities), tokens, logger })]
+          : []),
+      ],
+      endpoints: ['/admin/status', '/admin/projections', ...(scheduler ? ['/admin/reconciliations'] : [])],
       eventStoreHealth: async () => {
         const h = await eventStoreHealth();
         return { ...h.report, ok: h.ok, ageMs: h.ageMs };
       },
-      // Spooling is still ready; legacy refusing connections `legacy.unreadyAfterFailures` times
-      // in a row is not (each /readyz while unreachable tries one connection, so it recovers).
-      readiness: {
-        ready: () => !stopping && upstreamHealth.ready(),
-        details: async () => {
-          await upstreamHealth.recheck();
-          return {
-            upstream: { url: redactUrl(config.legacy.upstream), ...upstreamHealth.state() },
-            spool: { depth: spool.depth(), ...pick(drainer.state()) },
-            eventStore: store.description,
-          };
-        },
-      },
+      readiness,
     });
     const publicPort = await listen(publicServer, config.server.port, config.server.host);
     onClose('public server', () => close(publicServer)); // waits for commands in flight, including their appends

@@ -20,6 +20,8 @@ export interface AdminServerOptions {
   eventStoreHealth?: () => Promise<{ ok: boolean } & Record<string, unknown>>;
   /** Operator API handlers (behind bearer tokens); each returns false for paths it does not own. */
   routes?: readonly ((req: http.IncomingMessage, res: http.ServerResponse) => boolean)[];
+  /** The paths those routes serve, listed by the 404 answer (e.g. `/admin/status`). */
+  endpoints?: readonly string[];
 }
 
 export function json(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -38,11 +40,13 @@ export function json(res: http.ServerResponse, status: number, body: unknown, he
  * (behind bearer tokens) join here as later parts of the product land.
  */
 export function createAdminServer(opts: AdminServerOptions): http.Server {
+  const probes = ['/healthz', '/readyz', ...(opts.eventStoreHealth ? ['/health/event-store'] : []), '/metrics'];
+  const endpoints = [...probes, ...(opts.endpoints ?? [])];
   return http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     for (const route of opts.routes ?? []) if (route(req, res)) return;
-    if (req.method !== 'GET' && req.method !== 'HEAD')
-      return json(res, 405, { title: 'method_not_allowed', status: 405, detail: 'The admin probes answer GET.' });
+    if (req.method !== 'GET' && req.method !== 'HEAD' && probes.includes(path))
+      return json(res, 405, { title: 'method_not_allowed', status: 405, detail: `${path} answers GET.` }, { allow: 'GET' });
     switch (path) {
       case '/healthz':
         return json(res, 200, { status: 'ok' });
@@ -83,10 +87,12 @@ export function createAdminServer(opts: AdminServerOptions): http.Server {
         );
         return;
       default:
+        // The list is what this sidecar serves, never the path just asked for (a 404 that
+        // suggests the very path it refused sends the reader in a circle).
         return json(res, 404, {
           title: 'not_found',
           status: 404,
-          detail: `No admin endpoint at ${path}. Try /healthz, /readyz, /health/event-store, /metrics or /admin/reconciliations.`,
+          detail: `No admin endpoint at ${path}. This sidecar serves ${endpoints.filter((e) => e !== path).join(', ')}.`,
         });
     }
   });

@@ -67,7 +67,8 @@ export function createAdminClient(opts: AdminClientOptions): AdminClient {
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+      const inner = (err as { cause?: { code?: string; message?: string } }).cause;
+      const cause = inner?.code ?? inner?.message ?? (err as Error).message;
       throw new StranglerError(
         'admin_unreachable',
         `No sidecar admin API answers at ${url} (${cause}). Start one (npm start, or strangler start --config FILE) or point ` +

@@ -1,18 +1,19 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { PgState, sqlState } from '../db/executor.ts';
 import { DEFAULT_CONFIG_FILE, loadConfig, type Config } from '../config/index.ts';
 import { formatReport, formatVerify, runDoctor, SEVERITIES, verifyStream, type Severity } from '../doctor/index.ts';
 import { StranglerError } from '../errors/StranglerError.ts';
 import { openEventStore } from '../eventstore/index.ts';
 import { createLogger } from '../logging/logger.ts';
+import { parseCommand } from './args.ts';
 import type { CliIo } from './main.ts';
 
 export const DOCTOR_USAGE = `  strangler doctor [--config FILE] [--url URL] [--json] [--fail-on SEVERITY] [--limit N]
                                          event store consistency checks; exit 0 healthy, 1 findings, 2 error
   strangler doctor verify STREAM [--config FILE] [--url URL] [--json] [--projection NAME] [--no-snapshots]
-                                         replay one stream and compare it with its read-model rows; exit 0 equal, 1 different`;
+                                         replay one stream and compare it with its read-model rows; exit 0 equal, 1 different
+                                         both use the event store directly (--url, STRANGLER_EVENTSTORE_URL or --config)`;
 
 /**
  * `strangler doctor` and `strangler doctor verify STREAM`. Exit codes: 0 healthy / equal,
@@ -21,10 +22,10 @@ export const DOCTOR_USAGE = `  strangler doctor [--config FILE] [--url URL] [--j
  */
 export async function runDoctorCommand(args: string[], io: CliIo): Promise<number> {
   try {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseCommand(
+      'doctor',
       args,
-      allowPositionals: true,
-      options: {
+      {
         config: { type: 'string', short: 'c' },
         url: { type: 'string' },
         json: { type: 'boolean', default: false },
@@ -33,7 +34,8 @@ export async function runDoctorCommand(args: string[], io: CliIo): Promise<numbe
         projection: { type: 'string' },
         'no-snapshots': { type: 'boolean', default: false },
       },
-    });
+      DOCTOR_USAGE,
+    );
     const failOn = values['fail-on'] as Severity;
     if (!SEVERITIES.includes(failOn)) throw usage(`--fail-on must be one of ${SEVERITIES.join(', ')} (example: --fail-on medium)`);
     const limit = Number(values.limit);

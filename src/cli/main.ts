@@ -1,35 +1,19 @@
-import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { StranglerError } from '../errors/StranglerError.ts';
-import { runSelfCheck } from './selfcheck.ts';
-import { runMigrate } from './migrate.ts';
-import { runConfigCheck } from './configCheck.ts';
-import { runStart, untilSignal } from './start.ts';
 import { runDemo } from '../demo/runDemo.ts';
-import { runProjections } from './projections.ts';
-import { DOCTOR_USAGE, runDoctorCommand } from './doctor.ts';
-import { RECONCILE_USAGE, runReconcileCommand } from './reconcile.ts';
+import { AdminApiError } from './adminClient.ts';
+import { parseCommand, UsageError, wantsHelp } from './args.ts';
+import { runConfigCheck } from './configCheck.ts';
+import { runDoctorCommand } from './doctor.ts';
+import { runMigrate } from './migrate.ts';
+import { runProjectionsCommand } from './projections.ts';
+import { runReconcileCommand } from './reconcile.ts';
+import { runSelfCheck } from './selfcheck.ts';
+import { runStart, untilSignal } from './start.ts';
+import { runStatusCommand } from './status.ts';
+import { COMMAND_USAGE, USAGE, type CommandName } from './usage.ts';
 
-export const USAGE = `strangler: a sidecar that strangles a legacy CRUD service into an event-sourced design
-
-Usage:
-  strangler demo [--data DIR | memory]   the one-command demo with embedded defaults (npm start); data in ./data/demo
-  strangler start [--config FILE]        run the sidecar (default config/strangler.yaml)
-  strangler selfcheck [--url URL]        exercise the event store (default: embedded, in memory)
-  strangler migrate [--config FILE] [--url URL]
-                                         apply event store migrations (under an advisory lock)
-  strangler config check [--config FILE] validate a configuration file and print it, secrets redacted
-  strangler projections run [--config FILE]
-                                         run the projection runners in the foreground (until SIGTERM)
-  strangler projections status [--json]  checkpoint, lag (events, ms), lease holder, failures, rebuilds
-  strangler projections resume NAME      retry a paused projection's failing event
-  strangler projections skip NAME        move the failing event to strangler_dead_letters, continue
-  strangler projections rebuild NAME     rebuild into new tables while the old ones serve, then switch
-${DOCTOR_USAGE}
-${RECONCILE_USAGE}
-  strangler help                         this text
-
-Exit codes: 0 success, 1 failure, 2 bad configuration or usage.
-`;
+export { USAGE } from './usage.ts';
 
 export interface CliIo {
   out: (line: string) => void;
@@ -43,71 +27,112 @@ const defaultIo: CliIo = {
   env: process.env,
 };
 
+export const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const CONFIG = { config: { type: 'string', short: 'c' } } as const;
+
+/** Each command parses its own options, so an unknown one is named against that command's usage. */
+const COMMANDS: Record<CommandName, (args: string[], io: CliIo) => Promise<number>> = {
+  async demo(args, io) {
+    const { values, positionals } = parseCommand('demo', args, { data: { type: 'string' } }, COMMAND_USAGE.demo);
+    if (positionals.length > 1 || (values.data !== undefined && positionals.length > 0))
+      throw new UsageError(
+        `strangler demo takes one data directory (got "${[values.data, ...positionals].join(' ')}").`,
+        COMMAND_USAGE.demo,
+      );
+    const dataDir = values.data ?? positionals[0];
+    return runDemo({ env: io.env, out: io.out, until: untilSignal(), ...(dataDir ? { dataDir } : {}) });
+  },
+  async start(args, io) {
+    const { values } = noPositionals('start', args, CONFIG);
+    return runStart({ ...(values.config ? { configFile: values.config } : {}), io });
+  },
+  async selfcheck(args, io) {
+    const { values } = noPositionals('selfcheck', args, { url: { type: 'string' } });
+    return runSelfCheck({ url: values.url ?? 'memory', out: io.out });
+  },
+  async migrate(args, io) {
+    const { values } = noPositionals('migrate', args, { ...CONFIG, url: { type: 'string' } });
+    return runMigrate({ ...(values.config ? { configFile: values.config } : {}), ...(values.url ? { url: values.url } : {}), io });
+  },
+  async config(args, io) {
+    const { values, positionals } = parseCommand('config', args, CONFIG, COMMAND_USAGE.config);
+    if (positionals.join(' ') !== 'check')
+      throw new UsageError(
+        `strangler config: unknown subcommand "${positionals.join(' ')}" (the one there is: check).`,
+        COMMAND_USAGE.config,
+      );
+    return runConfigCheck({ ...(values.config ? { configFile: values.config } : {}), io });
+  },
+  status: runStatusCommand,
+  projections: runProjectionsCommand,
+  // doctor and reconcile parse their own options and own their exit codes (2 = error).
+  doctor: runDoctorCommand,
+  reconcile: runReconcileCommand,
+};
+
+function noPositionals<O extends Parameters<typeof parseCommand>[2]>(command: CommandName, args: string[], options: O) {
+  const parsed = parseCommand(command, args, options, COMMAND_USAGE[command]);
+  if (parsed.positionals.length)
+    throw new UsageError(`strangler ${command} takes no arguments (got "${parsed.positionals.join(' ')}").`, COMMAND_USAGE[command]);
+  return parsed;
+}
+
+const isCommand = (c: string | undefined): c is CommandName => c !== undefined && Object.hasOwn(COMMAND_USAGE, c);
+
 /** Runs the CLI; returns the process exit code. Thin: parse, call, print. */
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
   const [command, ...rest] = argv;
-  // doctor parses its own options (--json, --fail-on, …) and owns its exit codes (2 = error).
-  if (command === 'doctor') return runDoctorCommand(rest, io);
-  if (command === 'reconcile') return runReconcileCommand(rest, io);
-  try {
-    const { values, positionals } = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      options: { config: { type: 'string', short: 'c' }, url: { type: 'string' }, json: { type: 'boolean' }, data: { type: 'string' } },
-    });
-    switch (command) {
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        io.out(USAGE);
-        return command === undefined ? 2 : 0;
-      case 'demo':
-        return await runDemo({
-          env: io.env,
-          out: io.out,
-          until: untilSignal(),
-          ...((values.data ?? positionals[0]) ? { dataDir: values.data ?? positionals[0] } : {}),
-        });
-      case 'start':
-        return await runStart({ ...(values.config ? { configFile: values.config } : {}), io });
-      case 'selfcheck':
-        return await runSelfCheck({ url: values.url ?? 'memory', out: io.out });
-      case 'migrate':
-        return await runMigrate({
-          ...(values.config ? { configFile: values.config } : {}),
-          ...(values.url ? { url: values.url } : {}),
-          io,
-        });
-      case 'projections':
-        return await runProjections({
-          args: positionals,
-          ...(values.config ? { configFile: values.config } : {}),
-          ...(values.url ? { url: values.url } : {}),
-          json: values.json ?? false,
-          io,
-        });
-      case 'config':
-        if (positionals[0] !== 'check') break;
-        return await runConfigCheck({ ...(values.config ? { configFile: values.config } : {}), io });
-      default:
-        break;
-    }
-    io.err(`Unknown command "${[command, ...rest].join(' ')}".\n\n${USAGE}`);
+  if (command === undefined) {
+    io.err(USAGE);
     return 2;
+  }
+  if (command === 'help' || command === '--help' || command === '-h') {
+    const topic = rest[0];
+    if (topic !== undefined && !isCommand(topic)) return unknownCommand(topic, io);
+    io.out(topic === undefined ? USAGE : usageOf(topic));
+    return 0;
+  }
+  if (command === '--version' || command === '-v' || command === 'version') {
+    io.out(`strangler-sidecar ${VERSION}`);
+    return 0;
+  }
+  if (command.startsWith('-')) {
+    io.err(`strangler: unknown option ${command}\n\n${USAGE}`);
+    return 2;
+  }
+  if (!isCommand(command)) return unknownCommand(command, io);
+  if (wantsHelp(rest)) {
+    io.out(usageOf(command));
+    return 0;
+  }
+  try {
+    return await COMMANDS[command](rest, io);
   } catch (err) {
     return reportError(err, io);
   }
 }
 
+const usageOf = (command: CommandName) => `Usage:\n${COMMAND_USAGE[command]}`;
+
+function unknownCommand(command: string, io: CliIo): number {
+  io.err(`strangler: unknown command "${command}"\n\n${USAGE}`);
+  return 2;
+}
+
+/**
+ * One line (or a usage block) per failure, never a stack trace for what we expected to go
+ * wrong. Exit 2 for bad usage or configuration, and for answers that mean the same from the
+ * admin API (400 bad input, 404 unknown name, 401/403 wrong token); 1 for everything else.
+ */
 export function reportError(err: unknown, io: CliIo): number {
+  if (err instanceof AdminApiError) {
+    io.err(err.message);
+    return [400, 401, 403, 404].includes(err.httpStatus) ? 2 : 1;
+  }
   if (err instanceof StranglerError) {
     io.err(err.message);
     return err.code === 'invalid_config' || err.code === 'usage' || err.code === 'data_dir_locked' ? 2 : 1;
-  }
-  if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-    io.err(`${err.message}\n\n${USAGE}`);
-    return 2;
   }
   const e = err as NodeJS.ErrnoException & { port?: number; address?: string };
   if (e?.code === 'EADDRINUSE') {

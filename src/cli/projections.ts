@@ -7,45 +7,104 @@ import { openEventStore, type EventStore } from '../eventstore/index.ts';
 import { createLogger } from '../logging/logger.ts';
 import { loadProjections } from '../projections/registry.ts';
 import { UnknownProjectionError } from '../projections/runner/errors.ts';
-import { resumeProjection, skipFailedEvent } from '../projections/runner/operations.ts';
+import { pauseByOperator, resumeProjection, skipFailedEvent } from '../projections/runner/operations.ts';
 import { rebuildProjection } from '../projections/runner/rebuild.ts';
-import { projectionStatus, type ProjectionStatus } from '../projections/runner/status.ts';
+import { projectionStatus } from '../projections/runner/status.ts';
 import { createProjectionWorkers, runnerOwnerId } from '../projections/runner/workers.ts';
+import { ADMIN_OPTIONS, parseCommand, UsageError } from './args.ts';
 import type { CliIo } from './main.ts';
+import { formatStatusTable } from './projectionTable.ts';
+import { runProjectionsAdmin } from './projectionsAdmin.ts';
 import { untilSignal } from './start.ts';
+import { COMMAND_USAGE } from './usage.ts';
 
 export interface ProjectionsCliOptions {
   args: string[];
   configFile?: string;
   url?: string;
   json?: boolean;
+  /** Why (stored with a pause). */
+  reason?: string;
   io: CliIo;
   /** Resolves when the foreground runners should stop (default: SIGINT/SIGTERM). */
   until?: () => Promise<unknown>;
 }
 
-const SUBCOMMANDS = 'run, status, resume NAME, skip NAME, rebuild NAME';
+const SUBCOMMANDS = ['run', 'status', 'pause', 'resume', 'skip', 'rebuild'];
+const NAMED = ['pause', 'resume', 'skip', 'rebuild'];
 
 /**
- * `strangler projections run|status|resume NAME|skip NAME|rebuild NAME`. The store comes
- * from --url, else STRANGLER_EVENTSTORE_URL, else the config file. `run` and `rebuild` need
- * the config (it names the projection modules); the others only need the store.
+ * `strangler projections SUB [NAME]`: through the running sidecar's admin API by default;
+ * with --config FILE or --url URL against the event store directly (offline). `run` is a
+ * foreground runner and always uses the databases.
+ */
+export async function runProjectionsCommand(args: string[], io: CliIo): Promise<number> {
+  const usage = COMMAND_USAGE.projections;
+  const { values, positionals } = parseCommand(
+    'projections',
+    args,
+    {
+      ...ADMIN_OPTIONS,
+      config: { type: 'string', short: 'c' },
+      url: { type: 'string' },
+      json: { type: 'boolean' },
+      reason: { type: 'string' },
+    },
+    usage,
+  );
+  const [sub, name, ...extra] = positionals;
+  if (!sub) throw new UsageError('strangler projections needs a subcommand.', usage);
+  if (!SUBCOMMANDS.includes(sub)) throw new UsageError(`strangler projections: unknown subcommand "${sub}".`, usage);
+  if (NAMED.includes(sub) && !name)
+    throw new UsageError(`strangler projections ${sub} needs a projection name (example: strangler projections ${sub} orders).`, usage);
+  if ((!NAMED.includes(sub) && name) || extra.length)
+    throw new UsageError(
+      `strangler projections ${sub}: unexpected "${[...(NAMED.includes(sub) ? [] : [name]), ...extra].join(' ')}".`,
+      usage,
+    );
+  // A reason goes with every change: stored with a pause (status shows it), logged by the sidecar for the others.
+  if (values.reason !== undefined && !NAMED.includes(sub))
+    throw new UsageError(
+      '--reason goes with pause, resume, skip or rebuild (example: strangler projections pause orders --reason "bad deploy").',
+      usage,
+    );
+  const offline = sub === 'run' || values.config !== undefined || values.url !== undefined;
+  if (offline && (values.admin !== undefined || values.token !== undefined))
+    throw new UsageError(
+      sub === 'run'
+        ? 'projections run uses the databases directly; --admin and --token do not apply.'
+        : '--admin/--token (the running sidecar) and --config/--url (the databases directly) do not go together: pick one.',
+      usage,
+    );
+  if (!offline)
+    return runProjectionsAdmin({
+      sub,
+      name,
+      json: values.json ?? false,
+      reason: values.reason,
+      admin: values.admin,
+      token: values.token,
+      io,
+    });
+  return runProjections({
+    args: positionals,
+    ...(values.config !== undefined ? { configFile: values.config } : {}),
+    ...(values.url !== undefined ? { url: values.url } : {}),
+    ...(values.reason !== undefined ? { reason: values.reason } : {}),
+    json: values.json ?? false,
+    io,
+  });
+}
+
+/**
+ * The offline forms, against the event store directly. The store comes from --url, else
+ * STRANGLER_EVENTSTORE_URL, else the config file. `run` and `rebuild` need the config (it
+ * names the projection modules); the others only need the store.
  */
 export async function runProjections(o: ProjectionsCliOptions): Promise<number> {
-  const [sub, name, ...extra] = o.args;
-  const needsName = sub === 'resume' || sub === 'skip' || sub === 'rebuild';
-  if (
-    !sub ||
-    !['run', 'status', 'resume', 'skip', 'rebuild'].includes(sub) ||
-    (needsName && !name) ||
-    (!needsName && name) ||
-    extra.length
-  ) {
-    throw new StranglerError(
-      'usage',
-      `Usage: strangler projections ${SUBCOMMANDS} [--config FILE] [--url URL]${sub ? ` (got "${o.args.join(' ')}")` : ''}. Example: strangler projections resume orders`,
-    );
-  }
+  const [sub, name] = o.args;
+  if (!sub || !SUBCOMMANDS.includes(sub) || (NAMED.includes(sub) && !name))
+    throw new UsageError(`strangler projections: got "${o.args.join(' ')}".`, COMMAND_USAGE.projections);
   const needsConfig = sub === 'run' || sub === 'rebuild';
   const config =
     needsConfig || !(o.url ?? o.io.env.STRANGLER_EVENTSTORE_URL)
@@ -63,13 +122,20 @@ export async function runProjections(o: ProjectionsCliOptions): Promise<number> 
         return await run(store, config!, o);
       case 'status':
         return await status(store, o);
+      case 'pause': {
+        const row = await pauseByOperator(store.db, name!, operator(o.io), o.reason?.trim() || null);
+        o.io.out(
+          `projection ${name}: paused by ${row.pause?.by} at position ${row.checkpoint.position}; events wait in the log until \`strangler projections resume ${name}\``,
+        );
+        return 0;
+      }
       case 'resume': {
-        await resumeProjection(store.db, name!);
-        o.io.out(`projection ${name}: resumed; the failing event is retried by the runner holding the lease`);
+        const row = await resumeProjection(store.db, name!);
+        o.io.out(`projection ${name}: ${resumedLine(row.checkpoint.position)}`);
         return 0;
       }
       case 'skip': {
-        const skipped = await skipFailedEvent(store, name!, `${o.io.env.USER ?? 'operator'}@${os.hostname()}`);
+        const skipped = await skipFailedEvent(store, name!, operator(o.io));
         o.io.out(
           `projection ${name}: event ${skipped.eventId} (${skipped.type}, ${skipped.streamId}, position ${skipped.position}) moved to strangler_dead_letters; the projection continues after it`,
         );
@@ -82,6 +148,11 @@ export async function runProjections(o: ProjectionsCliOptions): Promise<number> 
     await store.close();
   }
 }
+
+export const resumedLine = (position: number) =>
+  `resumed at position ${position}; the runner holding the lease continues from there (a failing event is tried again)`;
+
+const operator = (io: CliIo) => `${io.env.USER ?? 'operator'}@${os.hostname()}`;
 
 async function run(store: EventStore, config: Config, o: ProjectionsCliOptions): Promise<number> {
   const logger = createLogger({ ...(o.io.env.LOG_LEVEL ? { level: o.io.env.LOG_LEVEL } : {}) });
@@ -117,44 +188,6 @@ async function status(store: EventStore, o: ProjectionsCliOptions): Promise<numb
   }
   for (const line of formatStatusTable(list)) o.io.out(line);
   return 0;
-}
-
-/** The status table, then one indented line per failure or rebuild in progress. */
-export function formatStatusTable(list: readonly ProjectionStatus[]): string[] {
-  const header = ['NAME', 'STATUS', 'VERSION', 'POSITION', 'APPLIED', 'LAG_EVENTS', 'LAG_MS', 'LEASE'];
-  const rows = list.map((p) => [
-    p.name,
-    p.status,
-    String(p.version ?? '-'),
-    String(p.position),
-    String(p.appliedEvents),
-    String(p.lagEvents),
-    String(p.lagMs),
-    p.leaseOwner ?? '-',
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const fmt = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  const out = [fmt(header)];
-  list.forEach((p, i) => {
-    out.push(fmt(rows[i]!));
-    if (p.failure)
-      out.push(
-        `  failing event ${p.failure.eventId} at position ${p.failure.position} (after ${p.failure.retries} retries, ${p.failure.at}): ${p.failure.error}`,
-      );
-    if (p.failure)
-      out.push(
-        `  next: fix the handler, then \`strangler projections resume ${p.name}\`, or \`strangler projections skip ${p.name}\` to dead-letter it`,
-      );
-    if (p.rebuild)
-      out.push(
-        `  rebuilding v${p.rebuild.version} by ${p.rebuild.owner ?? '-'}: position ${p.rebuild.position}, ${p.rebuild.applied} applied, ${p.rebuild.remaining} remaining`,
-      );
-  });
-  return out;
 }
 
 async function rebuild(store: EventStore, config: Config, name: string, o: ProjectionsCliOptions): Promise<number> {

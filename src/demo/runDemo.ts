@@ -102,13 +102,24 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     out(`       -d '{"customerId":"cust-9","items":[{"sku":"SKU-1","quantity":2,"price":"9.99"}]}'`);
     out(`  curl -s ${sidecar.adminUrl}/metrics | grep strangler_events_appended_total`);
     out('');
-    out('Reconcile the legacy orders table with the read model, then read the report (JSON, or open the page):');
+    // One line that makes the CLI reach this demo when pasted into any terminal: the real
+    // admin URL (also after a move to free ports) and the token's value (a shell that did
+    // not start the demo has no $STRANGLER_ADMIN_TOKEN). Only loopback listens.
+    out('Operate it from another terminal in this directory: paste the export line, then any of the commands below it');
+    out('(status at a glance; pause and resume the orders projection; compare legacy with the read model; repair what differs):');
+    out(`  export STRANGLER_ADMIN_URL=${sidecar.adminUrl} STRANGLER_ADMIN_TOKEN=${adminToken}`);
+    out('  npx strangler status');
+    out('  npx strangler projections pause orders --reason test');
+    out('  npx strangler projections resume orders');
+    out('  npx strangler reconcile');
+    out('  npx strangler reconcile --repair --apply');
     out(
-      `  curl -s -X POST ${sidecar.adminUrl}/admin/reconciliations -H 'authorization: Bearer ${opts.env.STRANGLER_ADMIN_TOKEN ? '$STRANGLER_ADMIN_TOKEN' : adminToken}' -d '{}'`,
+      `  (the token ${opts.env.STRANGLER_ADMIN_TOKEN ? 'is the STRANGLER_ADMIN_TOKEN you set' : 'is new each run; set STRANGLER_ADMIN_TOKEN before npm start to fix it'})`,
     );
-    out(
-      `  curl -s ${sidecar.adminUrl}/admin/reconciliations -H 'authorization: Bearer ${opts.env.STRANGLER_ADMIN_TOKEN ? '$STRANGLER_ADMIN_TOKEN' : adminToken}'`,
-    );
+    out('');
+    out('The same through the admin API (after the export line), JSON or the report page:');
+    out(`  curl -s ${sidecar.adminUrl}/admin/status -H "authorization: Bearer $STRANGLER_ADMIN_TOKEN"`);
+    out(`  curl -s -X POST ${sidecar.adminUrl}/admin/reconciliations -H "authorization: Bearer $STRANGLER_ADMIN_TOKEN" -d '{}'`);
     out(`  ${sidecar.adminUrl}/admin/reconciliations?format=html  (same header)`);
     out('');
     out('A traffic generator is sending orders through the sidecar. Ctrl-C stops everything.');

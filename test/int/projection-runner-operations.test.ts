@@ -79,7 +79,7 @@ describe('projection failures and operator commands (PostgreSQL 15)', () => {
 
     const status = await cli(testDb.url, 'projections', 'status');
     expect(status.code).toBe(0);
-    expect(status.out).toMatch(/poisoned\s+paused/);
+    expect(status.out).toMatch(/poisoned\s+failed/); // paused on a failing event
     expect(status.out).toContain(`failing event ${poisonId}`);
     expect(status.out).toContain('cannot project poison event');
     const json = JSON.parse((await cli(testDb.url, 'projections', 'status', '--json')).out) as {

@@ -12,6 +12,8 @@ interface Row {
   failed_event_id: string | null;
   failed_position: string | null;
   last_error: string | null;
+  paused_by: string | null;
+  pause_reason: string | null;
   behind: string;
   lag_ms: string | null;
 }
@@ -29,9 +31,12 @@ export async function checkProjections(
 ): Promise<{ total: number; findings: Finding[]; projections: ProjectionHealth[] }> {
   const { rows: exists } = await db.query<{ t: string | null }>(`SELECT to_regclass('strangler_projections')::text AS t`);
   if (!exists[0]?.t) return { total: 0, findings: [], projections: [] };
+  // The pause columns are read through to_jsonb: the doctor never migrates, and must still run
+  // against a store from before migration 005 (they are simply absent there).
   const { rows } = await db.query<Row>(
     `SELECT p.name, p.version, p.status, p.epoch, p.checkpoint_tx::text AS checkpoint_tx, p.checkpoint_pos,
             p.failed_event_id::text AS failed_event_id, p.failed_position, p.last_error,
+            to_jsonb(p) ->> 'paused_by' AS paused_by, to_jsonb(p) ->> 'pause_reason' AS pause_reason,
             (SELECT count(*) FROM strangler_events e
               WHERE (e.transaction_id, e.global_position) > (p.checkpoint_tx, p.checkpoint_pos)) AS behind,
             (SELECT floor(extract(epoch FROM ($1::timestamptz - e.recorded_at)) * 1000)::bigint FROM strangler_events e
@@ -79,7 +84,16 @@ export async function checkProjections(
         details: { ...details, lagSeverity: severity },
       });
     }
-    if (p.status === 'paused') {
+    if (p.status === 'paused' && r.paused_by !== null && r.failed_event_id === null) {
+      // A deliberate pause: worth knowing (events queue up), not a fault to page on.
+      findings.push({
+        check: 'projections',
+        kind: 'projection_paused',
+        severity: 'medium',
+        message: `${p.name} is paused by ${r.paused_by}${r.pause_reason ? ` (${r.pause_reason})` : ''}; events wait in the log until \`strangler projections resume ${p.name}\``,
+        details: { ...details, pausedBy: r.paused_by, pauseReason: r.pause_reason },
+      });
+    } else if (p.status === 'paused') {
       findings.push({
         check: 'projections',
         kind: 'projection_paused',

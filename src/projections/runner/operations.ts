@@ -4,6 +4,7 @@ import { ProjectionStateError, UnknownProjectionError } from './errors.ts';
 import { listProjections, readProjection, sameCheckpoint, type ProjectionRow } from './projectionRow.ts';
 
 const CLEAR_FAILURE = `failed_event_id = NULL, failed_tx = NULL, failed_position = NULL, last_error = NULL, failed_at = NULL, retries = 0`;
+const CLEAR_PAUSE = `paused_by = NULL, pause_reason = NULL, paused_at = NULL`;
 
 async function lockRow(tx: Executor, name: string): Promise<ProjectionRow> {
   const row = await readProjection(tx, name, { forUpdate: true });
@@ -16,16 +17,44 @@ async function lockRow(tx: Executor, name: string): Promise<ProjectionRow> {
 }
 
 /**
- * `strangler projections resume NAME`: back to running at the same checkpoint, so the
- * failing event is tried again (after the handler was fixed); if it fails again the
- * projection pauses again with the new error. The lease holder sees it at its next poll.
+ * `strangler projections pause NAME`: an operator's pause. The state lives in the projection
+ * row, so it holds on every replica: the lease holder's next batch fails its compare-and-set
+ * (the status is checked under the row lock, commitBatch.ts) and the runner idles until
+ * resumed. Events keep arriving and wait in the log; nothing is skipped.
+ */
+export async function pauseByOperator(db: Executor, name: string, by: string, reason: string | null): Promise<ProjectionRow> {
+  return db.transaction(async (tx) => {
+    const row = await lockRow(tx, name);
+    if (row.status === 'paused')
+      throw new ProjectionStateError(
+        row.failure
+          ? `Projection "${name}" is already paused on failing event ${row.failure.eventId}: resume or skip it instead.`
+          : `Projection "${name}" is already paused by ${row.pause?.by ?? 'an operator'}${row.pause?.reason ? ` (${row.pause.reason})` : ''}.`,
+      );
+    const { rows } = await tx.query<{ at: string }>(
+      `UPDATE strangler_projections SET status = 'paused', paused_by = $2, pause_reason = $3, paused_at = now(), updated_at = now()
+        WHERE name = $1 RETURNING to_char(paused_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at`,
+      [name, by, reason],
+    );
+    return { ...row, status: 'paused' as const, pause: { by, reason, at: rows[0]!.at } };
+  });
+}
+
+/**
+ * `strangler projections resume NAME`: back to running at the same checkpoint. After a
+ * failure the failing event is tried again (after the handler was fixed); if it fails again
+ * the projection pauses again with the new error. After an operator's pause the runner
+ * catches up from where it stopped. The lease holder sees it at its next poll.
  */
 export async function resumeProjection(db: Executor, name: string): Promise<ProjectionRow> {
   return db.transaction(async (tx) => {
     const row = await lockRow(tx, name);
     if (row.status !== 'paused') throw new ProjectionStateError(`Projection "${name}" is ${row.status}, not paused: nothing to resume.`);
-    await tx.query(`UPDATE strangler_projections SET status = 'running', ${CLEAR_FAILURE}, updated_at = now() WHERE name = $1`, [name]);
-    return { ...row, status: 'running' as const, failure: null };
+    await tx.query(
+      `UPDATE strangler_projections SET status = 'running', ${CLEAR_FAILURE}, ${CLEAR_PAUSE}, updated_at = now() WHERE name = $1`,
+      [name],
+    );
+    return { ...row, status: 'running' as const, failure: null, pause: null };
   });
 }
 

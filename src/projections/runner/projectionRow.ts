@@ -14,6 +14,8 @@ export interface ProjectionRow {
   leaseOwner: string | null;
   leaseExpiresAt: string | null;
   failure: { eventId: string; checkpoint: Checkpoint; error: string; at: string; retries: number } | null;
+  /** Paused by an operator (status 'paused' with no failure): who, why, when. */
+  pause: { by: string; reason: string | null; at: string } | null;
   rebuild: {
     version: number;
     tables: TableNames;
@@ -28,7 +30,8 @@ export interface ProjectionRow {
 export const PROJECTION_COLUMNS = `name, version, tables, checkpoint_tx::text AS checkpoint_tx, checkpoint_pos, epoch, applied_events, status,
   lease_owner, lease_expires_at, failed_event_id, failed_tx::text AS failed_tx, failed_position, last_error, failed_at, retries,
   rebuild_version, rebuild_tables, rebuild_checkpoint_tx::text AS rebuild_checkpoint_tx, rebuild_checkpoint_pos, rebuild_applied,
-  rebuild_owner, rebuild_expires_at, rebuild_started_at`;
+  rebuild_owner, rebuild_expires_at, rebuild_started_at, paused_by, pause_reason,
+  to_char(paused_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS paused_at`;
 
 export interface RawProjectionRow {
   name: string;
@@ -55,6 +58,9 @@ export interface RawProjectionRow {
   rebuild_owner: string | null;
   rebuild_expires_at: string | null;
   rebuild_started_at: string | null;
+  paused_by: string | null;
+  pause_reason: string | null;
+  paused_at: string | null;
 }
 
 const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v) as TableNames;
@@ -80,6 +86,7 @@ export function toProjectionRow(r: RawProjectionRow): ProjectionRow {
             at: r.failed_at ?? '',
             retries: r.retries,
           },
+    pause: r.paused_by === null ? null : { by: r.paused_by, reason: r.pause_reason, at: r.paused_at ?? '' },
     rebuild:
       r.rebuild_version === null || r.rebuild_tables === null
         ? null

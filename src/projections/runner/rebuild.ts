@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Executor } from '../../db/executor.ts';
-import type { EventStore } from '../../eventstore/index.ts';
+import { createEventStore, type EventStore } from '../../eventstore/index.ts';
 import { START, type Checkpoint, type RecordedEvent } from '../../eventstore/types.ts';
 import type { ProjectionModule, TableNames } from '../types.ts';
 import { applyEvents, ApplyError, noUpcast, type UpcastFn } from './applyEvents.ts';
@@ -31,6 +31,8 @@ export interface RebuildOptions {
   /** Progress callbacks at most this often. */
   progressIntervalMs?: number;
   clock?: () => number;
+  /** Stops the rebuild between batches (a sidecar shutting down); the next rebuild resumes it. */
+  signal?: AbortSignal;
 }
 
 export interface RebuildResult {
@@ -95,6 +97,8 @@ export async function rebuildProjection(o: RebuildOptions): Promise<RebuildResul
   };
 
   for (;;) {
+    if (o.signal?.aborted)
+      throw new ProjectionStateError(`Rebuild of "${name}" stopped at position ${cp.position}; run it again to resume from there.`);
     const { events } = await store.readAll({ after: cp, limit: batchSize });
     if (events.length < batchSize) break; // close to the head: finish under the row lock
     const next = last(events);
@@ -116,14 +120,18 @@ export async function rebuildProjection(o: RebuildOptions): Promise<RebuildResul
   }
 
   await report('switching', true);
+  const epoch = await store.epoch();
   const served = await store.db.transaction(async (tx) => {
+    // Everything inside goes through the transaction: the embedded store (PGlite) is one
+    // connection, so a read through `store` here would wait for this transaction forever.
+    const inTx = createEventStore(tx);
     const row = (await readProjection(tx, name, { forUpdate: true }))!;
     if (row.rebuild?.owner !== owner || row.rebuild.checkpoint.position !== cp.position) {
       throw new ProjectionStateError(`Rebuild of "${name}" was taken over by another rebuild; this one stops.`);
     }
     // Live runners wait on this row lock now: apply the tail, then swap, all or nothing.
     for (;;) {
-      const { events } = await store.readAll({ after: cp, limit: batchSize });
+      const { events } = await inTx.readAll({ after: cp, limit: batchSize });
       if (events.length === 0) break;
       await applyPart(tx, events);
       cp = last(events);
@@ -131,14 +139,16 @@ export async function rebuildProjection(o: RebuildOptions): Promise<RebuildResul
     }
     const servedNames: TableNames = Object.fromEntries(module.tables.map((t) => [t, row.tables[t] ?? t]));
     await swapTables(tx, { built, served: servedNames, retired: Object.values(row.tables) });
+    // The new tables are past any failing event of the old version, so a failure pause ends
+    // here; an operator's pause (paused_by) stays until the operator resumes.
     await tx.query(
       `UPDATE strangler_projections
           SET version = $2, tables = $3::jsonb, checkpoint_tx = $4::xid8, checkpoint_pos = $5, applied_events = $6, epoch = $7,
-              status = 'running', failed_event_id = NULL, failed_tx = NULL, failed_position = NULL, last_error = NULL, failed_at = NULL, retries = 0,
+              status = CASE WHEN paused_by IS NULL THEN 'running' ELSE 'paused' END, failed_event_id = NULL, failed_tx = NULL, failed_position = NULL, last_error = NULL, failed_at = NULL, retries = 0,
               rebuild_version = NULL, rebuild_tables = NULL, rebuild_checkpoint_tx = NULL, rebuild_checkpoint_pos = NULL,
               rebuild_applied = NULL, rebuild_owner = NULL, rebuild_expires_at = NULL, rebuild_started_at = NULL, updated_at = now()
         WHERE name = $1`,
-      [name, module.version, JSON.stringify(servedNames), cp.transactionId, cp.position, applied, await store.epoch()],
+      [name, module.version, JSON.stringify(servedNames), cp.transactionId, cp.position, applied, epoch],
     );
     return servedNames;
   });

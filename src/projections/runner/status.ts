@@ -3,8 +3,21 @@ import type { ProjectionModule } from '../types.ts';
 import { measureLag } from './lag.ts';
 import { listProjections, type ProjectionRow } from './projectionRow.ts';
 
+/**
+ * What an operator needs to know at a glance: `failed` (paused on a failing event: resume or
+ * skip), `paused` (by an operator: resume), `rebuilding` (new tables being built while the
+ * old ones serve), `running`, or `not_started` (configured, no runner has claimed it yet).
+ */
+export type ProjectionState = 'running' | 'paused' | 'failed' | 'rebuilding' | 'not_started';
+
+export function projectionState(row: Pick<ProjectionRow, 'status' | 'failure' | 'rebuild'>): ProjectionState {
+  if (row.status === 'paused') return row.failure ? 'failed' : 'paused';
+  return row.rebuild ? 'rebuilding' : 'running';
+}
+
 export interface ProjectionStatus {
   name: string;
+  state: ProjectionState;
   /** Version the read model was built with; the module's own when it differs (a rebuild is due). */
   version: number | null;
   moduleVersion: number | null;
@@ -16,6 +29,8 @@ export interface ProjectionStatus {
   lagEvents: number;
   lagMs: number;
   failure: { eventId: string; position: number; error: string; at: string; retries: number } | null;
+  /** Who paused it, why and when (an operator's pause; a failure is in `failure`). */
+  pause: ProjectionRow['pause'];
   rebuild: { version: number; position: number; applied: number; remaining: number; owner: string | null; startedAt: string } | null;
 }
 
@@ -32,6 +47,7 @@ export async function projectionStatus(
     const lag = await measureLag(store, row.checkpoint, now);
     out.push({
       name: row.name,
+      state: projectionState(row),
       version: row.version,
       moduleVersion: modules.get(row.name)?.version ?? null,
       status: row.status,
@@ -48,6 +64,7 @@ export async function projectionStatus(
         at: row.failure.at,
         retries: row.failure.retries,
       },
+      pause: row.pause,
       rebuild: row.rebuild && {
         version: row.rebuild.version,
         position: row.rebuild.checkpoint.position,
@@ -63,6 +80,7 @@ export async function projectionStatus(
     const lagEvents = await store.countAfter({ transactionId: '0', position: 0 });
     out.push({
       name: m.name,
+      state: 'not_started',
       version: null,
       moduleVersion: m.version,
       status: 'not_started',
@@ -73,6 +91,7 @@ export async function projectionStatus(
       lagEvents,
       lagMs: 0,
       failure: null,
+      pause: null,
       rebuild: null,
     });
   }

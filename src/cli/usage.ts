@@ -1,0 +1,71 @@
+import { DEFAULT_ADMIN_URL } from './adminClient.ts';
+import { DOCTOR_USAGE } from './doctor.ts';
+import { RECONCILE_USAGE } from './reconcile.ts';
+
+/** Usage texts: one per command (printed by `strangler COMMAND --help`), and the overview. */
+
+export const EXIT_CODES = `Exit codes: 0 success, 1 failure, 2 bad configuration or usage, 3 inconclusive (reconcile could not judge:
+a projection feeding the entity is paused, failed or too far behind).`;
+
+const ADMIN_NOTE = `Talks to a running sidecar's admin API: --admin URL or STRANGLER_ADMIN_URL (default ${DEFAULT_ADMIN_URL}),
+--token TOKEN or STRANGLER_ADMIN_TOKEN (the demo prints both as one export line).`;
+
+export const COMMAND_USAGE = {
+  demo: `  strangler demo [--data DIR | memory]   the one-command demo with embedded defaults (npm start); data in DIR
+                                         (default ./data/demo, one demo per directory), or kept in memory`,
+  start: `  strangler start [--config FILE]        run the sidecar (default config/strangler.yaml) until SIGTERM`,
+  status: `  strangler status [--json] [--admin URL] [--token TOKEN]
+                                         one screen: upstream, event store, spool, each projection's state and lag,
+                                         each entity's stage and last reconciliation
+
+${ADMIN_NOTE}`,
+  projections: `  strangler projections status [--json]  state (running, paused, failed, rebuilding), position, lag, who paused and why
+  strangler projections pause NAME [--reason TEXT]
+                                         stop applying on every replica until resumed; events wait in the log
+  strangler projections resume NAME      resume a paused projection (after a failure: retry the failing event)
+  strangler projections skip NAME        move the failing event to strangler_dead_letters, continue after it
+  strangler projections rebuild NAME     rebuild into new tables while the old ones serve, then switch (waits, shows progress)
+                                         pause, resume, skip and rebuild take --reason TEXT (kept with a pause, logged)
+  strangler projections run [--config FILE]
+                                         run the projection runners in the foreground (until SIGTERM); uses the databases
+
+${ADMIN_NOTE}
+Offline, with --config FILE (or --url URL for the event store), status, pause, resume, skip and rebuild use the
+event store directly instead, e.g. when no sidecar runs.`,
+  selfcheck: `  strangler selfcheck [--url URL]        exercise an event store (default: embedded, in memory)`,
+  migrate: `  strangler migrate [--config FILE] [--url URL]
+                                         apply event store migrations (under an advisory lock); uses the database directly`,
+  config: `  strangler config check [--config FILE] validate a configuration file and print it, secrets redacted`,
+  doctor: DOCTOR_USAGE,
+  reconcile: RECONCILE_USAGE,
+} as const;
+
+export type CommandName = keyof typeof COMMAND_USAGE;
+
+export const USAGE = `strangler: a sidecar that strangles a legacy CRUD service into an event-sourced design
+
+Usage: strangler COMMAND [options]; strangler COMMAND --help shows one command.
+
+Run the sidecar:
+${COMMAND_USAGE.demo}
+${COMMAND_USAGE.start}
+
+Operate a running sidecar (clients of its admin API, like kubectl: --admin URL / STRANGLER_ADMIN_URL,
+default ${DEFAULT_ADMIN_URL}; --token TOKEN / STRANGLER_ADMIN_TOKEN):
+  strangler status [--json]              upstream, event store, spool, projections, entities at a glance
+  strangler projections status|pause|resume|skip|rebuild [NAME] [--reason TEXT] [--json]
+  strangler reconcile ...                start a reconciliation and print the report; --repair (see reconcile --help)
+
+Use the databases directly (offline, or set-up):
+  strangler projections status|pause|resume|skip|rebuild ... --config FILE
+  strangler projections run [--config FILE]
+${COMMAND_USAGE.migrate}
+  strangler doctor [verify STREAM] ...   event store consistency checks (see doctor --help)
+${COMMAND_USAGE.selfcheck}
+${COMMAND_USAGE.config}
+
+  strangler help [COMMAND]               this text, or one command's
+  strangler --version (-v)               the version
+
+${EXIT_CODES}
+`;
