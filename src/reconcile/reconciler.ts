@@ -10,6 +10,7 @@ import { createSqlPrefilter } from './prefilter/sqlPrefilter.ts';
 import { createLegacyReader } from './engine/legacyLimits.ts';
 import { runReconciliation, type RunOutcome } from './engine/runReconciliation.ts';
 import type { ReconcileReport } from './report/types.ts';
+import { abandonQueued, recordEarlyFailure } from './store/runQueue.ts';
 
 export interface ReconcilerDeps {
   config: Pick<ConfigSpec, 'entities' | 'reconciliation'>;
@@ -40,9 +41,19 @@ export type EntityResult = { entity: string; outcome: RunOutcome } | { entity: s
 
 export interface Reconciler {
   /** Runs every entity (or one), one after the other. Errors are per entity, never thrown for the batch. */
-  run(opts?: { entity?: string; trigger?: string; signal?: AbortSignal }): Promise<EntityResult[]>;
+  run(opts?: RunRequest): Promise<EntityResult[]>;
   plan(entity: string): Promise<EntityPlan>;
   entities(): string[];
+  /** Who runs claim runs as (host:pid), recorded with each run. */
+  readonly owner: string;
+}
+
+export interface RunRequest {
+  entity?: string;
+  trigger?: string;
+  signal?: AbortSignal;
+  /** Rows the admin API recorded for this request, by entity (store/runQueue.ts). */
+  queued?: ReadonlyMap<string, number>;
 }
 
 export function createReconciler(deps: ReconcilerDeps): Reconciler {
@@ -62,31 +73,59 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
     return planEntity({ entity, config, projection, legacy: deps.legacy, store: deps.store, settings });
   }
 
+  /** Everything a run needs before its first row is read (the legacy database answers here first). */
+  async function prepare(entity: string) {
+    const p = await plan(entity);
+    const reader = await createLegacyReader(deps.legacy, settings.statementTimeoutMs);
+    const pre =
+      settings.prefilter === 'off'
+        ? { prefilter: null, status: { enabled: false, reason: 'prefilter: off in the configuration' } }
+        : await createSqlPrefilter(p, deps.legacy, deps.store, (sql, params) => reader.query<unknown[]>(sql, params));
+    return { plan: p, reader, prefilter: pre.prefilter, prefilterStatus: pre.status };
+  }
+
   return {
     entities,
     plan,
+    owner,
     async run(opts = {}) {
       const names = opts.entity ? [opts.entity] : entities();
+      const trigger = opts.trigger ?? 'manual';
       const results: EntityResult[] = [];
+      const failed = (entity: string, err: unknown) => {
+        const error = err instanceof Error ? err : new Error(String(err));
+        deps.logger?.error({ entity, err: error.message }, 'reconciliation failed');
+        deps.onError?.(entity, error);
+        results.push({ entity, error });
+        return error;
+      };
       for (const entity of names) {
         if (opts.signal?.aborted) break;
+        const queuedRunId = opts.queued?.get(entity);
+        let prepared;
         try {
-          const p = await plan(entity);
-          const reader = await createLegacyReader(deps.legacy, settings.statementTimeoutMs);
-          const pre =
-            settings.prefilter === 'off'
-              ? { prefilter: null, status: { enabled: false, reason: 'prefilter: off in the configuration' } }
-              : await createSqlPrefilter(p, deps.legacy, deps.store, (sql, params) => reader.query<unknown[]>(sql, params));
+          prepared = await prepare(entity);
+        } catch (err) {
+          // Before the run has a row of its own: record it failed, so the run list shows it.
+          const error = failed(entity, err);
+          await recordEarlyFailure(deps.store, {
+            entity,
+            trigger,
+            owner,
+            error: error.message,
+            ...(queuedRunId !== undefined ? { queuedRunId } : {}),
+          }).catch((e: Error) => deps.logger?.error({ entity, err: e.message }, 'could not record the failed reconciliation run'));
+          continue;
+        }
+        try {
           const outcome = await runReconciliation({
-            plan: p,
+            ...prepared,
             legacy: deps.legacy,
             store: deps.store,
             settings,
-            reader,
             owner,
-            trigger: opts.trigger ?? 'manual',
-            prefilter: pre.prefilter,
-            prefilterStatus: pre.status,
+            trigger,
+            ...(queuedRunId !== undefined ? { queuedRunId } : {}),
             ...(deps.logger ? { logger: deps.logger } : {}),
             ...(deps.afterChunk ? { afterChunk: deps.afterChunk } : {}),
             ...(deps.sleep ? { sleep: deps.sleep } : {}),
@@ -99,12 +138,13 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
           results.push({ entity, outcome });
         } catch (err) {
           if (opts.signal?.aborted) break;
-          const error = err instanceof Error ? err : new Error(String(err));
-          deps.logger?.error({ entity, err: error.message }, 'reconciliation failed');
-          deps.onError?.(entity, error);
-          results.push({ entity, error });
+          // A claimed run recorded its failure itself; a queued one that never got claimed is failed here.
+          const error = failed(entity, err);
+          if (queuedRunId !== undefined) await abandonQueued(deps.store, [queuedRunId], error.message).catch(() => {});
         }
       }
+      const left = names.filter((e) => !results.some((r) => r.entity === e)).flatMap((e) => opts.queued?.get(e) ?? []);
+      await abandonQueued(deps.store, left, 'the sidecar stopped before this run started').catch(() => {});
       return results;
     },
   };

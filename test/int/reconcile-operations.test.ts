@@ -147,7 +147,9 @@ describe('admin API, schedule and metrics', () => {
       registry: metrics.registry,
       logger: silentLogger(),
       readiness: { ready: () => true, details: async () => ({}) },
-      routes: [createReconciliationRoutes({ store: store.db, scheduler, entities: ['orders'], tokens, logger: silentLogger() })],
+      routes: [
+        createReconciliationRoutes({ store: store.db, scheduler, entities: ['orders'], tokens, logger: silentLogger(), owner: 'test' }),
+      ],
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -93,10 +93,7 @@ export async function repairRun(opts: {
         data,
         outcome: 'planned',
       };
-      if (d.class !== 'extra' && !row) {
-        action.outcome = 'changed_meanwhile';
-        action.detail = 'the legacy row was deleted since the run; a removal is appended instead';
-      }
+      if (d.class !== 'extra' && !row) action.detail = 'the legacy row was deleted since the run; a removal is appended instead';
       if (!plan.streamOf) {
         action.outcome = 'not_repairable';
         action.detail = `${plan.entity} has a composite key; fix it in legacy or in the projection that builds ${plan.readModelTable}`;
