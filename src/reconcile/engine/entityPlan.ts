@@ -7,6 +7,7 @@ import { describeTable, type ColumnInfo } from '../columns/describeTable.ts';
 import { planColumns } from '../columns/planColumns.ts';
 import { ENCODING_VERSION } from '../encoding/rowEncoding.ts';
 import type { ColumnKind, ColumnPlan } from '../encoding/kinds.ts';
+import { refuseSameTable } from './sameTable.ts';
 import type { SideShape } from './sideSql.ts';
 
 /** Everything a run of one entity needs to know, decided before the first row is read. */
@@ -48,6 +49,7 @@ export async function planEntity(opts: {
   const legacyTable = config.legacy.table;
   const logical = config.readModel.table;
   const physical = (await readModelTables(opts.store, opts.projection, [logical]))[logical] ?? logical;
+  await refuseSameTable({ entity, legacy: opts.legacy, store: opts.store, legacyTable, readModelTable: physical });
   const [legacyCols, rmCols] = await Promise.all([
     describeTable(opts.legacy, legacyTable, 'legacy'),
     describeTable(opts.store, physical, 'read model'),
