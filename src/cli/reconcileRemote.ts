@@ -80,12 +80,15 @@ async function waitFor(runId: number, entity: string, opts: RemoteOptions): Prom
     const run = await opts.client.request<RunSummary>('GET', `/admin/reconciliations/${runId}`);
     if (run.status !== 'queued' && run.status !== 'running') return toOutcome(run);
     const age = run.progress?.heartbeatAgeMs ?? null;
-    if (run.status === 'running' && age !== null && age > (opts.staleMs ?? 90_000))
+    if (age !== null && age > (opts.staleMs ?? 90_000))
       return {
         entity,
         runId,
         report: null,
-        error: `run ${runId} stopped making progress ${Math.round(age / 1000)} s ago (its sidecar stopped?); the next run of ${entity} resumes it`,
+        error:
+          run.status === 'running'
+            ? `run ${runId} stopped making progress ${Math.round(age / 1000)} s ago (its sidecar stopped?); the next run of ${entity} resumes it`
+            : `run ${runId} was queued ${Math.round(age / 1000)} s ago and never started (its sidecar stopped?); start another`,
       };
     if (Date.now() - lastProgress >= everyMs) {
       lastProgress = Date.now();

@@ -10,7 +10,7 @@ import { createSqlPrefilter } from './prefilter/sqlPrefilter.ts';
 import { createLegacyReader } from './engine/legacyLimits.ts';
 import { runReconciliation, type RunOutcome } from './engine/runReconciliation.ts';
 import type { ReconcileReport } from './report/types.ts';
-import { abandonQueued, recordEarlyFailure } from './store/runQueue.ts';
+import { abandonQueued, QUEUED_HEARTBEAT_MS, recordEarlyFailure, touchQueued } from './store/runQueue.ts';
 
 export interface ReconcilerDeps {
   config: Pick<ConfigSpec, 'entities' | 'reconciliation'>;
@@ -84,6 +84,59 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
     return { plan: p, reader, prefilter: pre.prefilter, prefilterStatus: pre.status };
   }
 
+  /** One entity's run; null when it was stopped by the signal (its run stays to be resumed). */
+  async function runEntity(entity: string, opts: RunRequest, trigger: string): Promise<EntityResult | null> {
+    const queuedRunId = opts.queued?.get(entity);
+    const failed = (err: unknown) => {
+      const error = err instanceof Error ? err : new Error(String(err));
+      deps.logger?.error({ entity, err: error.message }, 'reconciliation failed');
+      deps.onError?.(entity, error);
+      return { entity, error };
+    };
+    let prepared;
+    try {
+      prepared = await prepare(entity);
+    } catch (err) {
+      if (opts.signal?.aborted) return null;
+      // Before the run has a row of its own: record it failed, so the run list shows it.
+      const result = failed(err);
+      await recordEarlyFailure(deps.store, {
+        entity,
+        trigger,
+        owner,
+        error: result.error.message,
+        ...(queuedRunId !== undefined ? { queuedRunId } : {}),
+      }).catch((e: Error) => deps.logger?.error({ entity, err: e.message }, 'could not record the failed reconciliation run'));
+      return result;
+    }
+    try {
+      const outcome = await runReconciliation({
+        ...prepared,
+        legacy: deps.legacy,
+        store: deps.store,
+        settings,
+        owner,
+        trigger,
+        ...(queuedRunId !== undefined ? { queuedRunId } : {}),
+        ...(deps.logger ? { logger: deps.logger } : {}),
+        ...(deps.afterChunk ? { afterChunk: deps.afterChunk } : {}),
+        ...(deps.sleep ? { sleep: deps.sleep } : {}),
+        ...(deps.staleMs !== undefined ? { staleMs: deps.staleMs } : {}),
+        ...(deps.busyWaitMs !== undefined ? { busyWaitMs: deps.busyWaitMs } : {}),
+        ...(deps.prefilterRetryChunks !== undefined ? { prefilterRetryChunks: deps.prefilterRetryChunks } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      if (outcome.kind === 'finished') deps.onReport?.(outcome.report);
+      return { entity, outcome };
+    } catch (err) {
+      if (opts.signal?.aborted) return null;
+      // A claimed run recorded its failure itself; a queued one that was never claimed is failed here.
+      const result = failed(err);
+      if (queuedRunId !== undefined) await abandonQueued(deps.store, [queuedRunId], result.error.message).catch(() => {});
+      return result;
+    }
+  }
+
   return {
     entities,
     plan,
@@ -92,56 +145,21 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       const names = opts.entity ? [opts.entity] : entities();
       const trigger = opts.trigger ?? 'manual';
       const results: EntityResult[] = [];
-      const failed = (entity: string, err: unknown) => {
-        const error = err instanceof Error ? err : new Error(String(err));
-        deps.logger?.error({ entity, err: error.message }, 'reconciliation failed');
-        deps.onError?.(entity, error);
-        results.push({ entity, error });
-        return error;
-      };
-      for (const entity of names) {
-        if (opts.signal?.aborted) break;
-        const queuedRunId = opts.queued?.get(entity);
-        let prepared;
-        try {
-          prepared = await prepare(entity);
-        } catch (err) {
-          // Before the run has a row of its own: record it failed, so the run list shows it.
-          const error = failed(entity, err);
-          await recordEarlyFailure(deps.store, {
-            entity,
-            trigger,
-            owner,
-            error: error.message,
-            ...(queuedRunId !== undefined ? { queuedRunId } : {}),
-          }).catch((e: Error) => deps.logger?.error({ entity, err: e.message }, 'could not record the failed reconciliation run'));
-          continue;
+      // Queued rows waiting behind earlier entities show they are still wanted: a client waiting
+      // on one (and the next claim of its entity) tells them from rows whose sidecar went away.
+      const queuedIds = [...(opts.queued?.values() ?? [])];
+      const keepQueued = queuedIds.length
+        ? setInterval(() => void touchQueued(deps.store, queuedIds).catch(() => {}), QUEUED_HEARTBEAT_MS)
+        : null;
+      keepQueued?.unref();
+      try {
+        for (const entity of names) {
+          const result = opts.signal?.aborted ? null : await runEntity(entity, opts, trigger);
+          if (!result) break;
+          results.push(result);
         }
-        try {
-          const outcome = await runReconciliation({
-            ...prepared,
-            legacy: deps.legacy,
-            store: deps.store,
-            settings,
-            owner,
-            trigger,
-            ...(queuedRunId !== undefined ? { queuedRunId } : {}),
-            ...(deps.logger ? { logger: deps.logger } : {}),
-            ...(deps.afterChunk ? { afterChunk: deps.afterChunk } : {}),
-            ...(deps.sleep ? { sleep: deps.sleep } : {}),
-            ...(deps.staleMs !== undefined ? { staleMs: deps.staleMs } : {}),
-            ...(deps.busyWaitMs !== undefined ? { busyWaitMs: deps.busyWaitMs } : {}),
-            ...(deps.prefilterRetryChunks !== undefined ? { prefilterRetryChunks: deps.prefilterRetryChunks } : {}),
-            ...(opts.signal ? { signal: opts.signal } : {}),
-          });
-          if (outcome.kind === 'finished') deps.onReport?.(outcome.report);
-          results.push({ entity, outcome });
-        } catch (err) {
-          if (opts.signal?.aborted) break;
-          // A claimed run recorded its failure itself; a queued one that never got claimed is failed here.
-          const error = failed(entity, err);
-          if (queuedRunId !== undefined) await abandonQueued(deps.store, [queuedRunId], error.message).catch(() => {});
-        }
+      } finally {
+        if (keepQueued) clearInterval(keepQueued);
       }
       const left = names.filter((e) => !results.some((r) => r.entity === e)).flatMap((e) => opts.queued?.get(e) ?? []);
       await abandonQueued(deps.store, left, 'the sidecar stopped before this run started').catch(() => {});

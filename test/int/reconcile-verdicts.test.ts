@@ -123,6 +123,22 @@ describe('exit codes and partial failures of strangler reconcile --config', () =
   }, 30_000);
 });
 
+describe('queued runs', () => {
+  it('a queued run whose sidecar stopped before starting it is failed by the next claim of its entity', async () => {
+    const { rows } = await store.db.query<{ run_id: string }>(
+      `INSERT INTO strangler_reconcile_runs (entity, status, trigger, config_hash, encoding_version, owner, heartbeat_at)
+       VALUES ('orders', 'queued', 'admin:ops', '', 0, 'gone:1', now() - interval '10 minutes') RETURNING run_id::text`,
+    );
+    const r = await cli(['--config', writeConfig('queued.yaml', ''), '--entity', 'orders']);
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(/^orders: run \d+, /m);
+    expect(await getRun(store.db, Number(rows[0]!.run_id))).toMatchObject({
+      status: 'failed',
+      error: 'abandoned before it started: its sidecar stopped',
+    });
+  });
+});
+
 describe('a table compared with itself', () => {
   it('is refused with the reason (the read model resolves to the legacy table), and the run is listed failed', async () => {
     const same = await createPgTestDb('sametable');

@@ -44,3 +44,22 @@ export async function abandonQueued(db: Executor, runIds: readonly number[], rea
     [runIds, reason],
   );
 }
+
+/** How often a waiting queued row's heartbeat is renewed; one older than a few of these was abandoned. */
+export const QUEUED_HEARTBEAT_MS = 10_000;
+
+export async function touchQueued(db: Executor, runIds: readonly number[]): Promise<void> {
+  await db.query(`UPDATE strangler_reconcile_runs SET heartbeat_at = now() WHERE run_id = ANY($1::bigint[]) AND status = 'queued'`, [
+    runIds,
+  ]);
+}
+
+/** Queued rows of an entity whose sidecar stopped before starting them (nobody renews them): failed. */
+export async function failAbandonedQueued(db: Executor, entity: string, staleMs: number, except: number | undefined): Promise<void> {
+  await db.query(
+    `UPDATE strangler_reconcile_runs SET status = 'failed', finished_at = now(), error = 'abandoned before it started: its sidecar stopped'
+      WHERE entity = $1 AND status = 'queued' AND heartbeat_at < now() - make_interval(secs => $2::double precision / 1000)
+        AND run_id IS DISTINCT FROM $3::bigint`,
+    [entity, staleMs, except ?? null],
+  );
+}

@@ -1,5 +1,6 @@
 import type { Executor } from '../../db/executor.ts';
 import type { ReconcileReport } from '../report/types.ts';
+import { failAbandonedQueued } from './runQueue.ts';
 
 /**
  * strangler_reconcile_runs: a run's progress (cursor and counters, updated with each
@@ -101,6 +102,7 @@ export async function claimRun(outer: Executor, opts: ClaimOptions): Promise<Cla
 
 /** Under the entity's claim lock nothing else changes its running row, so one pass decides. */
 async function claimLocked(db: Executor, opts: ClaimOptions): Promise<Claim> {
+  await failAbandonedQueued(db, opts.entity, opts.staleMs, opts.queuedRunId);
   const { rows } = await db.query<Record<string, unknown>>(
     `SELECT ${COLUMNS} FROM strangler_reconcile_runs WHERE entity = $1 AND status = 'running'`,
     [opts.entity],
