@@ -22,9 +22,8 @@ import { createSpoolDrainer, openSpool } from './spool/index.ts';
 import { loadProjections } from './projections/registry.ts';
 import { createProjectionWorkers, type RunnableProjection } from './projections/runner/workers.ts';
 import { createReconciliationRoutes } from './admin/reconciliationRoutes.ts';
-import { createReconciler, type Reconciler } from './reconcile/reconciler.ts';
+import { createReconciler } from './reconcile/reconciler.ts';
 import { repairRun } from './reconcile/repair/repair.ts';
-import type { RepairFn } from './admin/reconciliationRepair.ts';
 import { recordReportMetrics } from './reconcile/report/reportMetrics.ts';
 import { createReconcileScheduler, type ReconcileScheduler } from './reconcile/schedule.ts';
 
@@ -186,11 +185,10 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
 
     // Reconciliation needs the legacy database; without one it is off (said at start-up).
     let scheduler: ReconcileScheduler | null = null;
-    let reconciler: Reconciler | null = null;
-    let repair: RepairFn | undefined;
+    let reconciliationRoutes: ReturnType<typeof createReconciliationRoutes> | null = null;
     if (legacyDb && Object.keys(config.entities).length) {
       const legacy = legacyDb;
-      reconciler = createReconciler({
+      const reconciler = createReconciler({
         config,
         legacy: legacyDb,
         store: store.db,
@@ -200,8 +198,15 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
         onError: (entity) => metrics.reconcileFailures.inc({ entity }),
       });
       scheduler = createReconcileScheduler({ expression: config.reconciliation.schedule, reconciler, logger });
-      const r = reconciler;
-      repair = async (run, apply) => repairRun({ plan: await r.plan(run.entity), run, legacy, store: store.db, apply, logger });
+      reconciliationRoutes = createReconciliationRoutes({
+        store: store.db,
+        scheduler,
+        entities: Object.keys(config.entities),
+        tokens: config.admin.resolvedTokens,
+        logger,
+        owner: reconciler.owner,
+        repair: async (run, apply) => repairRun({ plan: await reconciler.plan(run.entity), run, legacy, store: store.db, apply, logger }),
+      });
       if (opts.schedule !== false) scheduler.start();
       onClose('reconciliation', () => scheduler!.stop()); // stops after the chunk in flight; the next start resumes the run
     } else {
@@ -241,19 +246,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     const adminServer = createAdminServer({
       registry: metrics.registry,
       logger,
-      routes: scheduler
-        ? [
-            createReconciliationRoutes({
-              store: store.db,
-              scheduler,
-              entities: Object.keys(config.entities),
-              tokens: config.admin.resolvedTokens,
-              logger,
-              owner: reconciler!.owner,
-              ...(repair ? { repair } : {}),
-            }),
-          ]
-        : [],
+      routes: reconciliationRoutes ? [reconciliationRoutes] : [],
       eventStoreHealth: async () => {
         const h = await eventStoreHealth();
         return { ...h.report, ok: h.ok, ageMs: h.ageMs };
