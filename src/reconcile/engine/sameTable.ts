@@ -1,12 +1,17 @@
 import type { Executor } from '../../db/executor.ts';
 import { StranglerError } from '../../errors/StranglerError.ts';
 
-/**
- * Which table a name resolves to on a PostgreSQL connection, as (server, database, table
- * oid). The server is its system identifier, or, where that function is not granted, its
- * start time: two connections agree on all three only when they reach the same table.
- */
-async function tableIdentity(db: Executor, table: string): Promise<string | null> {
+interface TableIdentity {
+  oid: string;
+  db: string;
+  /** The server's system identifier; null where pg_control_system() is not granted to the role. */
+  system: string | null;
+  /** The server's start time (microseconds on PostgreSQL): tells servers apart when the identifier is not readable. */
+  started: string;
+}
+
+/** Which table a name resolves to on a PostgreSQL connection; null when there is no such table. */
+async function tableIdentity(db: Executor, table: string): Promise<TableIdentity | null> {
   const { rows } = await db.query<{ oid: string | null; db: string; started: string }>(
     `SELECT to_regclass($1)::oid::text AS oid, current_database() AS db, pg_postmaster_start_time()::text AS started`,
     [table],
@@ -16,8 +21,13 @@ async function tableIdentity(db: Executor, table: string): Promise<string | null
   const system = await db
     .query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()')
     .then((x) => x.rows[0]?.id ?? null)
-    .catch(() => null); // not granted to this role: the start time tells servers apart
-  return `${system ?? r.started}|${r.db}|${r.oid}`;
+    .catch(() => null);
+  return { oid: r.oid, db: r.db, system, started: r.started };
+}
+
+function same(a: TableIdentity, b: TableIdentity): boolean {
+  if (a.oid !== b.oid || a.db !== b.db) return false;
+  return a.system !== null && b.system !== null ? a.system === b.system : a.started === b.started;
 }
 
 /**
@@ -36,7 +46,7 @@ export async function refuseSameTable(o: {
   // MySQL legacy and a PostgreSQL store are never the same table; PGlite is in-process.
   if (o.legacy.dialect === 'mysql' || o.legacy.dialect !== o.store.dialect) return;
   const [a, b] = await Promise.all([tableIdentity(o.legacy, o.legacyTable), tableIdentity(o.store, o.readModelTable)]);
-  if (a === null || a !== b) return;
+  if (a === null || b === null || !same(a, b)) return;
   throw new StranglerError(
     'reconcile_same_table',
     `Cannot reconcile entity ${o.entity}: the legacy table ${o.legacyTable} and the read model ${o.readModelTable} are the same table ` +
