@@ -2,7 +2,7 @@ import type { ReconcileReport } from '../reconcile/report/types.ts';
 import type { RepairSummary } from '../reconcile/repair/repairSummary.ts';
 import type { RunSummary } from '../reconcile/store/runs.ts';
 import { StranglerError } from '../errors/StranglerError.ts';
-import type { AdminClient } from './adminClient.ts';
+import { AdminApiError, type AdminClient } from './adminClient.ts';
 import type { EntityOutcome } from './reconcileFormat.ts';
 import type { ReconcileArgs } from './reconcile.ts';
 
@@ -66,7 +66,17 @@ export async function reconcileRemote(args: ReconcileArgs, opts: RemoteOptions, 
     }
     return;
   }
-  const started = await client.request<Started>('POST', '/admin/reconciliations', args.entity !== undefined ? { entity: args.entity } : {});
+  const body = args.entity !== undefined ? { entity: args.entity } : {};
+  const started = await client.request<Started>('POST', '/admin/reconciliations', body).catch((err: unknown) => {
+    // No reconciliation routes on that sidecar: its admin server answers 404 (or 405 to a POST).
+    if (!(err instanceof AdminApiError && (err.httpStatus === 404 || err.httpStatus === 405))) throw err;
+    throw new StranglerError(
+      'reconciliation_off',
+      `The sidecar at ${client.url} has reconciliation off (it needs legacy.database.url and at least one entity); ` +
+        'set it and restart the sidecar, or reconcile offline with --config FILE.',
+      { status: 404 },
+    );
+  });
   opts.progress(`started ${started.runs.map((r) => `run ${r.runId} (${r.entity})`).join(', ')} on ${client.url}`);
   for (const r of started.runs) emit(await repair(await waitFor(r.runId, r.entity, opts)));
 }

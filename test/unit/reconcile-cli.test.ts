@@ -1,12 +1,20 @@
+import type { AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { createAdminServer } from '../../src/admin/adminServer.ts';
+import { silentLogger } from '../../src/logging/logger.ts';
 import { main } from '../../src/cli/main.ts';
 import { formatReport, worstExit } from '../../src/cli/reconcileFormat.ts';
 import type { ReconcileReport } from '../../src/reconcile/report/types.ts';
 
 async function cli(...args: string[]) {
+  return cliWith({}, ...args);
+}
+
+async function cliWith(env: Record<string, string>, ...args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(['reconcile', ...args], { out: (l) => out.push(l), err: (l) => err.push(l), env: {} });
+  const code = await main(['reconcile', ...args], { out: (l) => out.push(l), err: (l) => err.push(l), env });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -71,5 +79,25 @@ describe('strangler reconcile: usage and exit codes', () => {
     const inconclusive = formatReport(report({ verdict: 'inconclusive', verdictReason: 'projection orders is paused' }));
     expect(inconclusive[0]).toMatch(/orders: run 1, INCONCLUSIVE/);
     expect(inconclusive[1]).toBe('  inconclusive: projection orders is paused');
+  });
+
+  it('a sidecar with reconciliation off is named as such (exit 2), and so is one that does not answer', async () => {
+    const server = createAdminServer({
+      registry: new Registry(),
+      logger: silentLogger(),
+      readiness: { ready: () => true, details: async () => ({}) },
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const off = await cliWith({ STRANGLER_ADMIN_URL: url, STRANGLER_ADMIN_TOKEN: 't' });
+      expect(off.code).toBe(2);
+      expect(off.err).toMatch(/has reconciliation off \(it needs legacy.database.url/);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+    const none = await cliWith({ STRANGLER_ADMIN_URL: url });
+    expect(none.code).toBe(2);
+    expect(none.err).toMatch(/No sidecar admin API answers at .*give --config FILE/);
   });
 });
