@@ -92,6 +92,8 @@ afterAll(async () => {
 
 describe('exit codes and partial failures of strangler reconcile --config', () => {
   it("one entity's error does not stop the others: each gets its verdict, the error is printed once, the run is listed failed, exit 2", async () => {
+    // The read model exists; the legacy table does not (a typo in the spec).
+    await store.db.exec('CREATE TABLE broken (id text PRIMARY KEY)');
     const file = writeConfig('broken.yaml', `  broken:\n    projection: row\n    legacy: { table: no_such_table }\n`);
     const r = await cli(['--config', file]);
     expect(r.code).toBe(2);
