@@ -27,6 +27,7 @@ import { createProjectionRoutes } from './admin/projectionRoutes.ts';
 import { createStatusRoutes } from './admin/statusRoutes.ts';
 import type { Readiness } from './admin/adminServer.ts';
 import { createReconciler } from './reconcile/reconciler.ts';
+import { repairRun } from './reconcile/repair/repair.ts';
 import { recordReportMetrics } from './reconcile/report/reportMetrics.ts';
 import { createReconcileScheduler, type ReconcileScheduler } from './reconcile/schedule.ts';
 
@@ -190,7 +191,9 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
 
     // Reconciliation needs the legacy database; without one it is off (said at start-up).
     let scheduler: ReconcileScheduler | null = null;
+    let reconciliationRoutes: ReturnType<typeof createReconciliationRoutes> | null = null;
     if (legacyDb && Object.keys(config.entities).length) {
+      const legacy = legacyDb;
       const reconciler = createReconciler({
         config,
         legacy: legacyDb,
@@ -201,6 +204,15 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
         onError: (entity) => metrics.reconcileFailures.inc({ entity }),
       });
       scheduler = createReconcileScheduler({ expression: config.reconciliation.schedule, reconciler, logger });
+      reconciliationRoutes = createReconciliationRoutes({
+        store: store.db,
+        scheduler,
+        entities: Object.keys(config.entities),
+        tokens: config.admin.resolvedTokens,
+        logger,
+        owner: reconciler.owner,
+        repair: async (run, apply) => repairRun({ plan: await reconciler.plan(run.entity), run, legacy, store: store.db, apply, logger }),
+      });
       if (opts.schedule !== false) scheduler.start();
       onClose('reconciliation', () => scheduler!.stop()); // stops after the chunk in flight; the next start resumes the run
     } else {
@@ -287,14 +299,8 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     const adminServer = createAdminServer({
       registry: metrics.registry,
       logger,
-      routes: [
-        statusRoutes,
-        projectionRoutes,
-        ...(scheduler
-          ? [createReconciliationRoutes({ store: store.db, scheduler, entities: Object.keys(config.entities), tokens, logger })]
-          : []),
-      ],
-      endpoints: ['/admin/status', '/admin/projections', ...(scheduler ? ['/admin/reconciliations'] : [])],
+      routes: [statusRoutes, projectionRoutes, ...(reconciliationRoutes ? [reconciliationRoutes] : [])],
+      endpoints: ['/admin/status', '/admin/projections', ...(reconciliationRoutes ? ['/admin/reconciliations'] : [])],
       eventStoreHealth: async () => {
         const h = await eventStoreHealth();
         return { ...h.report, ok: h.ok, ageMs: h.ageMs };

@@ -5,9 +5,11 @@ import type { Executor } from '../db/executor.ts';
 import { renderReportHtml, renderRunListHtml } from '../reconcile/report/html.ts';
 import type { ReconcileScheduler } from '../reconcile/schedule.ts';
 import { getRun, listRuns } from '../reconcile/store/runs.ts';
-import { BodyTooLargeError, readBody } from '../proxy/readBody.ts';
+import { abandonQueued, queueRuns } from '../reconcile/store/runQueue.ts';
 import { json } from './adminServer.ts';
 import { authorize, type AdminRole } from './auth.ts';
+import { problem, readJsonObject } from './problem.ts';
+import { handleRepair, type RepairFn } from './reconciliationRepair.ts';
 
 export interface ReconciliationRoutesOptions {
   store: Executor;
@@ -15,9 +17,11 @@ export interface ReconciliationRoutesOptions {
   entities: readonly string[];
   tokens: readonly ResolvedAdminToken[];
   logger: Logger;
+  /** Who runs the reconciliations (the reconciler's owner): queued rows are recorded under it. */
+  owner: string;
+  /** Plans (dry run) or appends the corrective events of a finished run (POST /admin/reconciliations/ID/repair). */
+  repair?: RepairFn;
 }
-
-const MAX_BODY = 64 * 1024;
 
 function html(res: http.ServerResponse, text: string): void {
   res.writeHead(200, {
@@ -28,13 +32,6 @@ function html(res: http.ServerResponse, text: string): void {
   res.end(text);
 }
 
-const problem = (status: number, title: string, detail: string) => ({
-  type: `https://strangler-sidecar.dev/problems/${title}`,
-  title,
-  status,
-  detail,
-});
-
 function wantsHtml(req: http.IncomingMessage, url: URL): boolean {
   const format = url.searchParams.get('format');
   if (format) return format === 'html';
@@ -42,22 +39,28 @@ function wantsHtml(req: http.IncomingMessage, url: URL): boolean {
 }
 
 /**
- * `/admin/reconciliations`: list (GET), start (POST, operator), and one run's report
- * (`/admin/reconciliations/ID`), as JSON or, with `?format=html` or `Accept: text/html`, as a page.
+ * `/admin/reconciliations`: list (GET), start (POST, operator), one run's report
+ * (`/admin/reconciliations/ID`), as JSON or, with `?format=html` or `Accept: text/html`, as a
+ * page, and a finished run's repair (`POST /admin/reconciliations/ID/repair`, operator).
  * Returns false for paths it does not own.
  */
 export function createReconciliationRoutes(opts: ReconciliationRoutesOptions) {
   return (req: http.IncomingMessage, res: http.ServerResponse): boolean => {
     const url = new URL(req.url ?? '/', 'http://admin');
-    const m = /^\/admin\/reconciliations(?:\/([^/]+))?\/?$/.exec(url.pathname);
+    const m = /^\/admin\/reconciliations(?:\/([^/]+)(\/repair)?)?\/?$/.exec(url.pathname);
     if (!m) return false;
     const id = m[1];
+    const repair = m[2] !== undefined;
     const method = req.method ?? 'GET';
     const need: AdminRole = method === 'POST' ? 'operator' : 'viewer';
-    if (!['GET', 'HEAD', 'POST'].includes(method) || (method === 'POST' && id !== undefined)) {
-      json(res, 405, problem(405, 'method_not_allowed', id === undefined ? 'GET lists runs, POST starts one.' : 'GET shows a run.'), {
-        allow: id === undefined ? 'GET, POST' : 'GET',
-      });
+    const allowed = repair ? ['POST'] : id === undefined ? ['GET', 'HEAD', 'POST'] : ['GET', 'HEAD'];
+    if (!allowed.includes(method)) {
+      const what = repair
+        ? 'POST repairs from a finished run.'
+        : id === undefined
+          ? 'GET lists runs, POST starts one.'
+          : 'GET shows a run.';
+      json(res, 405, problem(405, 'method_not_allowed', what), { allow: allowed.filter((a) => a !== 'HEAD').join(', ') });
       return true;
     }
     const auth = authorize(req, opts.tokens, need);
@@ -70,7 +73,8 @@ export function createReconciliationRoutes(opts: ReconciliationRoutesOptions) {
       );
       return true;
     }
-    void handle(opts, req, res, url, id, auth.token).catch((err: Error) => {
+    const work = repair ? handleRepair(opts, req, res, id!, auth.token) : handle(opts, req, res, url, id, auth.token);
+    void work.catch((err: Error) => {
       opts.logger.error({ err: err.message }, 'admin reconciliation request failed');
       if (!res.headersSent) json(res, 500, problem(500, 'internal_error', err.message));
     });
@@ -87,31 +91,9 @@ async function handle(
   token: string,
 ): Promise<void> {
   if (req.method === 'POST') {
-    let body: unknown;
-    try {
-      const text = (await readBody(req, MAX_BODY)).toString('utf8');
-      body = text.trim() === '' ? {} : JSON.parse(text);
-    } catch (err) {
-      const tooLarge = err instanceof BodyTooLargeError;
-      return json(
-        res,
-        tooLarge ? 413 : 400,
-        problem(
-          tooLarge ? 413 : 400,
-          'bad_request',
-          tooLarge
-            ? `The body is over ${MAX_BODY} bytes.`
-            : `The body is not JSON: ${(err as Error).message}. Example: {"entity": "orders"}`,
-        ),
-      );
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body))
-      return json(
-        res,
-        400,
-        problem(400, 'bad_request', 'The body must be a JSON object. Example: {"entity": "orders"} (or {} for every entity).'),
-      );
-    const { entity, ...rest } = body as Record<string, unknown>;
+    const body = await readJsonObject(req, res, '{"entity": "orders"} (or {} for every entity)');
+    if (!body) return;
+    const { entity, ...rest } = body;
     if (Object.keys(rest).length)
       return json(
         res,
@@ -133,16 +115,46 @@ async function handle(
         ),
       );
     }
-    const started = opts.scheduler.trigger({ ...(entity ? { entity } : {}), trigger: `admin:${token}` });
-    if (!started.accepted)
+    if (opts.scheduler.running())
+      return json(
+        res,
+        409,
+        problem(
+          409,
+          'reconciliation_in_progress',
+          'a reconciliation run is already in progress in this sidecar; see GET /admin/reconciliations.',
+        ),
+      );
+    const trigger = `admin:${token}`;
+    const entities = typeof entity === 'string' ? [entity] : [...opts.entities];
+    // Recorded before they start: the answer names them, and one that fails early stays listed as failed.
+    const runs = await queueRuns(opts.store, { entities, trigger, owner: opts.owner });
+    const started = opts.scheduler.trigger({
+      ...(typeof entity === 'string' ? { entity } : {}),
+      trigger,
+      queued: new Map(runs.map((r) => [r.entity, r.runId])),
+    });
+    if (!started.accepted) {
+      await abandonQueued(
+        opts.store,
+        runs.map((r) => r.runId),
+        `not started: ${started.reason}`,
+      );
       return json(res, 409, problem(409, 'reconciliation_in_progress', `${started.reason}; see GET /admin/reconciliations.`));
+    }
     started.done.catch(() => {}); // failures are stored with the run and logged by the reconciler
-    opts.logger.info({ token, entity: entity ?? 'all' }, 'reconciliation started from the admin API');
+    opts.logger.info({ token, entity: entity ?? 'all', runs: runs.map((r) => r.runId) }, 'reconciliation started from the admin API');
     return json(
       res,
       202,
-      { status: 'started', entities: entity ? [entity] : opts.entities, trigger: `admin:${token}`, runs: '/admin/reconciliations' },
-      { location: '/admin/reconciliations' },
+      {
+        status: 'started',
+        entities,
+        trigger,
+        runs: runs.map((r) => ({ ...r, status: 'queued', url: `/admin/reconciliations/${r.runId}` })),
+        list: '/admin/reconciliations',
+      },
+      { location: runs.length === 1 ? `/admin/reconciliations/${runs[0]!.runId}` : '/admin/reconciliations' },
     );
   }
   if (id === undefined) {
@@ -160,6 +172,7 @@ async function handle(
         ...r,
         mismatchRate: report?.mismatchRate ?? null,
         verdict: report?.verdict ?? null,
+        verdictReason: report?.verdictReason ?? null,
         legacyRows: report?.legacyRows ?? null,
         readModelRows: report?.readModelRows ?? null,
       })),

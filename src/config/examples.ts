@@ -62,6 +62,7 @@ export const EXAMPLES: Readonly<Record<string, string>> = {
   'reconciliation.graceMs': 'graceMs: 2000',
   'reconciliation.maxSamples': 'maxSamples: 20',
   'reconciliation.prefilter': 'prefilter: auto',
+  'reconciliation.maxPendingLagMs': 'maxPendingLagMs: 60000',
 
   canary: 'canary: { steps: [10, 25, 50, 100], stickyKey: { header: x-user-id } }',
   'canary.steps': 'steps: [10, 25, 50, 100]',

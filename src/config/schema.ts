@@ -157,6 +157,8 @@ const reconciliationSchema = section(
     maxSamples: nonNegativeInt().default(20),
     /** In-database checksum per chunk, used only once a start-up self-test shows it agrees with the TypeScript encoding. */
     prefilter: oneOf(['auto', 'off']).default('auto'),
+    /** A projection feeding the entity further behind than this (or paused, or failing) makes the verdict inconclusive. */
+    maxPendingLagMs: nonNegativeInt().default(60000),
   },
   'a mapping with schedule and checksumAlgorithm',
 ).prefault({});

@@ -173,6 +173,12 @@ export function createMetrics(registry = new Registry(), opts: { defaults?: bool
       labelNames: ['entity'] as const,
       registers: r,
     }),
+    reconcileVerdict: new Gauge({
+      name: 'strangler_reconciliation_verdict',
+      help: 'Verdict of the last finished reconciliation: 1 for its verdict (within_tolerance, over_tolerance, inconclusive), 0 for the others. Inconclusive: a projection feeding the entity is paused, failing or behind reconciliation.maxPendingLagMs.',
+      labelNames: ['entity', 'verdict'] as const,
+      registers: r,
+    }),
     reconcileFailures: new Counter({
       name: 'strangler_reconciliation_failures_total',
       help: 'Reconciliation runs that ended in an error.',

@@ -10,6 +10,8 @@ export interface ReconcileScheduler {
   trigger(opts: {
     entity?: string;
     trigger: string;
+    /** Rows recorded for this request by entity (the admin API's queued runs). */
+    queued?: ReadonlyMap<string, number>;
   }): { accepted: true; done: Promise<EntityResult[]> } | { accepted: false; reason: string };
   running(): boolean;
 }
@@ -25,10 +27,12 @@ export function createReconcileScheduler(opts: { expression: string; reconciler:
   const stopping = new AbortController();
   let task: ReturnType<typeof cron.schedule> | null = null;
 
-  function launch(entity: string | undefined, trigger: string): Promise<EntityResult[]> {
-    const done = opts.reconciler.run({ ...(entity ? { entity } : {}), trigger, signal: stopping.signal }).finally(() => {
-      inFlight = null;
-    });
+  function launch(entity: string | undefined, trigger: string, queued?: ReadonlyMap<string, number>): Promise<EntityResult[]> {
+    const done = opts.reconciler
+      .run({ ...(entity ? { entity } : {}), trigger, signal: stopping.signal, ...(queued ? { queued } : {}) })
+      .finally(() => {
+        inFlight = null;
+      });
     inFlight = done;
     return done;
   }
@@ -61,10 +65,10 @@ export function createReconcileScheduler(opts: { expression: string; reconciler:
       stopping.abort(new Error('the sidecar is stopping'));
       await inFlight?.catch(() => {});
     },
-    trigger({ entity, trigger }) {
+    trigger({ entity, trigger, queued }) {
       if (inFlight) return { accepted: false, reason: 'a reconciliation run is already in progress in this sidecar' };
       if (stopping.signal.aborted) return { accepted: false, reason: 'the sidecar is stopping' };
-      return { accepted: true, done: launch(entity, trigger) };
+      return { accepted: true, done: launch(entity, trigger, queued) };
     },
     running: () => inFlight !== null,
   };

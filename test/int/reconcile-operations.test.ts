@@ -17,7 +17,9 @@ import { createMetrics } from '../../src/metrics/metrics.ts';
 import { createOrdersProjection } from '../../src/projections/modules/orders/index.ts';
 import { createReconciler } from '../../src/reconcile/reconciler.ts';
 import { recordReportMetrics } from '../../src/reconcile/report/reportMetrics.ts';
+import { repairRun } from '../../src/reconcile/repair/repair.ts';
 import { createReconcileScheduler } from '../../src/reconcile/schedule.ts';
+import { getRun, type RunSummary } from '../../src/reconcile/store/runs.ts';
 import { until } from '../e2e/fixtures/wait.ts';
 import { createMysqlTestDb, createPgTestDb, type TestDb } from '../harness/db.ts';
 
@@ -142,12 +144,25 @@ describe('admin API, schedule and metrics', () => {
     });
 
   beforeAll(async () => {
-    const scheduler = createReconcileScheduler({ expression: '0 0 1 1 *', reconciler: reconciler(), logger: silentLogger() });
+    const shared = reconciler();
+    const scheduler = createReconcileScheduler({ expression: '0 0 1 1 *', reconciler: shared, logger: silentLogger() });
+    const repair = async (run: RunSummary, apply: boolean) =>
+      repairRun({ plan: await shared.plan(run.entity), run, legacy, store: store.db, apply });
     server = createAdminServer({
       registry: metrics.registry,
       logger: silentLogger(),
       readiness: { ready: () => true, details: async () => ({}) },
-      routes: [createReconciliationRoutes({ store: store.db, scheduler, entities: ['orders'], tokens, logger: silentLogger() })],
+      routes: [
+        createReconciliationRoutes({
+          store: store.db,
+          scheduler,
+          entities: ['orders'],
+          tokens,
+          logger: silentLogger(),
+          owner: 'test',
+          repair,
+        }),
+      ],
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -232,6 +247,46 @@ describe('admin API, schedule and metrics', () => {
     expect(text).toMatch(/strangler_reconciliation_mismatch_rate\{entity="orders"\} 0\.00\d+/);
     expect(text).toMatch(/strangler_reconciliation_rows\{entity="orders",kind="legacy"\} 500/);
     expect(text).toMatch(/strangler_reconciliation_last_success_timestamp_seconds\{entity="orders"\} \d+/);
+  }, 60_000);
+
+  it('POST /admin/reconciliations/ID/repair plans (dry run) or appends the corrective events of a finished run', async () => {
+    await legacy.query(`UPDATE orders SET status = 'CANCELLED' WHERE id = ?`, [id(11)]);
+    const started = await call('POST', '/admin/reconciliations', { token: 'op-token', body: '{}' });
+    expect(started.status).toBe(202);
+    const [queued] = started.json().runs as { runId: number; entity: string; status: string }[];
+    expect(queued).toMatchObject({ entity: 'orders', status: 'queued' });
+    const runId = queued!.runId;
+    await until(async () => (await getRun(store.db, runId))?.status === 'finished', 'the run to finish', 30_000);
+
+    expect((await call('POST', `/admin/reconciliations/${runId}/repair`, { token: 'view-token', body: '{}' })).status).toBe(403);
+    expect((await call('GET', `/admin/reconciliations/${runId}/repair`, { token: 'op-token' })).status).toBe(405);
+    expect((await call('POST', `/admin/reconciliations/${runId}/repair`, { token: 'op-token', body: '{"apply":"yes"}' })).status).toBe(400);
+    expect((await call('POST', `/admin/reconciliations/${runId}/repair`, { token: 'op-token', body: '{"entity":"x"}' })).status).toBe(400);
+    expect((await call('POST', '/admin/reconciliations/999999/repair', { token: 'op-token', body: '{}' })).status).toBe(404);
+
+    const dry = await call('POST', `/admin/reconciliations/${runId}/repair`, { token: 'op-token', body: '{}' });
+    expect(dry.status).toBe(200);
+    const plan = dry.json() as {
+      apply: boolean;
+      complete: boolean;
+      counts: Record<string, number>;
+      actions: { streamId: string; outcome: string }[];
+    };
+    expect(plan).toMatchObject({ apply: false, complete: true, counts: { appended: 0, alreadyThere: 0, skipped: 0 } });
+    expect(plan.counts.planned).toBeGreaterThanOrEqual(1);
+    expect(plan.actions).toContainEqual(expect.objectContaining({ streamId: `orders-${id(11)}`, outcome: 'planned' }));
+
+    const applied = (await call('POST', `/admin/reconciliations/${runId}/repair`, { token: 'op-token', body: '{"apply":true}' })).json();
+    expect(applied).toMatchObject({ apply: true, complete: true, counts: { planned: plan.counts.planned, appended: plan.counts.planned } });
+    const again = (await call('POST', `/admin/reconciliations/${runId}/repair`, { token: 'op-token', body: '{"apply":true}' })).json();
+    expect(again).toMatchObject({ complete: true, counts: { appended: 0, alreadyThere: plan.counts.planned } });
+
+    const { rows } = await store.db.query<{ run_id: string }>(
+      `INSERT INTO strangler_reconcile_runs (entity, status, trigger, config_hash, encoding_version, error) VALUES ('orders', 'failed', 't', '', 0, 'boom') RETURNING run_id::text`,
+    );
+    const notFinished = await call('POST', `/admin/reconciliations/${rows[0]!.run_id}/repair`, { token: 'op-token', body: '{}' });
+    expect(notFinished.status).toBe(409);
+    expect(notFinished.json().detail).toMatch(/is failed \(boom\); repair works from a finished run/);
   }, 60_000);
 
   it('the schedule runs on its cron expression; a second start while one runs is refused; none after stop()', async () => {

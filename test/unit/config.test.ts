@@ -121,6 +121,7 @@ describe('defaults', () => {
         graceMs: 2000,
         maxSamples: 20,
         prefilter: 'auto',
+        maxPendingLagMs: 60000,
       },
       canary: { steps: [10, 25, 50, 100], stickyKey: { source: 'header', name: 'x-user-id' }, overrideHeader: false },
       rollback: {

@@ -3,10 +3,11 @@ import type { EntityConfig, ReconciliationConfig } from '../../config/schema.ts'
 import type { Executor } from '../../db/executor.ts';
 import { StranglerError } from '../../errors/StranglerError.ts';
 import { readModelTables } from '../../doctor/verify/readModelTables.ts';
-import { describeTable } from '../columns/describeTable.ts';
+import { describeTable, type ColumnInfo } from '../columns/describeTable.ts';
 import { planColumns } from '../columns/planColumns.ts';
 import { ENCODING_VERSION } from '../encoding/rowEncoding.ts';
 import type { ColumnKind, ColumnPlan } from '../encoding/kinds.ts';
+import { refuseSameTable } from './sameTable.ts';
 import type { SideShape } from './sideSql.ts';
 
 /** Everything a run of one entity needs to know, decided before the first row is read. */
@@ -20,6 +21,12 @@ export interface EntityPlan {
   keyKinds: ColumnKind[];
   legacy: SideShape;
   readModel: SideShape;
+  /**
+   * The after-image a repair carries: the compared columns plus every other legacy column
+   * the read model has a column for (same name), e.g. `updated_at` left out of the
+   * comparison but required by the projection. Key columns first, like `legacy`.
+   */
+  image: { columns: ColumnPlan[]; legacy: SideShape };
   /** Stream of a key (`orders-{id}`); null for composite keys (no pending check, no repair). */
   streamOf: ((key: readonly string[]) => string) | null;
   /** sha256 of what decides the comparison: two runs with the same hash compared the same way. */
@@ -42,6 +49,7 @@ export async function planEntity(opts: {
   const legacyTable = config.legacy.table;
   const logical = config.readModel.table;
   const physical = (await readModelTables(opts.store, opts.projection, [logical]))[logical] ?? logical;
+  await refuseSameTable({ entity, legacy: opts.legacy, store: opts.store, legacyTable, readModelTable: physical });
   const [legacyCols, rmCols] = await Promise.all([
     describeTable(opts.legacy, legacyTable, 'legacy'),
     describeTable(opts.store, physical, 'read model'),
@@ -89,6 +97,7 @@ export async function planEntity(opts: {
     }
   }
   const shape = (dialect: Executor['dialect'], table: string, names: string[]): SideShape => ({ dialect, table, columns: names, keyKinds });
+  const image = [...plans, ...imageExtras({ entity, legacyTable, physical, legacyCols, rmCols, compared: plans })];
   const template = config.stream;
   const configHash = createHash('sha256')
     .update(JSON.stringify({ v: ENCODING_VERSION, algo: opts.settings.checksumAlgorithm, legacyTable, physical, columns: plans }))
@@ -110,7 +119,52 @@ export async function planEntity(opts: {
       physical,
       plans.map((p) => p.readModel),
     ),
+    image: {
+      columns: image,
+      legacy: shape(
+        opts.legacy.dialect,
+        legacyTable,
+        image.map((p) => p.legacy),
+      ),
+    },
     streamOf: key.length === 1 ? (k) => template.replaceAll('{id}', k[0]!) : null,
     configHash,
   };
+}
+
+/**
+ * Legacy columns outside the comparison that the read model also has (same name): a repair
+ * must carry them, or a projection that needs them (the orders projection's updated_at)
+ * rejects the corrective event. A column whose type cannot be read canonically is left out.
+ */
+function imageExtras(o: {
+  entity: string;
+  legacyTable: string;
+  physical: string;
+  legacyCols: ColumnInfo[];
+  rmCols: ColumnInfo[];
+  compared: readonly ColumnPlan[];
+}): ColumnPlan[] {
+  const out: ColumnPlan[] = [];
+  const rmNames = new Set(o.rmCols.map((c) => c.name));
+  for (const c of o.legacyCols) {
+    if (!rmNames.has(c.name) || o.compared.some((p) => p.legacy === c.name || p.readModel === c.name)) continue;
+    try {
+      out.push(
+        ...planColumns({
+          entity: o.entity,
+          legacyTable: o.legacyTable,
+          readModelTable: o.physical,
+          legacy: o.legacyCols,
+          readModel: o.rmCols,
+          columns: { [c.name]: c.name },
+          rules: {},
+          key: [],
+        }),
+      );
+    } catch {
+      // Not comparable, so not readable canonically either: the image goes without it.
+    }
+  }
+  return out;
 }

@@ -23,6 +23,7 @@ export type RunSettings = Pick<
   | 'graceMs'
   | 'maxSamples'
   | 'toleranceDriftPercent'
+  | 'maxPendingLagMs'
 >;
 
 export interface RunOptions {
@@ -33,6 +34,8 @@ export interface RunOptions {
   settings: RunSettings;
   owner: string;
   trigger: string;
+  /** The row recorded when the admin API accepted the run (store/runQueue.ts). */
+  queuedRunId?: number;
   logger?: Logger;
   /** The legacy database under its load limits; made from `legacy` when absent. */
   reader?: LegacyReader;
@@ -75,6 +78,7 @@ export async function runReconciliation(opts: RunOptions): Promise<RunOutcome> {
     configHash: plan.configHash,
     encodingVersion: ENCODING_VERSION,
     staleMs: opts.staleMs ?? 60_000,
+    ...(opts.queuedRunId !== undefined ? { queuedRunId: opts.queuedRunId } : {}),
   });
   if (claim.kind === 'busy') {
     return {

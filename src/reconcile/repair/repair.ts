@@ -69,8 +69,9 @@ export async function repairRun(opts: {
     const page = await confirmedDiffs(opts.store, run.runId, after, PAGE);
     if (!page.length) break;
     after = page[page.length - 1]!.keyText;
+    // The whole after-image, not only the compared columns: the projection needs every column it keeps.
     const q = keysQuery(
-      plan.legacy,
+      plan.image.legacy,
       page.map((d) => d.key),
     );
     const { rows } = await opts.legacy.query<unknown[]>(q.sql, q.params, { arrays: true });
@@ -81,7 +82,9 @@ export async function repairRun(opts: {
     for (const d of page) {
       const row = legacyByKey.get(d.keyText);
       const streamId = streamOf(d.key.map(String));
-      const data = row ? Object.fromEntries(plan.columns.map((p, i) => [p.readModel, displayCanonical(canonicalValue(p, row[i]))])) : {};
+      const data = row
+        ? Object.fromEntries(plan.image.columns.map((p, i) => [p.readModel, displayCanonical(canonicalValue(p, row[i]))]))
+        : {};
       const action: RepairAction = {
         key: d.key,
         streamId,
@@ -90,10 +93,7 @@ export async function repairRun(opts: {
         data,
         outcome: 'planned',
       };
-      if (d.class !== 'extra' && !row) {
-        action.outcome = 'changed_meanwhile';
-        action.detail = 'the legacy row was deleted since the run; a removal is appended instead';
-      }
+      if (d.class !== 'extra' && !row) action.detail = 'the legacy row was deleted since the run; a removal is appended instead';
       if (!plan.streamOf) {
         action.outcome = 'not_repairable';
         action.detail = `${plan.entity} has a composite key; fix it in legacy or in the projection that builds ${plan.readModelTable}`;

@@ -3,13 +3,14 @@ import type { ReconciliationConfig } from '../../config/schema.ts';
 import type { Executor } from '../../db/executor.ts';
 import { ENCODING_VERSION, MOD64 } from '../encoding/rowEncoding.ts';
 import type { EntityPlan } from '../engine/entityPlan.ts';
+import { feedingProjection } from '../engine/projectionHealth.ts';
 import { confirmedDiffs, countDiffs, previousFinished, type SkippedChunk } from '../store/runs.ts';
 import type { ReconcileReport } from './types.ts';
 
 export interface ReportOptions {
   plan: EntityPlan;
   store: Executor;
-  settings: Pick<ReconciliationConfig, 'maxSamples' | 'toleranceDriftPercent'>;
+  settings: Pick<ReconciliationConfig, 'maxSamples' | 'toleranceDriftPercent' | 'maxPendingLagMs'>;
   prefilterStatus?: { enabled: boolean; reason: string };
 }
 
@@ -50,6 +51,7 @@ export async function buildReport(
   // A resumed run's wall time counts from its first start; rows/s from the time spent reading.
   const durationMs = resumed ? Date.parse(finishedAt) - Date.parse(startedAt) : Date.now() - wallStart;
   const activeMs = Number(r.active_ms);
+  const feeding = await feedingProjection(store, plan.projection, settings.maxPendingLagMs);
   return {
     runId,
     entity: plan.entity,
@@ -79,7 +81,9 @@ export async function buildReport(
     skippedChunks: (typeof r.skipped_chunks === 'string' ? JSON.parse(r.skipped_chunks) : r.skipped_chunks) as SkippedChunk[],
     mismatchRate,
     tolerance,
-    verdict: mismatchRate <= tolerance ? 'within_tolerance' : 'over_tolerance',
+    verdict: feeding.inconclusive ? 'inconclusive' : mismatchRate <= tolerance ? 'within_tolerance' : 'over_tolerance',
+    verdictReason: feeding.inconclusive,
+    feedingProjection: feeding.projection,
     tableSha256: { legacy: tableDigest(legacyRows, BigInt(String(r.ls))), readModel: tableDigest(readModelRows, BigInt(String(r.rs))) },
     samples,
     trend: prev?.report

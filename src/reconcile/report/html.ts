@@ -9,7 +9,7 @@ export function escapeHtml(v: unknown): string {
 const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1b1f24;max-width:72rem}
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.6rem}table{border-collapse:collapse;margin:.4rem 0}
 td,th{border:1px solid #d0d7de;padding:.25rem .6rem;text-align:left;vertical-align:top}th{background:#f6f8fa}
-.ok{color:#1a7f37;font-weight:600}.bad{color:#cf222e;font-weight:600}code{font:12px ui-monospace,monospace}
+.ok{color:#1a7f37;font-weight:600}.warn{color:#9a6700;font-weight:600}.bad{color:#cf222e;font-weight:600}code{font:12px ui-monospace,monospace}
 .num{text-align:right;font-variant-numeric:tabular-nums}`;
 
 const page = (title: string, body: string) =>
@@ -19,7 +19,15 @@ const page = (title: string, body: string) =>
 export const pct = (r: number) => `${(r * 100).toFixed(4).replace(/\.?0+$/, '')} %`;
 const n = (v: number) => v.toLocaleString('en-US');
 const verdict = (r: ReconcileReport) =>
-  r.verdict === 'within_tolerance' ? `<span class="ok">within tolerance</span>` : `<span class="bad">over tolerance</span>`;
+  r.verdict === 'within_tolerance'
+    ? `<span class="ok">within tolerance</span>`
+    : r.verdict === 'inconclusive'
+      ? `<span class="warn">inconclusive</span>`
+      : `<span class="bad">over tolerance</span>`;
+
+/** "1.2 s, 3,400 rows/s": a rate over less than a second says nothing, so it is left out. */
+export const durationText = (r: Pick<ReconcileReport, 'durationMs' | 'rowsPerSecond'>) =>
+  `${(r.durationMs / 1000).toFixed(1)} s${r.durationMs >= 1000 ? `, ${r.rowsPerSecond.toLocaleString('en-US')} rows/s` : ''}`;
 
 function rows(pairs: [string, string][]): string {
   return `<table>${pairs.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${v}</td></tr>`).join('')}</table>`;
@@ -40,7 +48,22 @@ export function renderReportHtml(run: RunSummary): string {
     );
   }
   const summary = rows([
-    ['verdict', `${verdict(r)}: mismatch rate ${escapeHtml(pct(r.mismatchRate))} (tolerance ${escapeHtml(pct(r.tolerance))})`],
+    [
+      'verdict',
+      `${verdict(r)}: mismatch rate ${escapeHtml(pct(r.mismatchRate))} (tolerance ${escapeHtml(pct(r.tolerance))})${
+        r.verdictReason ? `<br>${escapeHtml(r.verdictReason)}` : ''
+      }`,
+    ],
+    ...(r.feedingProjection
+      ? [
+          [
+            'projection',
+            escapeHtml(
+              `${r.feedingProjection.name}: ${r.feedingProjection.status}${r.feedingProjection.failing ? ` (failing: ${r.feedingProjection.failing})` : ''}, ${r.feedingProjection.lagEvents} events / ${Math.round(r.feedingProjection.lagMs)} ms behind`,
+            ),
+          ] as [string, string],
+        ]
+      : []),
     [
       'tables',
       `legacy <code>${escapeHtml(r.legacyTable)}</code> vs read model <code>${escapeHtml(r.readModelTable)}</code> (projection ${escapeHtml(r.projection)})`,
@@ -68,10 +91,7 @@ export function renderReportHtml(run: RunSummary): string {
       'started / finished',
       `${escapeHtml(r.startedAt)} / ${escapeHtml(r.finishedAt)}${r.resumed ? ' (resumed after an interruption)' : ''}`,
     ],
-    [
-      'duration',
-      `${(r.durationMs / 1000).toFixed(1)} s, ${n(r.rowsPerSecond)} rows/s, ${n(r.chunks)} chunks (${n(r.prefilteredChunks)} equal by in-database checksum)`,
-    ],
+    ['duration', `${durationText(r)}, ${n(r.chunks)} chunks (${n(r.prefilteredChunks)} equal by in-database checksum)`],
     ['prefilter', escapeHtml(`${r.prefilter.enabled ? 'on' : 'off'}: ${r.prefilter.reason}`)],
     [
       'trend',

@@ -1,5 +1,7 @@
 import type { Metrics } from '../../metrics/metrics.ts';
-import type { ReconcileReport } from './types.ts';
+import type { ReconcileReport, Verdict } from './types.ts';
+
+const VERDICTS: readonly Verdict[] = ['within_tolerance', 'over_tolerance', 'inconclusive'];
 
 /** Exports a finished report: the guard's state-mismatch gate reads the rate from here later. */
 export function recordReportMetrics(metrics: Metrics, r: ReconcileReport): void {
@@ -15,6 +17,7 @@ export function recordReportMetrics(metrics: Metrics, r: ReconcileReport): void 
     pending: r.pending,
   };
   for (const [kind, n] of Object.entries(rows)) metrics.reconcileRows.set({ entity: e, kind }, n);
+  for (const v of VERDICTS) metrics.reconcileVerdict.set({ entity: e, verdict: v }, r.verdict === v ? 1 : 0);
   metrics.reconcileDuration.observe({ entity: e }, r.durationMs / 1000);
   metrics.reconcileLastSuccess.set({ entity: e }, Date.parse(r.finishedAt) / 1000);
 }

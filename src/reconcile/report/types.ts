@@ -1,5 +1,8 @@
 import type { ColumnKind } from '../encoding/kinds.ts';
+import type { FeedingProjection } from '../engine/projectionHealth.ts';
 import type { DiffRow, SkippedChunk } from '../store/runs.ts';
+
+export type Verdict = 'within_tolerance' | 'over_tolerance' | 'inconclusive';
 
 /** A sample of a difference, with both sides' canonical values (by legacy column name): a stored difference without its key text. */
 export type DiffSample = Omit<DiffRow, 'keyText'>;
@@ -40,7 +43,16 @@ export interface ReconcileReport {
   mismatchRate: number;
   /** toleranceDriftPercent / 100. */
   tolerance: number;
-  verdict: 'within_tolerance' | 'over_tolerance';
+  /**
+   * within_tolerance / over_tolerance by the mismatch rate; inconclusive while the projection
+   * feeding the entity is paused, failing, or behind reconciliation.maxPendingLagMs (its
+   * pending rows may hide drift), whatever the rate.
+   */
+  verdict: Verdict;
+  /** Why the verdict is inconclusive; null otherwise (absent in reports stored before it existed). */
+  verdictReason?: string | null;
+  /** The projection that builds the read model, when the run finished. */
+  feedingProjection?: FeedingProjection;
   /** sha256 of "rows:Σ(row-hash prefixes) mod 2^64" per side: equal when the sides hold the same rows. */
   tableSha256: { legacy: string; readModel: string };
   samples: DiffSample[];

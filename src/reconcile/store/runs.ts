@@ -1,5 +1,6 @@
 import type { Executor } from '../../db/executor.ts';
 import type { ReconcileReport } from '../report/types.ts';
+import { failAbandonedQueued } from './runQueue.ts';
 
 /**
  * strangler_reconcile_runs: a run's progress (cursor and counters, updated with each
@@ -9,7 +10,7 @@ import type { ReconcileReport } from '../report/types.ts';
 export interface RunRow {
   runId: number;
   entity: string;
-  status: 'running' | 'finished' | 'failed';
+  status: 'queued' | 'running' | 'finished' | 'failed' | 'skipped';
   trigger: string;
   configHash: string;
   owner: string | null;
@@ -71,6 +72,17 @@ function toRun(r: Record<string, unknown>): RunRow {
   };
 }
 
+export interface ClaimOptions {
+  entity: string;
+  owner: string;
+  trigger: string;
+  configHash: string;
+  encodingVersion: number;
+  staleMs: number;
+  /** The row the admin API recorded when it accepted the run (runQueue.ts): it becomes the run, or ends `skipped`. */
+  queuedRunId?: number;
+}
+
 export type Claim = { kind: 'new'; run: RunRow } | { kind: 'resumed'; run: RunRow } | { kind: 'busy'; run: RunRow };
 
 /**
@@ -78,10 +90,7 @@ export type Claim = { kind: 'new'; run: RunRow } | { kind: 'resumed'; run: RunRo
  * replica) when it was made with the same configuration; a live run elsewhere makes this
  * one `busy` (overlapping runs are skipped, not queued).
  */
-export async function claimRun(
-  outer: Executor,
-  opts: { entity: string; owner: string; trigger: string; configHash: string; encodingVersion: number; staleMs: number },
-): Promise<Claim> {
+export async function claimRun(outer: Executor, opts: ClaimOptions): Promise<Claim> {
   // Claims of one entity are serialised by a transaction-scoped advisory lock (safe behind a
   // transaction-pooling PgBouncer, unlike a session lock held for the whole run); the run row
   // and its heartbeat then keep other replicas off for as long as the run lives.
@@ -92,10 +101,8 @@ export async function claimRun(
 }
 
 /** Under the entity's claim lock nothing else changes its running row, so one pass decides. */
-async function claimLocked(
-  db: Executor,
-  opts: { entity: string; owner: string; trigger: string; configHash: string; encodingVersion: number; staleMs: number },
-): Promise<Claim> {
+async function claimLocked(db: Executor, opts: ClaimOptions): Promise<Claim> {
+  await failAbandonedQueued(db, opts.entity, opts.staleMs, opts.queuedRunId);
   const { rows } = await db.query<Record<string, unknown>>(
     `SELECT ${COLUMNS} FROM strangler_reconcile_runs WHERE entity = $1 AND status = 'running'`,
     [opts.entity],
@@ -103,12 +110,16 @@ async function claimLocked(
   const current = rows[0] ? toRun(rows[0]) : null;
   if (current) {
     const stale = current.heartbeatAgeMs === null || current.heartbeatAgeMs > opts.staleMs;
-    if (!stale) return { kind: 'busy', run: current };
+    if (!stale) {
+      await skipQueued(db, opts.queuedRunId, `run ${current.runId} of ${opts.entity} is in progress (owner ${current.owner})`);
+      return { kind: 'busy', run: current };
+    }
     if (current.configHash === opts.configHash) {
       const { rows: taken } = await db.query<Record<string, unknown>>(
         `UPDATE strangler_reconcile_runs SET owner = $2, heartbeat_at = now() WHERE run_id = $1 RETURNING ${COLUMNS}`,
         [current.runId, opts.owner],
       );
+      await skipQueued(db, opts.queuedRunId, `run ${current.runId} of ${opts.entity}, interrupted earlier, was resumed instead`);
       return { kind: 'resumed', run: toRun(taken[0]!) };
     }
     await db.query(`UPDATE strangler_reconcile_runs SET status = 'failed', finished_at = now(), error = $2 WHERE run_id = $1`, [
@@ -116,12 +127,29 @@ async function claimLocked(
       'abandoned by its owner; not resumed because the configuration changed since',
     ]);
   }
+  if (opts.queuedRunId !== undefined) {
+    const { rows: started } = await db.query<Record<string, unknown>>(
+      `UPDATE strangler_reconcile_runs SET status = 'running', config_hash = $2, encoding_version = $3, owner = $4, heartbeat_at = now(),
+              started_at = now()
+        WHERE run_id = $1 AND status = 'queued' RETURNING ${COLUMNS}`,
+      [opts.queuedRunId, opts.configHash, opts.encodingVersion, opts.owner],
+    );
+    if (started[0]) return { kind: 'new', run: toRun(started[0]) };
+  }
   const { rows: created } = await db.query<Record<string, unknown>>(
     `INSERT INTO strangler_reconcile_runs (entity, status, trigger, config_hash, encoding_version, owner, heartbeat_at)
      VALUES ($1, 'running', $2, $3, $4, $5, now()) RETURNING ${COLUMNS}`,
     [opts.entity, opts.trigger, opts.configHash, opts.encodingVersion, opts.owner],
   );
   return { kind: 'new', run: toRun(created[0]!) };
+}
+
+async function skipQueued(db: Executor, runId: number | undefined, reason: string): Promise<void> {
+  if (runId === undefined) return;
+  await db.query(
+    `UPDATE strangler_reconcile_runs SET status = 'skipped', finished_at = now(), error = $2 WHERE run_id = $1 AND status = 'queued'`,
+    [runId, reason],
+  );
 }
 
 export interface DiffRow {
@@ -317,15 +345,23 @@ export interface RunSummary {
   finishedAt: string | null;
   error: string | null;
   report: ReconcileReport | null;
+  /** How far a run has got; heartbeatAgeMs tells a live run from one whose owner stopped. */
+  progress: { chunks: number; legacyRows: number; heartbeatAgeMs: number | null };
 }
 
-const SUMMARY = `${IDENTITY}, ${iso('finished_at')}, error, report`;
+const SUMMARY = `${IDENTITY}, ${iso('finished_at')}, error, report, chunks, legacy_rows,
+  (extract(epoch FROM now() - heartbeat_at) * 1000)::bigint AS heartbeat_age_ms`;
 function toSummary(r: Record<string, unknown>): RunSummary {
   return {
     ...identity(r),
     finishedAt: r.finished_at === null ? null : String(r.finished_at),
     error: r.error === null ? null : String(r.error),
     report: r.report === null ? null : json<ReconcileReport>(r.report),
+    progress: {
+      chunks: Number(r.chunks),
+      legacyRows: Number(r.legacy_rows),
+      heartbeatAgeMs: r.heartbeat_age_ms === null ? null : Number(r.heartbeat_age_ms),
+    },
   };
 }
 
