@@ -76,6 +76,9 @@ describe('strangler reconcile: usage and exit codes', () => {
   it('prints rows/s only for a run of a second or more, and the reason of an inconclusive verdict', () => {
     expect(formatReport(report({ durationMs: 300 })).join('\n')).not.toMatch(/rows\/s/);
     expect(formatReport(report({ durationMs: 2500, rowsPerSecond: 4 })).join('\n')).toMatch(/2\.5 s, 4 rows\/s/);
+    // 2 s of wall time, nearly all of it the grace wait before the re-check: the rows were read in 5 ms.
+    expect(formatReport(report({ durationMs: 2000, readMs: 5, rowsPerSecond: 10_800 })).join('\n')).not.toMatch(/rows\/s/);
+    expect(formatReport(report({ durationMs: 3000, readMs: 1500, rowsPerSecond: 700 })).join('\n')).toMatch(/3\.0 s, 700 rows\/s/);
     const inconclusive = formatReport(report({ verdict: 'inconclusive', verdictReason: 'projection orders is paused' }));
     expect(inconclusive[0]).toMatch(/orders: run 1, INCONCLUSIVE/);
     expect(inconclusive[1]).toBe('  inconclusive: projection orders is paused');

@@ -65,6 +65,7 @@ export async function buildReport(
     startedAt,
     finishedAt,
     durationMs,
+    readMs: activeMs,
     rowsPerSecond: activeMs > 0 ? Math.round((legacyRows / activeMs) * 1000) : legacyRows,
     legacyRows,
     readModelRows,

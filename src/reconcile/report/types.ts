@@ -22,6 +22,8 @@ export interface ReconcileReport {
   finishedAt: string;
   /** Wall time from start to finish (includes the grace wait and re-checks). */
   durationMs: number;
+  /** Time spent reading and comparing rows (no grace wait); rowsPerSecond is over this. Absent in reports before it was added. */
+  readMs?: number;
   rowsPerSecond: number;
   legacyRows: number;
   readModelRows: number;
