@@ -3,6 +3,11 @@
 // bin works right after `npm ci` with no build step.
 import { register } from 'tsx/esm/api';
 register();
+// `strangler reconcile | head`: a reader that stops early is not an error worth a stack trace.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 const { main } = await import('../src/cli/main.ts');
 const code = await main(process.argv.slice(2));
 process.exitCode = code;

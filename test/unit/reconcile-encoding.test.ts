@@ -404,6 +404,15 @@ describe('planColumns', () => {
     expect(() => planColumns(input([col('id', 'bigint'), small], [col('id', 'bigint'), col('flag', 'boolean')]))).toThrow(/flag/);
   });
 
+  it('a CHAR(36) key (a UUID as third-party MySQL schemas store it) gets no automatic rtrim: keys are compared exactly', () => {
+    // planEntity refuses a key with rules, so the automatic rtrim made every CHAR key unreconcilable.
+    const legacy = [col('id', 'char', { columnType: 'char(36)' }), col('name', 'varchar')];
+    const rm = [col('id', 'text'), col('name', 'text')];
+    const [key, name] = planColumns(input(legacy, rm));
+    expect(key).toMatchObject({ legacy: 'id', kind: 'string', rules: [] });
+    expect(name).toMatchObject({ legacy: 'name', rules: [] });
+  });
+
   it('CHAR gets rtrim automatically (pg pads CHAR(n), MySQL strips), unless a trim rule is set', () => {
     const legacy = [col('id', 'bigint'), col('code', 'char', { columnType: 'char(8)' })];
     const rm = [col('id', 'bigint'), col('code', 'character', { columnType: 'bpchar' })];

@@ -150,7 +150,11 @@ export function planColumns(input: PlanInput): ColumnPlan[] {
       }
       kind.digits = Number(digits[1]);
     }
-    if ((a.padded || b.padded) && !rules.includes('rtrim') && !rules.includes('trim')) rules.push('rtrim');
+    // CHAR pads on PostgreSQL and is stripped by MySQL: compare without the trailing blanks. Not
+    // on a key, which is compared (and ordered) exactly: a CHAR(36) UUID key is full anyway, and
+    // keys that differ only by trailing blanks are reported, never merged.
+    const isKey = input.key.includes(l);
+    if ((a.padded || b.padded) && !isKey && !rules.includes('rtrim') && !rules.includes('trim')) rules.push('rtrim');
     plans.push({ legacy: l, readModel: r, ...kind, rules, types: { legacy: lc.dataType, readModel: rc.dataType } });
   }
   if (problems.length) {
