@@ -23,7 +23,7 @@ import { createProjectionRunner } from '../src/projections/runner/runner.ts';
 import { createUpcasterRegistry } from '../src/projections/upcast.ts';
 import { startPostgres } from '../test/harness/servers.ts';
 import { orderEvents, type StreamEvent } from '../test/unit/projection-modules.events.ts';
-import { round, table, writeResult } from './lib.ts';
+import { readPgSettings, requireSettings, round, table, writeResult } from './lib.ts';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 40_000); // × 5 events
 const BATCH_SIZES = (process.env.BENCH_BATCH_SIZES ?? '50,500,2000,5000,10000').split(',').map(Number);
@@ -42,12 +42,11 @@ export async function run(): Promise<Record<string, number | null>> {
   const server = await startPostgres({ fsync: true, settings: { shared_buffers: '256MB', max_connections: '100' } });
   try {
     const store = await openEventStore({ url: server.url, migrate: true, poolSize: SEED_CONNECTIONS });
-    const pgSettings = Object.fromEntries(
-      (
-        await store.db.query<{ name: string; setting: string }>(
-          "SELECT name, setting FROM pg_settings WHERE name IN ('fsync','synchronous_commit','shared_buffers','server_version')",
-        )
-      ).rows.map((r) => [r.name, r.setting]),
+    const pgSettings = await readPgSettings((sql) => store.db.query(sql));
+    requireSettings(
+      'bench/projection',
+      { fsync: 'on', synchronous_commit: 'on', shared_buffers: '256MB', default_transaction_isolation: 'read committed' },
+      pgSettings,
     );
     const t0 = performance.now();
     const expected = await seed(store, ORDERS);

@@ -33,7 +33,7 @@ import { createSqlPrefilter } from '../src/reconcile/prefilter/sqlPrefilter.ts';
 import { createReconciler } from '../src/reconcile/reconciler.ts';
 import type { ReconcileReport } from '../src/reconcile/report/types.ts';
 import { startMariadb, startPostgres, type ServerHandle } from '../test/harness/servers.ts';
-import { round, table, writeResult } from './lib.ts';
+import { readMariadbSettings, readPgSettings, requireSettings, round, table, writeResult } from './lib.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const DRIFT = Math.max(5, Math.round(ROWS / 1000)); // 0.1 %
@@ -70,21 +70,19 @@ export async function run(): Promise<Record<string, number | null>> {
       postgres: String((await storeDb.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v),
     };
     const serverSettings = {
-      mariadb: Object.fromEntries(
-        (
-          await legacy.query<{ Variable_name: string; Value: string }>(
-            "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('innodb_buffer_pool_size','innodb_flush_log_at_trx_commit','innodb_log_file_size')",
-          )
-        ).rows.map((r) => [r.Variable_name, r.Value]),
-      ),
-      postgres: Object.fromEntries(
-        (
-          await storeDb.query<{ name: string; setting: string }>(
-            "SELECT name, setting FROM pg_settings WHERE name IN ('fsync','synchronous_commit','shared_buffers','max_wal_size')",
-          )
-        ).rows.map((r) => [r.name, r.setting]),
-      ),
+      mariadb: await readMariadbSettings((sql) => legacy!.query(sql)),
+      postgres: await readPgSettings((sql) => storeDb!.query(sql)),
     };
+    requireSettings(
+      'bench/reconcile (MariaDB)',
+      { innodb_flush_log_at_trx_commit: '1', innodb_buffer_pool_size: String(512 * 2 ** 20), isolation: 'REPEATABLE-READ' },
+      serverSettings.mariadb,
+    );
+    requireSettings(
+      'bench/reconcile (PostgreSQL)',
+      { fsync: 'on', synchronous_commit: 'on', shared_buffers: '256MB', default_transaction_isolation: 'read committed' },
+      serverSettings.postgres,
+    );
 
     // ---- setup --------------------------------------------------------------------------
     const t0 = performance.now();
