@@ -9,7 +9,7 @@ import { configSchema } from '../../src/config/schema.ts';
 import { createMysqlExecutor } from '../../src/db/mysqlExecutor.ts';
 import { openEventStore, type EventStore } from '../../src/eventstore/index.ts';
 import { createLegacyReader } from '../../src/reconcile/engine/legacyLimits.ts';
-import { createNarrower, FANOUT, LEAF_ROWS } from '../../src/reconcile/prefilter/narrow.ts';
+import { createNarrower, LEAF_ROWS, stepFor } from '../../src/reconcile/prefilter/narrow.ts';
 import { createSqlPrefilter } from '../../src/reconcile/prefilter/sqlPrefilter.ts';
 import { createReconciler } from '../../src/reconcile/reconciler.ts';
 import { createMysqlTestDb, createPgTestDb, type TestDb } from '../harness/db.ts';
@@ -61,9 +61,10 @@ describe('narrowing a differing chunk in the databases', () => {
     }
 
     it('finds exactly the planted keys of the chunk: its first and last rows, rows at and after a cut, missing and extra; nothing outside it', async () => {
-      // The chunk (k001000, k003000]: 2000 rows, cut every ceil(2000 / FANOUT) rows.
-      const step = Math.ceil(2000 / FANOUT);
-      const cut = 1000 + 4 * step; // the last key of the 4th piece
+      // The chunk (k001000, k003000]: legacy has the more rows (2001) and is cut every
+      // stepFor(2001) rows; its first row is the inserted k001000a, so the 4th cut is k(1000 + 4 step - 1).
+      const step = stepFor(2001);
+      const cut = 1000 + 4 * step - 1; // the last key of the 4th piece
       await single('narrow_single');
       const planted = {
         differing: [1001, cut, cut + 1, 2000, 3000].map(k),
@@ -78,7 +79,7 @@ describe('narrowing a differing chunk in the databases', () => {
       await legacy.query('UPDATE narrow_single SET v = v + 1 WHERE id IN (?)', [[k(1000), k(3001)]]);
 
       const narrower = await narrowerFor('narrow_single', ['id'], ['id', 'v', 'note']);
-      const c = await narrower.chunk([k(1000)], [k(3000)], 2000);
+      const c = await narrower.chunk([k(1000)], [k(3000)], 2001);
       expect(c.equal).toBe(false);
       expect(keysOf(c.diffs)).toEqual(
         [

@@ -10,15 +10,22 @@ import type { DiffRow } from '../store/runs.ts';
 
 /**
  * Narrowing a chunk whose checksums differ, inside the databases (data-diff's bisection,
- * k-way): cut the range into up to FANOUT pieces at every n/FANOUT-th key of the side with
- * more rows, checksum every piece on both sides in one scan each, keep the pieces whose
- * checksums differ and cut them again, until a piece holds at most LEAF_ROWS rows; only
- * those pieces' rows cross the wire and go through the TypeScript merge, which stays the
- * authority. Drift spread over a stretch of the table then costs about one more checksum
- * scan of the stretch, not a row-by-row read of it.
+ * k-way): cut the range into pieces of about LEAF_ROWS rows (at most MAX_PIECES pieces) at
+ * every step-th key of the side with more rows, checksum every piece on both sides in one
+ * scan each, keep the pieces whose checksums differ and cut them again, until a piece holds
+ * at most LEAF_ROWS rows; only those pieces' rows cross the wire and go through the
+ * TypeScript merge, which stays the authority. A chunk up to MAX_PIECES × LEAF_ROWS rows is
+ * narrowed in one level: drift spread over a stretch of the table then costs about one more
+ * checksum scan of the stretch (and a few round trips per chunk), not a row-by-row read of it.
  */
-export const FANOUT = 256;
+export const MAX_PIECES = 1024;
 export const LEAF_ROWS = 64;
+
+/** Rows per piece when a range of `n` rows is cut. */
+export function stepFor(n: number): number {
+  const pieces = Math.min(MAX_PIECES, Math.max(2, Math.ceil(n / LEAF_ROWS)));
+  return Math.max(1, Math.ceil(n / pieces));
+}
 /** Rows fetched per statement and side when the narrowed pieces are compared row by row. */
 const FETCH_ROWS = 5_000;
 
@@ -92,7 +99,7 @@ export function createNarrower(opts: { plan: EntityPlan; prefilter: Prefilter; r
           continue;
         }
         const side = w.legacy >= w.readModel ? 'legacy' : 'readModel';
-        const step = Math.max(1, Math.ceil(n / FANOUT));
+        const step = stepFor(n);
         const cuts = (await run[side](q.cuts(side, w.after, w.upTo, step))).map((r) => r.slice(0, plan.keyKinds.length));
         const p = await pieces(w, cuts);
         for (let i = 0; i <= cuts.length; i++) {
