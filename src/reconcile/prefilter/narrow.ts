@@ -10,20 +10,23 @@ import type { DiffRow } from '../store/runs.ts';
 
 /**
  * Narrowing a chunk whose checksums differ, inside the databases (data-diff's bisection,
- * k-way): cut the range into pieces of about LEAF_ROWS rows (at most MAX_PIECES pieces) at
- * every step-th key of the side with more rows, checksum every piece on both sides in one
- * scan each, keep the pieces whose checksums differ and cut them again, until a piece holds
- * at most LEAF_ROWS rows; only those pieces' rows cross the wire and go through the
- * TypeScript merge, which stays the authority. A chunk up to MAX_PIECES × LEAF_ROWS rows is
- * narrowed in one level: drift spread over a stretch of the table then costs about one more
- * checksum scan of the stretch (and a few round trips per chunk), not a row-by-row read of it.
+ * k-way): cut the range into pieces of about PIECE_ROWS rows (at most MAX_PIECES pieces) at
+ * every step-th key of the side with more rows (the read model on a tie: the legacy database
+ * is the one to spare), checksum every piece on both sides in one scan each, keep the pieces
+ * whose checksums differ and cut them again, until a piece holds at most LEAF_ROWS rows; only
+ * those pieces' rows cross the wire and go through the TypeScript merge, which stays the
+ * authority. A chunk up to MAX_PIECES × PIECE_ROWS rows is narrowed in one level (a piece
+ * with a few rows more on one side is still a leaf): drift spread over a stretch of the table
+ * then costs about one more checksum scan of it and a few round trips per chunk, not a
+ * row-by-row read of it.
  */
 export const MAX_PIECES = 1024;
-export const LEAF_ROWS = 64;
+export const PIECE_ROWS = 64;
+export const LEAF_ROWS = 2 * PIECE_ROWS;
 
 /** Rows per piece when a range of `n` rows is cut. */
 export function stepFor(n: number): number {
-  const pieces = Math.min(MAX_PIECES, Math.max(2, Math.ceil(n / LEAF_ROWS)));
+  const pieces = Math.min(MAX_PIECES, Math.max(2, Math.ceil(n / PIECE_ROWS)));
   return Math.max(1, Math.ceil(n / pieces));
 }
 /** Rows fetched per statement and side when the narrowed pieces are compared row by row. */
@@ -88,7 +91,7 @@ export function createNarrower(opts: { plan: EntityPlan; prefilter: Prefilter; r
     const totals = known ?? { legacy: { count: 0, sum: 0n }, readModel: { count: 0, sum: 0n } };
     let matched = 0;
     const leaves: Piece[] = [];
-    let work: Piece[] = [{ ...start, legacy: known ? known.legacy.count : sizeHint, readModel: known ? known.readModel.count : 0 }];
+    let work: Piece[] = [{ ...start, legacy: known ? known.legacy.count : sizeHint, readModel: known ? known.readModel.count : sizeHint }];
     let first = true;
     while (work.length) {
       const next: Piece[] = [];
@@ -98,7 +101,7 @@ export function createNarrower(opts: { plan: EntityPlan; prefilter: Prefilter; r
           leaves.push(w);
           continue;
         }
-        const side = w.legacy >= w.readModel ? 'legacy' : 'readModel';
+        const side = w.legacy > w.readModel ? 'legacy' : 'readModel';
         const step = stepFor(n);
         const cuts = (await run[side](q.cuts(side, w.after, w.upTo, step))).map((r) => r.slice(0, plan.keyKinds.length));
         const p = await pieces(w, cuts);
