@@ -19,6 +19,7 @@ import { capturedEvents, duplicates, type CapturedEvent } from './fixtures/event
 import { is2xx, orderOf, readyz, send, type Answer } from './fixtures/http.ts';
 import { startLatencyProxy, type LatencyProxy } from './fixtures/latencyProxy.ts';
 import { EVENT_TYPE, createOrderCommand, mixedPlan, runClients, type PlannedCommand } from './fixtures/plan.ts';
+import { seededRandom } from '../helpers/seed.ts';
 import {
   closeAll,
   sidecarConfig,
@@ -86,7 +87,12 @@ for (const backend of ['mariadb', 'postgres'] as const satisfies readonly Legacy
       const orderIds = creates.map((o) => o.cmd.orderId);
 
       const started = performance.now();
-      const commands = await runClients(mixedPlan(orderIds, COMMANDS, backend === 'mariadb' ? 1 : 2, DELETES), CLIENTS, tag, sendVia);
+      const commands = await runClients(
+        mixedPlan(orderIds, COMMANDS, seededRandom(`dual-write traffic (${backend})`).seed, DELETES),
+        CLIENTS,
+        tag,
+        sendVia,
+      );
       const elapsedMs = performance.now() - started;
 
       // Appends that waited too long went to the spool; the log is complete once it is empty.
