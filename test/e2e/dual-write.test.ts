@@ -56,7 +56,11 @@ for (const backend of ['mariadb', 'postgres'] as const satisfies readonly Legacy
       eventStoreDb = await createPgTestDb('e2e_events');
       // 0.2-4 ms per packet between sidecar and event store: appends on different
       // connections overtake each other, as on a real network.
-      network = await startLatencyProxy(eventStoreDb.url, { minMs: 0.2, maxMs: 4 });
+      network = await startLatencyProxy(eventStoreDb.url, {
+        minMs: 0.2,
+        maxMs: 4,
+        random: seededRandom(`dual-write network delays (${backend})`),
+      });
       spoolDir = await tempDir('strangler-e2e-spool-');
       sidecar = await startInProcessSidecar(sidecarConfig({ upstream: legacy.url, eventStoreUrl: network.url, spoolDir: spoolDir.path }));
     });
