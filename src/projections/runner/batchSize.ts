@@ -1,7 +1,11 @@
 /** Largest batch the runner grows to by default: catch-up speed levels off around here (bench/projection). */
 export const DEFAULT_MAX_BATCH = 10_000;
-/** A batch whose transaction took longer than this stops growing and halves: row locks are held that long. */
-export const DEFAULT_MAX_BATCH_MS = 500;
+/**
+ * A batch whose transaction took longer than this halves: row locks are held that long. A
+ * safety net for slow handlers, well above what a batch at the cap takes (10,000 events in
+ * 150-500 ms on a 2-core machine): set lower, a loaded machine made the batch oscillate.
+ */
+export const DEFAULT_MAX_BATCH_MS = 2_000;
 
 export interface BatchSizerOptions {
   /** The configured size (projections.batchSize): used when caught up, and the floor. */
