@@ -34,7 +34,8 @@ describe('projection runner killed with SIGKILL during a 20,000-event catch-up',
   beforeAll(async () => {
     testDb = await createPgTestDb('e2e_proj_once');
     store = await openEventStore({ url: testDb.url, migrate: true, poolSize: 4 });
-    config = await writeCounterConfig(testDb.url);
+    // Batches of at most 500 (they would grow to 10,000 while behind): many batch boundaries for the kills to land between and inside.
+    config = await writeCounterConfig(testDb.url, { maxBatchSize: 500 });
   });
   afterAll(async () => {
     for (const p of procs) await p.kill();

@@ -5,6 +5,7 @@ export function runnerSettings(config: Pick<Config, 'projections' | 'eventStore'
   return {
     workers: config.projections.workers,
     batchSize: config.projections.batchSize,
+    maxBatchSize: config.projections.maxBatchSize,
     maxRetries: config.eventStore.maxRetries,
     retryBackoffMs: config.eventStore.retryBackoffMs,
   };
