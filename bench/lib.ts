@@ -1,13 +1,19 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const RESULTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'results');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface BenchResult {
   name: string;
   date: string;
+  /** git rev-parse HEAD when the bench started: the code the figures describe. */
+  commit: string | null;
+  /** Present (true) when the tree had changes outside bench/results/ at the start or the end of the run. */
+  dirty?: true;
   machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; platform: string };
   settings: Record<string, unknown>;
   figures: Record<string, number | null>;
@@ -24,11 +30,41 @@ export function machine(): BenchResult['machine'] {
   };
 }
 
-export function writeResult(r: Omit<BenchResult, 'date' | 'machine'>): string {
+interface GitState {
+  commit: string | null;
+  /** `git status --porcelain` lines, bench/results/ left out (the benches write there themselves). */
+  changes: string[];
+}
+
+function gitState(): GitState {
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
+  const head = git('rev-parse', 'HEAD');
+  const status = git('status', '--porcelain');
+  return {
+    commit: head.status === 0 ? head.stdout.trim() : null,
+    changes:
+      status.status === 0
+        ? status.stdout.split('\n').filter((l) => l.trim() && !l.slice(3).startsWith('bench/results/'))
+        : ['(git status failed)'],
+  };
+}
+
+/** Taken when the first bench module loads: a commit made during the run does not relabel its figures. */
+const START_GIT = gitState();
+
+export function writeResult(r: Omit<BenchResult, 'date' | 'machine' | 'commit' | 'dirty'>): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
+  const end = gitState();
+  const dirty = START_GIT.changes.length > 0 || end.changes.length > 0 || end.commit !== START_GIT.commit;
+  if (dirty)
+    console.warn(
+      `bench/${r.name}: the tree had changes (${[...new Set([...START_GIT.changes, ...end.changes])].slice(0, 5).join('; ') || `HEAD moved to ${end.commit}`}): result marked dirty; commit and rerun for figures to keep`,
+    );
   const full: BenchResult = {
     name: r.name,
     date: new Date().toISOString(),
+    commit: START_GIT.commit,
+    ...(dirty ? { dirty: true as const } : {}),
     machine: machine(),
     settings: r.settings,
     figures: r.figures,
@@ -76,4 +112,65 @@ export async function closedLoop(
 export function table(rows: [string, string | number | null][]): string {
   const w = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v ?? 'n/a'}`).join('\n');
+}
+
+/** Settings as the server reports them (name → value text), read back after the server started. */
+export type ServerSettings = Record<string, string>;
+
+type Query = (sql: string) => Promise<{ rows: unknown[] }>;
+
+const PG_SETTINGS = [
+  'server_version',
+  'fsync',
+  'synchronous_commit',
+  'full_page_writes',
+  'shared_buffers',
+  'default_transaction_isolation',
+  'wal_level',
+  'max_wal_size',
+];
+
+/** What a PostgreSQL server runs with, from a session of its own (current_setting: units included, e.g. 256MB). */
+export async function readPgSettings(query: Query, extra: string[] = []): Promise<ServerSettings> {
+  const names = [...PG_SETTINGS, ...extra];
+  const { rows } = await query(
+    `SELECT name, current_setting(name) AS value FROM unnest(ARRAY[${names.map((n) => `'${n}'`).join(', ')}]) AS name`,
+  );
+  return Object.fromEntries((rows as { name: string; value: string }[]).map((r) => [r.name, r.value]));
+}
+
+const MARIADB_SETTINGS = [
+  'version',
+  'innodb_flush_log_at_trx_commit',
+  'sync_binlog',
+  'log_bin',
+  'innodb_doublewrite',
+  'innodb_buffer_pool_size',
+  'innodb_log_file_size',
+  'tx_isolation',
+  'transaction_isolation',
+];
+
+/** What a MariaDB server runs with (global variables); tx_isolation is the 10.x name, transaction_isolation the 11.x one. */
+export async function readMariadbSettings(query: Query): Promise<ServerSettings> {
+  const { rows } = await query(`SHOW GLOBAL VARIABLES WHERE Variable_name IN (${MARIADB_SETTINGS.map((n) => `'${n}'`).join(', ')})`);
+  const out = Object.fromEntries((rows as { Variable_name: string; Value: string }[]).map((r) => [r.Variable_name, r.Value]));
+  out.isolation = out.transaction_isolation ?? out.tx_isolation ?? 'unknown';
+  return out;
+}
+
+/**
+ * The settings a measurement claims, compared with what the server reports: one line per
+ * setting that did not hold (empty when all held). Values compare case-insensitively.
+ */
+export function settingsMismatches(want: Record<string, string>, got: ServerSettings): string[] {
+  return Object.entries(want)
+    .filter(([k, v]) => (got[k] ?? '').toLowerCase() !== v.toLowerCase())
+    .map(([k, v]) => `${k}: claimed ${v}, server has ${got[k] ?? 'nothing'}`);
+}
+
+/** Stops the bench (nothing written) when a setting its figures claim did not take effect. */
+export function requireSettings(what: string, want: Record<string, string>, got: ServerSettings): void {
+  const bad = settingsMismatches(want, got);
+  if (bad.length) throw new Error(`${what}: a claimed setting did not take effect (${bad.join('; ')}); no figure written`);
 }

@@ -7,29 +7,42 @@
  *     OrderUpdated, OrderPaid | OrderCancelled | OrderDeleted], so an order's events are
  *     spread over the log. Half the OrderItemAdded events have the v1 shape, half v2.
  *   baseline (same run): a plain catch-up read of the log, readAll only, per batch size.
- *   catch-up: the projection runner (src/projections/runner) from position 0 with the
- *     sample's orders module and upcasters: read a batch, apply it and move the checkpoint in
- *     one transaction, until the checkpoint reaches the head. Several batch sizes; the best
- *     one is the headline. The read model is checked against totals computed from the seed.
+ *   catch-up (the headline): the projection workers as the sidecar runs them, with the
+ *     shipped configuration (projections.batchSize 50, workers 2; the batch grows while
+ *     behind, batchSize.ts), from position 0 with the sample's orders module and upcasters:
+ *     read a batch, apply it and move the checkpoint in one transaction, until the
+ *     checkpoint reaches the head. The read model is checked against totals from the seed.
+ *   live apply: caught up, one event appended at a time (as the capture does: append, then
+ *     the debounced NOTIFY); the time until the runner's checkpoint passes it.
+ *   fixed batch sizes (extra figures): the runner with its batch pinned (maxBatchSize = batchSize).
  *
- * Target (2-core machine): >= 50,000 events/s.
+ * Targets (2-core machine): >= 50,000 events/s at the default configuration; live apply p50 <= 100 ms.
  */
 import { randomUUID } from 'node:crypto';
 import type { Executor } from '../src/db/executor.ts';
-import { openEventStore, START, type EventStore } from '../src/eventstore/index.ts';
+import { configSchema } from '../src/config/schema.ts';
+import { createAppendSignal, openEventStore, START, type EventStore } from '../src/eventstore/index.ts';
 import { silentLogger } from '../src/logging/logger.ts';
 import { createOrdersProjection, orderUpcasters } from '../src/projections/modules/orders/index.ts';
+import { DEFAULT_MAX_BATCH } from '../src/projections/runner/batchSize.ts';
 import { createProjectionRunner } from '../src/projections/runner/runner.ts';
+import { runnerSettings } from '../src/projections/runner/settings.ts';
+import { createProjectionWorkers } from '../src/projections/runner/workers.ts';
 import { createUpcasterRegistry } from '../src/projections/upcast.ts';
 import { startPostgres } from '../test/harness/servers.ts';
 import { orderEvents, type StreamEvent } from '../test/unit/projection-modules.events.ts';
-import { round, table, writeResult } from './lib.ts';
+import { percentile, readPgSettings, requireSettings, round, table, writeResult } from './lib.ts';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 40_000); // × 5 events
 const BATCH_SIZES = (process.env.BENCH_BATCH_SIZES ?? '50,500,2000,5000,10000').split(',').map(Number);
 /** Small batches are slow by design: measure them over the first events only. */
 const SMALL_BATCH_LIMIT = 40_000;
 const SEED_CONNECTIONS = 16;
+/** Live events appended one at a time once caught up, this far apart. */
+const LIVE_EVENTS = Number(process.env.BENCH_LIVE_EVENTS ?? 100);
+const LIVE_GAP_MS = 50;
+/** The shipped configuration: what a config file without a projections section gets. */
+const SHIPPED = runnerSettings(configSchema.parse({ legacy: { upstream: 'http://127.0.0.1:1' }, entities: {} }));
 
 interface Expected {
   orders: number;
@@ -42,12 +55,11 @@ export async function run(): Promise<Record<string, number | null>> {
   const server = await startPostgres({ fsync: true, settings: { shared_buffers: '256MB', max_connections: '100' } });
   try {
     const store = await openEventStore({ url: server.url, migrate: true, poolSize: SEED_CONNECTIONS });
-    const pgSettings = Object.fromEntries(
-      (
-        await store.db.query<{ name: string; setting: string }>(
-          "SELECT name, setting FROM pg_settings WHERE name IN ('fsync','synchronous_commit','shared_buffers','server_version')",
-        )
-      ).rows.map((r) => [r.name, r.setting]),
+    const pgSettings = await readPgSettings((sql) => store.db.query(sql));
+    requireSettings(
+      'bench/projection',
+      { fsync: 'on', synchronous_commit: 'on', shared_buffers: '256MB', default_transaction_isolation: 'read committed' },
+      pgSettings,
     );
     const t0 = performance.now();
     const expected = await seed(store, ORDERS);
@@ -56,6 +68,13 @@ export async function run(): Promise<Record<string, number | null>> {
     const head = Number((await store.db.query<{ n: string }>('SELECT count(*) AS n FROM strangler_events')).rows[0]?.n ?? 0);
     await store.db.exec('VACUUM ANALYZE strangler_events');
     console.log(`bench/projection: seeded ${head} events (${ORDERS} orders) in ${round(setupS, 1)} s (setup, not measured)`);
+
+    const shipped = await defaultCatchup(store, head);
+    await checkReadModel(store.db, expected);
+    console.log(
+      `  shipped configuration (batchSize ${SHIPPED.batchSize}, growing to ${DEFAULT_MAX_BATCH} while behind): catch-up ${round(shipped.rate, 0)} events/s over ${shipped.events} events; ` +
+        `live apply p50 ${round(percentile(shipped.liveMs, 50), 1)} ms, p99 ${round(percentile(shipped.liveMs, 99), 1)} ms over ${shipped.liveMs.length} events`,
+    );
 
     const plain: Record<number, number> = {};
     const catchup: Record<number, number> = {};
@@ -68,19 +87,23 @@ export async function run(): Promise<Record<string, number | null>> {
       measured[size] = r.events;
       if (limit === head) await checkReadModel(store.db, expected);
       console.log(
-        `  batch ${String(size).padStart(5)}: catch-up ${round(r.rate, 0)} events/s over ${r.events} events; plain read ${round(plain[size], 0)} events/s`,
+        `  fixed batch ${String(size).padStart(5)}: catch-up ${round(r.rate, 0)} events/s over ${r.events} events; plain read ${round(plain[size], 0)} events/s`,
       );
     }
     await store.close();
 
     const best = BATCH_SIZES.reduce((a, b) => ((catchup[b] ?? 0) > (catchup[a] ?? 0) ? b : a));
+    const bestPlain = Math.max(...BATCH_SIZES.map((b) => plain[b]!));
     const figures: Record<string, number | null> = {
-      catchup_events_per_s: round(catchup[best]!, 0),
-      best_batch_size: best,
-      plain_read_events_per_s: round(plain[best]!, 0),
-      catchup_vs_plain_read: round(catchup[best]! / plain[best]!, 3),
+      catchup_events_per_s: round(shipped.rate, 0),
+      live_apply_p50_ms: round(percentile(shipped.liveMs, 50), 1),
+      live_apply_p99_ms: round(percentile(shipped.liveMs, 99), 1),
+      plain_read_events_per_s: round(bestPlain, 0),
+      catchup_vs_plain_read: round(shipped.rate / bestPlain, 3),
       events: head,
       setup_seconds: round(setupS, 1),
+      best_fixed_batch_size: best,
+      catchup_events_per_s_best_fixed: round(catchup[best]!, 0),
     };
     for (const size of BATCH_SIZES) {
       figures[`catchup_events_per_s_batch_${size}`] = round(catchup[size]!, 0);
@@ -89,8 +112,10 @@ export async function run(): Promise<Record<string, number | null>> {
     console.log(
       table([
         ['events in the log', head],
-        ['plain read (readAll only)', `${figures.plain_read_events_per_s} events/s at batch ${best}`],
-        ['catch-up into orders', `${figures.catchup_events_per_s} events/s at batch ${best} (target >= 50000)`],
+        ['plain read (readAll only)', `${figures.plain_read_events_per_s} events/s (best batch size)`],
+        ['catch-up, shipped configuration', `${figures.catchup_events_per_s} events/s (target >= 50000)`],
+        ['live apply (append -> applied)', `p50 ${figures.live_apply_p50_ms} ms, p99 ${figures.live_apply_p99_ms} ms (target p50 <= 100)`],
+        ['catch-up, best fixed batch', `${figures.catchup_events_per_s_best_fixed} events/s at ${best}`],
       ]),
     );
     const file = writeResult({
@@ -98,7 +123,15 @@ export async function run(): Promise<Record<string, number | null>> {
       settings: {
         orders: ORDERS,
         events: head,
-        batchSizes: BATCH_SIZES,
+        headline: {
+          configuration: { ...SHIPPED, maxBatchSize: DEFAULT_MAX_BATCH },
+          driver:
+            'createProjectionWorkers with runnerSettings(config defaults): LISTEN for appends, batch grows from batchSize to maxBatchSize while behind and drops back when caught up',
+          liveEvents: LIVE_EVENTS,
+          liveGapMs: LIVE_GAP_MS,
+          live: 'caught up; one OrderUpdated appended at a time, then createAppendSignal (as the sidecar); time until the runner state shows a checkpoint at or past it (polled every 1 ms in-process)',
+        },
+        fixedBatchSizes: BATCH_SIZES,
         eventsMeasuredPerBatchSize: measured,
         seedConnections: SEED_CONNECTIONS,
         itemAddedShapes: 'half v1 (price), half v2 (unitPrice), upcast on the way in',
@@ -108,7 +141,7 @@ export async function run(): Promise<Record<string, number | null>> {
       },
       figures,
       notes: [
-        `Batch sizes below 500 are measured over the first ${SMALL_BATCH_LIMIT} events only.`,
+        `Fixed batch sizes below 500 are measured over the first ${SMALL_BATCH_LIMIT} events only.`,
         'The read model is checked after each full catch-up: order and item counts, status counts and the sum of total_amount equal what the seed implies.',
       ],
     });
@@ -199,12 +232,73 @@ async function plainRead(store: EventStore, size: number): Promise<number> {
   return n / ((performance.now() - t0) / 1000);
 }
 
+async function resetReadModel(store: EventStore, name: string): Promise<void> {
+  await store.db.exec(
+    `DROP TABLE IF EXISTS orders, order_items, order_tombstones; DELETE FROM strangler_projections WHERE name = '${name}'; CHECKPOINT`,
+  );
+}
+
+async function appliedEvents(store: EventStore, name: string): Promise<number> {
+  const { rows } = await store.db.query<{ n: string }>('SELECT applied_events AS n FROM strangler_projections WHERE name = $1', [name]);
+  return Number(rows[0]?.n ?? 0);
+}
+
+/**
+ * The headline: the workers as the sidecar starts them, shipped settings, from position 0 to
+ * the head; then, caught up, LIVE_EVENTS events appended one at a time and the time each
+ * takes to be applied.
+ */
+async function defaultCatchup(store: EventStore, head: number): Promise<{ rate: number; events: number; liveMs: number[] }> {
+  const module = createOrdersProjection();
+  await resetReadModel(store, module.name);
+  const registry = createUpcasterRegistry(orderUpcasters);
+  const workers = createProjectionWorkers({
+    ...SHIPPED,
+    store,
+    projections: [{ module, upcasters: registry }],
+    logger: silentLogger(),
+    owner: 'bench-shipped',
+  });
+  try {
+    const t0 = performance.now();
+    workers.start();
+    let applied = 0;
+    while (applied < head) {
+      await new Promise((r) => setTimeout(r, 10));
+      const state = workers.state()[0]!;
+      if (state.lastError) throw new Error(`runner failed: ${state.lastError}`);
+      if (state.status === 'paused') throw new Error('runner paused on a failing event');
+      applied = await appliedEvents(store, module.name);
+    }
+    const elapsed = (performance.now() - t0) / 1000;
+
+    const signal = createAppendSignal(store);
+    const liveMs: number[] = [];
+    for (let i = 0; i < LIVE_EVENTS; i++) {
+      await new Promise((r) => setTimeout(r, LIVE_GAP_MS));
+      const e = orderEvents.updated(`ord_${i.toString(16).padStart(16, '0')}`, { customerId: `cust-live-${i}` });
+      const s = performance.now();
+      const r = await store.append(e.streamId, [{ ...e.event, id: randomUUID() }]);
+      signal();
+      const position = r.events[0]!.position;
+      for (;;) {
+        const cp = workers.state()[0]!.checkpoint;
+        if (cp && cp.position >= position) break;
+        if (performance.now() - s > 10_000) throw new Error(`live event at ${position} not applied within 10 s`);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      liveMs.push(performance.now() - s);
+    }
+    return { rate: applied / elapsed, events: applied, liveMs };
+  } finally {
+    await workers.stop();
+  }
+}
+
 /** A fresh read model and checkpoint, then the runner from position 0 until `limit` events are applied. */
 async function runnerCatchup(store: EventStore, size: number, limit: number): Promise<{ rate: number; events: number }> {
   const module = createOrdersProjection();
-  await store.db.exec(
-    `DROP TABLE IF EXISTS orders, order_items, order_tombstones; DELETE FROM strangler_projections WHERE name = '${module.name}'; CHECKPOINT`,
-  );
+  await resetReadModel(store, module.name);
   const registry = createUpcasterRegistry(orderUpcasters);
   const runner = createProjectionRunner({
     store,
@@ -213,6 +307,7 @@ async function runnerCatchup(store: EventStore, size: number, limit: number): Pr
     logger: silentLogger(),
     upcast: (e) => registry.upcast(e),
     batchSize: size,
+    maxBatchSize: size, // pinned: the figure is this batch size's
     pollMs: 5,
   });
   const t0 = performance.now();
@@ -224,10 +319,7 @@ async function runnerCatchup(store: EventStore, size: number, limit: number): Pr
     const state = runner.state();
     if (state.lastError) throw new Error(`runner failed: ${state.lastError}`);
     if (state.status === 'paused') throw new Error('runner paused on a failing event');
-    const { rows } = await store.db.query<{ n: string }>('SELECT applied_events AS n FROM strangler_projections WHERE name = $1', [
-      module.name,
-    ]);
-    applied = Number(rows[0]?.n ?? 0);
+    applied = await appliedEvents(store, module.name);
   }
   const elapsed = (performance.now() - t0) / 1000;
   await runner.stop();

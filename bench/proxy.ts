@@ -6,7 +6,9 @@
  *   - passthrough_added_p50/p99_ms: sidecar minus direct latency at the same fixed rate, well
  *     below saturation (see LATENCY below for why not at -c32 saturated).
  *   - command_added_p50_ms: a command route (POST /orders/:id/pay, appended to a real
- *     PostgreSQL 15) minus a passthrough POST of the same shape, at the same paced rate.
+ *     PostgreSQL 15) minus a passthrough POST of the same shape, at the same paced rate, on
+ *     new streams; command_existing_*: the same on streams with history (version checks).
+ *     _fsync_off: the same on a second server started with fsync and synchronous_commit off.
  * Load generator, upstream, nginx and sidecar are separate processes, as in production.
  * Targets (2-core machine): passthrough >= 0.45x nginx req/s; command adds <= 2 ms p50.
  *
@@ -33,7 +35,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startPostgres, freePort, type PgServer } from '../test/harness/servers.ts';
-import { percentile, round, table, writeResult } from './lib.ts';
+import { percentile, readPgSettings, requireSettings, round, table, writeResult } from './lib.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const UPSTREAM = path.join(ROOT, 'bench/upstream/server.mjs');
@@ -50,6 +52,9 @@ const LATENCY_DELAY_MS = 8;
 // The command path: 16 connections paced to about 1,000 req/s, a moderate load for one sidecar.
 const COMMAND_CONNECTIONS = 16;
 const COMMAND_DELAY_MS = 15;
+/** Existing streams for the command path: this many, each given this many events before measuring. */
+const HISTORY_STREAMS = 2000;
+const HISTORY_EVENTS = 3;
 const COMMAND_BODY = JSON.stringify({ paymentId: 'pay_0123456789', amount: '19.98', method: 'card' });
 
 interface LoadResult {
@@ -68,6 +73,8 @@ interface LoadSpec {
   method?: 'GET' | 'POST';
   body?: string;
   delayMs?: number;
+  /** `{m}` in the path cycles 1..mod (existing ids) where `{n}` counts up (new ids). */
+  mod?: number;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -249,12 +256,15 @@ local method = os.getenv("BENCH_METHOD") or "GET"
 local pathfmt = os.getenv("BENCH_PATH")
 local body = os.getenv("BENCH_BODY")
 local delayms = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+local mod = tonumber(os.getenv("BENCH_MOD") or "0")
 local n = 0
-if string.find(pathfmt, "{n}", 1, true) or method ~= "GET" then
+if string.find(pathfmt, "{n}", 1, true) or string.find(pathfmt, "{m}", 1, true) or method ~= "GET" then
   local headers = { ["Content-Type"] = "application/json" }
   request = function()
     n = n + 1
-    return wrk.format(method, (string.gsub(pathfmt, "{n}", tostring(n))), headers, body)
+    local p = string.gsub(pathfmt, "{n}", tostring(n))
+    if mod > 0 then p = string.gsub(p, "{m}", tostring((n % mod) + 1)) end
+    return wrk.format(method, p, headers, body)
   end
 end
 if delayms > 0 then delay = function() return delayms end end
@@ -266,7 +276,7 @@ end
 `;
 
 function wrkLoad(wrk: string, scriptFile: string, spec: LoadSpec): LoadResult {
-  const fixedPath = spec.path.replace('{n}', '1');
+  const fixedPath = spec.path.replace('{n}', '1').replace('{m}', '1');
   const r = spawnSync(
     wrk,
     ['-t1', `-c${spec.connections}`, `-d${spec.seconds}s`, '--timeout', '5s', '-s', scriptFile, `${spec.url}${fixedPath}`],
@@ -277,6 +287,7 @@ function wrkLoad(wrk: string, scriptFile: string, spec: LoadSpec): LoadResult {
         BENCH_PATH: spec.path,
         BENCH_BODY: spec.body ?? '',
         BENCH_DELAY_MS: String(spec.delayMs ?? 0),
+        BENCH_MOD: String(spec.mod ?? 0),
       },
       encoding: 'utf8',
       timeout: (spec.seconds + 20) * 1000,
@@ -310,7 +321,7 @@ async function nodeLoad(spec: LoadSpec): Promise<LoadResult> {
           host: target.hostname,
           port: target.port,
           method: spec.method ?? 'GET',
-          path: spec.path.replace('{n}', String(++n)),
+          path: spec.path.replace('{n}', String(++n)).replace('{m}', String((n % (spec.mod ?? 1)) + 1)),
           agent,
           headers: spec.body ? { 'content-type': 'application/json' } : {},
         },
@@ -377,7 +388,7 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
       : 'Node closed loop (wrk absent)',
     throughput: `-c${CONNECTIONS}, saturated, ${rounds} rounds alternating direct/nginx/passthrough; figures are the median per target, passthrough_vs_nginx the ratio of medians, _min/_max the per-round paired ratios`,
     latency: `-c${LATENCY_CONNECTIONS} with ${LATENCY_DELAY_MS} ms pause per connection between requests (same ~fixed rate for every target), p50/p99 from wrk; saturated -c${CONNECTIONS} values in *_c32`,
-    command: `-c${COMMAND_CONNECTIONS} with ${COMMAND_DELAY_MS} ms pause, POST /orders/{n}/pay (command, distinct stream per request) vs POST /bench/{n}/pay (passthrough), same ${COMMAND_BODY.length}-byte body; alternated`,
+    command: `-c${COMMAND_CONNECTIONS} with ${COMMAND_DELAY_MS} ms pause, POST /orders/{n}/pay (command, distinct new stream per request), POST /orders/{m}/pay (command on existing streams, command_existing_*) vs POST /bench/{n}/pay (passthrough), same ${COMMAND_BODY.length}-byte body; alternated in 2 rounds; fsync on and fsync off each on a PostgreSQL server started with that setting`,
     passthroughPath: 'GET /bench/items/42 (not named in the spec)',
     cpuPerRequest:
       'user+system CPU of the proxy process (upstream for direct) over a saturated run / requests, from /proc: less sensitive to other load on the machine than req/s',
@@ -471,18 +482,6 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
       notes.push(`PostgreSQL 15 not found in ${pgBin} (apt-get install -y postgresql-15): command_added_p50_ms is null.`);
       figures.command_added_p50_ms = null;
     } else {
-      pgServer = await startPostgres({ fsync: true, settings: { max_connections: '100', shared_buffers: '256MB' } });
-      sidecar = await startSidecar(dir, 'sidecar-pg', upstream.url, pgServer.url);
-      const admin = new pg.Client({ connectionString: pgServer.url });
-      await admin.connect();
-      const pgSettings = async () =>
-        Object.fromEntries(
-          (
-            await admin.query<{ name: string; setting: string }>(
-              "SELECT name, setting FROM pg_settings WHERE name IN ('fsync','synchronous_commit','server_version','shared_buffers')",
-            )
-          ).rows.map((r) => [r.name, r.setting]),
-        );
       const tag = Date.now().toString(36);
       const post = (url: string, p: string, extra: Partial<LoadSpec> = {}): LoadSpec => ({
         url,
@@ -494,68 +493,96 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
         delayMs: COMMAND_DELAY_MS,
         ...extra,
       });
-      const sc = sidecar;
-      let phase = 0;
-      const measure = async (label: string) => {
-        const cmd: LoadResult[] = [];
+      const short = Math.max(2, seconds - 1);
+      /**
+       * One PostgreSQL server started with the durability it is measured with (fsync and
+       * synchronous_commit are server start options here: ALTER SYSTEM cannot override a
+       * -c option), read back before any figure is taken, and a sidecar on it.
+       */
+      const commandRun = async (label: string, durable: boolean) => {
+        pgServer = await startPostgres({
+          fsync: durable,
+          settings: { max_connections: '100', shared_buffers: '256MB', synchronous_commit: durable ? 'on' : 'off' },
+        });
+        const admin = new pg.Client({ connectionString: pgServer.url });
+        await admin.connect();
+        const pgSettings = await readPgSettings((sql) => admin.query(sql));
+        await admin.end();
+        requireSettings(
+          `bench/proxy command path (${label})`,
+          {
+            fsync: durable ? 'on' : 'off',
+            synchronous_commit: durable ? 'on' : 'off',
+            shared_buffers: '256MB',
+            default_transaction_isolation: 'read committed',
+          },
+          pgSettings,
+        );
+        const sc = (sidecar = await startSidecar(dir, `sidecar-pg-${label}`, upstream!.url, pgServer.url));
+        // Existing streams: HISTORY_STREAMS streams given HISTORY_EVENTS events each before
+        // measuring, then hit in turn, so each command appends behind history with a version check.
+        const hist = `/orders/${tag}-${label}-hist-{m}/pay`;
+        await giveHistory(sc.url, (m) => hist.replace('{m}', String(m)));
+        // Warm-up: the pool's connections, prepared statements, JIT on both routes.
+        await load(post(sc.url, `/orders/${tag}-${label}-warm-{n}/pay`, { seconds: 2 }));
+        await load(post(sc.url, `/bench/${tag}-${label}-warm-{n}/pay`, { seconds: 1 }));
         const pass: LoadResult[] = [];
+        const fresh: LoadResult[] = [];
+        const existing: LoadResult[] = [];
         for (let r = 0; r < 2; r++) {
-          phase++;
-          pass.push(await load(post(sc.url, `/bench/${tag}-${phase}-{n}/pay`, { seconds: Math.max(2, seconds - 1) })));
-          cmd.push(await load(post(sc.url, `/orders/${tag}-${phase}-{n}/pay`, { seconds: Math.max(2, seconds - 1) })));
+          const phase = `${tag}-${label}-${r}`;
+          pass.push(await load(post(sc.url, `/bench/${phase}-{n}/pay`, { seconds: short })));
+          fresh.push(await load(post(sc.url, `/orders/${phase}-{n}/pay`, { seconds: short })));
+          existing.push(await load(post(sc.url, hist, { seconds: short, mod: HISTORY_STREAMS })));
           check(pass.at(-1)!, `passthrough POST ${label}`);
-          check(cmd.at(-1)!, `command ${label}`);
+          check(fresh.at(-1)!, `command on new streams ${label}`);
+          check(existing.at(-1)!, `command on existing streams ${label}`);
           console.log(
-            `  ${label} round ${r + 1}: passthrough POST p50 ${pass.at(-1)!.p50Ms.toFixed(3)} ms, command p50 ${cmd.at(-1)!.p50Ms.toFixed(3)} ms p99 ${cmd.at(-1)!.p99Ms.toFixed(3)} ms (${Math.round(cmd.at(-1)!.rps)} req/s)`,
+            `  ${label} round ${r + 1}: passthrough POST p50 ${pass.at(-1)!.p50Ms.toFixed(3)} ms, command p50 new streams ${fresh.at(-1)!.p50Ms.toFixed(3)} ms ` +
+              `(p99 ${fresh.at(-1)!.p99Ms.toFixed(3)} ms, ${Math.round(fresh.at(-1)!.rps)} req/s), existing streams ${existing.at(-1)!.p50Ms.toFixed(3)} ms`,
           );
         }
+        const sat = durable ? await load(post(sc.url, `/orders/${tag}-${label}-sat-{n}/pay`, { delayMs: 0, seconds: short })) : null;
+        if (sat) check(sat, 'command saturated');
+        // The figures mean nothing if the commands were spooled instead of appended.
+        const metricsText = (await get(`${sc.adminUrl}/metrics`)).body;
+        const appended = Number(/^strangler_events_appended_total\{entity="orders",via="command"\} (\d+)/m.exec(metricsText)?.[1] ?? 0);
+        const spooled = metricsText
+          .split('\n')
+          .filter((l) => l.startsWith('strangler_spool_writes_total'))
+          .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+        await stopProcess(sc.child);
+        sidecar = undefined;
+        await pgServer.destroy();
+        pgServer = undefined;
         const m = (xs: LoadResult[], k: 'p50Ms' | 'p99Ms' | 'rps') => mean(xs.map((x) => x[k]));
-        return {
-          passP50: m(pass, 'p50Ms'),
-          cmdP50: m(cmd, 'p50Ms'),
-          cmdP99: m(cmd, 'p99Ms'),
-          passP99: m(pass, 'p99Ms'),
-          rps: m(cmd, 'rps'),
-        };
+        return { pgSettings, pass, fresh, existing, sat, appended, spooled, m };
       };
-      // Warm-up: the pool's connections, prepared statements, JIT on both routes.
-      await load(post(sc.url, `/orders/${tag}-warm-{n}/pay`, { seconds: 2 }));
-      await load(post(sc.url, `/bench/${tag}-warm-{n}/pay`, { seconds: 1 }));
-      const durableSettings = await pgSettings();
-      const durable = await measure('fsync=on');
-      figures.command_added_p50_ms = round(durable.cmdP50 - durable.passP50, 3);
-      figures.command_added_p99_ms = round(durable.cmdP99 - durable.passP99, 3);
-      figures.command_p50_ms = round(durable.cmdP50, 3);
-      figures.passthrough_post_p50_ms = round(durable.passP50, 3);
-      figures.command_rate_rps = round(durable.rps, 0);
-      const sat8 = await load(post(sc.url, `/orders/${tag}-sat-{n}/pay`, { delayMs: 0, seconds: Math.max(2, seconds - 1) }));
-      check(sat8, 'command saturated');
-      figures.command_rps_saturated = round(sat8.rps, 0);
 
-      // fsync and synchronous_commit are reloadable: the same server, commits made free.
-      await admin.query('ALTER SYSTEM SET fsync = off');
-      await admin.query('ALTER SYSTEM SET synchronous_commit = off');
-      await admin.query('SELECT pg_reload_conf()');
-      await sleep(300);
-      const fastSettings = await pgSettings();
-      const fast = await measure('fsync=off');
-      figures.command_added_p50_ms_fsync_off = round(fast.cmdP50 - fast.passP50, 3);
+      const on = await commandRun('fsync-on', true);
+      figures.command_added_p50_ms = round(on.m(on.fresh, 'p50Ms') - on.m(on.pass, 'p50Ms'), 3);
+      figures.command_added_p99_ms = round(on.m(on.fresh, 'p99Ms') - on.m(on.pass, 'p99Ms'), 3);
+      figures.command_p50_ms = round(on.m(on.fresh, 'p50Ms'), 3);
+      figures.passthrough_post_p50_ms = round(on.m(on.pass, 'p50Ms'), 3);
+      figures.command_rate_rps = round(on.m(on.fresh, 'rps'), 0);
+      figures.command_rps_saturated = round(on.sat!.rps, 0);
+      figures.command_existing_added_p50_ms = round(on.m(on.existing, 'p50Ms') - on.m(on.pass, 'p50Ms'), 3);
+      figures.command_existing_added_p99_ms = round(on.m(on.existing, 'p99Ms') - on.m(on.pass, 'p99Ms'), 3);
+      figures.command_existing_p50_ms = round(on.m(on.existing, 'p50Ms'), 3);
 
-      // The figures mean nothing if the commands were spooled instead of appended.
-      const metricsText = (await get(`${sc.adminUrl}/metrics`)).body;
-      const metric = (re: RegExp) => Number(re.exec(metricsText)?.[1] ?? 0);
-      figures.command_events_appended = metric(/^strangler_events_appended_total\{entity="orders",via="command"\} (\d+)/m);
-      figures.command_spool_writes = metricsText
-        .split('\n')
-        .filter((l) => l.startsWith('strangler_spool_writes_total'))
-        .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+      const off = await commandRun('fsync-off', false);
+      figures.command_added_p50_ms_fsync_off = round(off.m(off.fresh, 'p50Ms') - off.m(off.pass, 'p50Ms'), 3);
+      figures.command_existing_added_p50_ms_fsync_off = round(off.m(off.existing, 'p50Ms') - off.m(off.pass, 'p50Ms'), 3);
+
+      figures.command_events_appended = on.appended + off.appended;
+      figures.command_spool_writes = on.spooled + off.spooled;
       if (figures.command_spool_writes > 0)
         notes.push(
           `${figures.command_spool_writes} command appends went to the spool (event store slower than appendTimeoutMs): command latency figures include spooling.`,
         );
-      await admin.end();
-      settings.postgres = durableSettings;
-      settings.postgres_fsync_off_run = fastSettings;
+      settings.postgres = on.pgSettings;
+      settings.postgres_fsync_off_run = off.pgSettings;
+      settings.existingStreams = `${HISTORY_STREAMS} streams with ${HISTORY_EVENTS} events each before measuring (POST /orders/{id}/pay on each), then hit in turn: every command appends with the version the sidecar last saw`;
     }
 
     writeResult({ name: 'proxy', settings, figures, ...(notes.length ? { notes } : {}) });
@@ -586,7 +613,14 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
           `command @ ~${v(figures.command_rate_rps)} req/s, fsync=on`,
           `p50 ${v(figures.command_p50_ms)} ms vs passthrough POST ${v(figures.passthrough_post_p50_ms)} ms: ${sign(figures.command_added_p50_ms)} ms (target <= 2), p99 ${sign(figures.command_added_p99_ms)} ms`,
         ],
-        ['command, fsync=off', `${sign(figures.command_added_p50_ms_fsync_off)} ms p50`],
+        [
+          'command on existing streams',
+          `p50 ${v(figures.command_existing_p50_ms)} ms: ${sign(figures.command_existing_added_p50_ms)} ms, p99 ${sign(figures.command_existing_added_p99_ms)} ms`,
+        ],
+        [
+          'command, fsync=off',
+          `${sign(figures.command_added_p50_ms_fsync_off)} ms p50 (existing streams ${sign(figures.command_existing_added_p50_ms_fsync_off)} ms)`,
+        ],
         [`command, -c${COMMAND_CONNECTIONS} unpaced`, `${v(figures.command_rps_saturated)} req/s`],
       ]),
     );
@@ -598,6 +632,38 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
     await stopProcess(upstream?.child);
     await pgServer?.destroy();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** HISTORY_EVENTS pay commands on each of the HISTORY_STREAMS streams, 16 at a time; every answer must be a 2xx. */
+async function giveHistory(base: string, pathOf: (m: number) => string): Promise<void> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: COMMAND_CONNECTIONS });
+  const target = new URL(base);
+  const one = (p: string) =>
+    new Promise<void>((resolve, reject) => {
+      const req = http.request(
+        { host: target.hostname, port: target.port, method: 'POST', path: p, agent, headers: { 'content-type': 'application/json' } },
+        (res) => {
+          res.resume();
+          res.once('end', () =>
+            (res.statusCode ?? 0) < 300 ? resolve() : reject(new Error(`history for ${p}: the sidecar answered ${res.statusCode}`)),
+          );
+        },
+      );
+      req.once('error', reject);
+      req.end(COMMAND_BODY);
+    });
+  try {
+    for (let e = 0; e < HISTORY_EVENTS; e++) {
+      let next = 1;
+      await Promise.all(
+        Array.from({ length: COMMAND_CONNECTIONS }, async () => {
+          for (let m = next++; m <= HISTORY_STREAMS; m = next++) await one(pathOf(m));
+        }),
+      );
+    }
+  } finally {
+    agent.destroy();
   }
 }
 

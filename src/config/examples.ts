@@ -48,6 +48,7 @@ export const EXAMPLES: Readonly<Record<string, string>> = {
   projections: 'projections: { workers: 2, batchSize: 50, failureStrategy: pause_and_alert }',
   'projections.workers': 'workers: 2',
   'projections.batchSize': 'batchSize: 50',
+  'projections.maxBatchSize': 'maxBatchSize: 10000',
   'projections.failureStrategy': 'failureStrategy: pause_and_alert',
 
   reconciliation: 'reconciliation: { schedule: "0 */6 * * *", checksumAlgorithm: sha256 }',

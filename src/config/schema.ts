@@ -132,9 +132,11 @@ const projectionsSchema = section(
   {
     workers: positiveInt().default(2),
     batchSize: positiveInt().default(50),
+    /** The cap a batch grows to while a projection is behind (src/projections/runner/batchSize.ts); batchSize when lower. */
+    maxBatchSize: positiveInt().default(10_000),
     failureStrategy: oneOf(['pause_and_alert']).default('pause_and_alert'),
   },
-  'a mapping with workers, batchSize and failureStrategy',
+  'a mapping with workers, batchSize, maxBatchSize and failureStrategy',
 ).prefault({});
 
 const reconciliationSchema = section(

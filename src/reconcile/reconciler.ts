@@ -33,8 +33,6 @@ export interface ReconcilerDeps {
   staleMs?: number;
   /** Longest pause for a busy legacy database before a chunk is skipped (default 60 s). */
   busyWaitMs?: number;
-  /** Chunks compared row by row after the prefilter stands down, before it is tried again (default 20). */
-  prefilterRetryChunks?: number;
 }
 
 export type EntityResult = { entity: string; outcome: RunOutcome } | { entity: string; error: StranglerError | Error };
@@ -123,7 +121,6 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
         ...(deps.sleep ? { sleep: deps.sleep } : {}),
         ...(deps.staleMs !== undefined ? { staleMs: deps.staleMs } : {}),
         ...(deps.busyWaitMs !== undefined ? { busyWaitMs: deps.busyWaitMs } : {}),
-        ...(deps.prefilterRetryChunks !== undefined ? { prefilterRetryChunks: deps.prefilterRetryChunks } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
       if (outcome.kind === 'finished') deps.onReport?.(outcome.report);

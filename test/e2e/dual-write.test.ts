@@ -19,6 +19,7 @@ import { capturedEvents, duplicates, type CapturedEvent } from './fixtures/event
 import { is2xx, orderOf, readyz, send, type Answer } from './fixtures/http.ts';
 import { startLatencyProxy, type LatencyProxy } from './fixtures/latencyProxy.ts';
 import { EVENT_TYPE, createOrderCommand, mixedPlan, runClients, type PlannedCommand } from './fixtures/plan.ts';
+import { seededRandom } from '../helpers/seed.ts';
 import {
   closeAll,
   sidecarConfig,
@@ -55,7 +56,11 @@ for (const backend of ['mariadb', 'postgres'] as const satisfies readonly Legacy
       eventStoreDb = await createPgTestDb('e2e_events');
       // 0.2-4 ms per packet between sidecar and event store: appends on different
       // connections overtake each other, as on a real network.
-      network = await startLatencyProxy(eventStoreDb.url, { minMs: 0.2, maxMs: 4 });
+      network = await startLatencyProxy(eventStoreDb.url, {
+        minMs: 0.2,
+        maxMs: 4,
+        random: seededRandom(`dual-write network delays (${backend})`),
+      });
       spoolDir = await tempDir('strangler-e2e-spool-');
       sidecar = await startInProcessSidecar(sidecarConfig({ upstream: legacy.url, eventStoreUrl: network.url, spoolDir: spoolDir.path }));
     });
@@ -86,7 +91,12 @@ for (const backend of ['mariadb', 'postgres'] as const satisfies readonly Legacy
       const orderIds = creates.map((o) => o.cmd.orderId);
 
       const started = performance.now();
-      const commands = await runClients(mixedPlan(orderIds, COMMANDS, backend === 'mariadb' ? 1 : 2, DELETES), CLIENTS, tag, sendVia);
+      const commands = await runClients(
+        mixedPlan(orderIds, COMMANDS, seededRandom(`dual-write traffic (${backend})`).seed, DELETES),
+        CLIENTS,
+        tag,
+        sendVia,
+      );
       const elapsedMs = performance.now() - started;
 
       // Appends that waited too long went to the spool; the log is complete once it is empty.

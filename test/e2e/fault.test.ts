@@ -13,10 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Executor } from '../../src/db/executor.ts';
 import { createPgExecutor } from '../../src/db/pgExecutor.ts';
 import type { Sidecar } from '../../src/sidecar.ts';
+import { silentLogger } from '../../src/logging/logger.ts';
+import { recoverSpool } from '../../src/spool/openSegments.ts';
 import { startPostgres, type PgServer } from '../harness/servers.ts';
 import { capturedEvents, duplicates, eventCount } from './fixtures/events.ts';
 import { is2xx, orderOf, readyz, send, type Answer } from './fixtures/http.ts';
-import { createOrderCommand, runClients, seededRandom, type PlannedCommand } from './fixtures/plan.ts';
+import { createOrderCommand, runClients, type PlannedCommand } from './fixtures/plan.ts';
+import { prng, seededRandom } from '../helpers/seed.ts';
 import { createSidecarProcess, type SidecarProcess } from './fixtures/sidecarProcess.ts';
 import { closeAll, sidecarConfig, startInProcessSidecar, startLegacy, tempDir, type Legacy } from './fixtures/stack.ts';
 import { sleep, until } from './fixtures/wait.ts';
@@ -95,8 +98,9 @@ describe('the event store server dies mid-run', () => {
     const sent: Sent[] = setup.requestIds.map((requestId) => ({ requestId, status: 201, ms: 0, at: 0 }));
     let stopClients = false;
     const t0 = performance.now();
+    const seed = seededRandom('fault a traffic').seed;
     const clients = Array.from({ length: CLIENTS }, async (_, c) => {
-      const random = seededRandom(100 + c);
+      const random = prng(seed + c);
       for (let n = 0; !stopClients; n++) {
         const requestId = `fa-c${c}-${n}`;
         const cmd = random() < 0.1 ? createOrderCommand(n) : patchCustomer(orderIds[Math.floor(random() * orderIds.length)]!, n);
@@ -176,9 +180,8 @@ describe('the event store server dies mid-run', () => {
     // Clients never noticed: every command 2xx, answered within about the append timeout.
     expect(sent.filter((s) => !is2xx(s.status))).toEqual([]);
     expect(during.length).toBeGreaterThanOrEqual(100);
-    // Bounded by the append timeout (plus waiting behind earlier commands on the same order
-    // and a loaded machine), far below the pool's 5 s connect timeout a hang would show.
-    expect(slowest).toBeLessThan(APPEND_TIMEOUT_MS + 1_300);
+    // How fast they were answered is bench/proxy's business (the slowest is logged above): a
+    // hang would show as a client error, which the first assertion refuses.
     // The spool grew while the store was down, and spooling is degraded, not unready.
     expect(probesDuring.length).toBeGreaterThan(5);
     expect(probesDuring.at(-1)!.depth).toBeGreaterThan(probesDuring[0]!.depth);
@@ -191,6 +194,8 @@ describe('the event store server dies mid-run', () => {
     expect(new Set(events.map((e) => e.requestId))).toEqual(new Set(accepted.map((s) => s.requestId)));
   });
 });
+
+const spoolDirOf = (dir: string) => `${dir}/spool`;
 
 describe('the sidecar process is SIGKILLed while it drains its spool', () => {
   const N = 2_000;
@@ -207,7 +212,7 @@ describe('the sidecar process is SIGKILLed while it drains its spool', () => {
     dir = await tempDir('strangler-e2e-fault-b-');
     sidecar = await createSidecarProcess({
       dir: dir.path,
-      spoolDir: `${dir.path}/spool`,
+      spoolDir: spoolDirOf(dir.path),
       upstream: legacy.url,
       eventStoreUrl: server.url,
       appendTimeoutMs: 100,
@@ -229,6 +234,7 @@ describe('the sidecar process is SIGKILLed while it drains its spool', () => {
   it(`restarted on the same spool, it appends every spooled command exactly once (${N} commands)`, async () => {
     const proc = sidecar!;
     const pg = server!;
+    const spoolDir = spoolDirOf(dir!.path);
     const db = storeDb!;
     const { orderIds } = await createOrders(proc.publicUrl, ORDERS, 'fb-setup');
     await until(async () => (await eventCount(db)) === ORDERS, 'the creates to be appended');
@@ -242,9 +248,14 @@ describe('the sidecar process is SIGKILLed while it drains its spool', () => {
     expect(outcomes.filter((o) => o.result.status !== 200).map((o) => o.result)).toEqual([]);
     expect((await readyz(proc.adminUrl)).depth).toBe(N);
 
-    // Store back: kill the sidecar in the middle of the drain.
+    // Store back: kill the sidecar in the middle of the drain, between an append and its ack.
+    // The process is frozen (SIGSTOP) and looked at: when the store holds more of its events
+    // than the spool on disk has acked, a pass appended and did not ack yet, and SIGKILL then
+    // leaves that pass to be replayed. Otherwise it is let go (SIGCONT) and looked at again.
     await pg.start();
     let atKill = -1;
+    let unacked = 0;
+    let looks = 0;
     await until(
       async () => {
         const n = await eventCount(db, 'fb-c').catch(() => 0); // the pool reconnects after the restart
@@ -252,14 +263,27 @@ describe('the sidecar process is SIGKILLed while it drains its spool', () => {
           throw new Error(`the spool drained (${n} of ${N}) before the sidecar could be killed mid-drain: raise N. Log:\n${proc.log()}`);
         // Well into the drain: several passes acked, the cursor far from both ends.
         if (n < N / 4) return false;
-        await proc.kill();
-        atKill = n;
-        return true;
+        const pid = proc.pid!;
+        process.kill(pid, 'SIGSTOP');
+        looks++;
+        await sleep(50); // appends already sent commit meanwhile
+        const appended = await eventCount(db, 'fb-c');
+        const { depth } = await recoverSpool(spoolDir, false, silentLogger());
+        if (appended > N - depth) {
+          await proc.kill();
+          atKill = appended;
+          unacked = appended - (N - depth);
+          return true;
+        }
+        process.kill(pid, 'SIGCONT');
+        return false;
       },
-      'the drain to start',
+      'a kill between an append and its ack',
       60_000,
       2,
     );
+    console.log(`[fault b] killed after ${looks} look(s): ${unacked} entries appended and not acked`);
+    expect(unacked).toBeGreaterThan(0);
     const afterKill = await eventCount(db, 'fb-c');
     expect(afterKill).toBeLessThan(N);
 
@@ -283,8 +307,9 @@ describe('the sidecar process is SIGKILLed while it drains its spool', () => {
       `[fault b] ${N} commands spooled in ${Math.round(sendMs)} ms; killed at ${atKill} events appended (${afterKill} after the kill); ` +
         `restart found ${depthAfterRestart} entries (${depthAfterRestart - (N - afterKill)} already appended: replayed), drained in ${Math.round(drainMs)} ms; ${events.length} events`,
     );
-    // Entries the killed pass appended but did not ack come back: re-appending them stores nothing.
-    expect(depthAfterRestart).toBeGreaterThanOrEqual(N - afterKill);
+    // Entries the killed pass appended but did not ack come back (at least one, forced above):
+    // re-appending them stores nothing.
+    expect(depthAfterRestart - (N - afterKill)).toBeGreaterThanOrEqual(unacked);
     expect(events.length).toBe(N);
     expect(duplicates(events.map((e) => e.eventId))).toEqual([]);
     expect(duplicates(events.map((e) => e.requestId))).toEqual([]);

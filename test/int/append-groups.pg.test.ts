@@ -5,6 +5,7 @@ import { createEventStore, openEventStore, type EventStore } from '../../src/eve
 import { createMetrics } from '../../src/metrics/metrics.ts';
 import { createPgTestDb, type TestDb } from '../harness/db.ts';
 import { metricValue } from '../helpers/metrics.ts';
+import { seededRandom } from '../helpers/seed.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -26,9 +27,10 @@ describe('grouped appends under contention and failure (PostgreSQL 15)', () => {
     const b = await openEventStore({ url: testDb.url, poolSize: 4 });
     const streams = Array.from({ length: 10 }, () => `hot-${randomUUID()}`);
     const counts = new Map(streams.map((s) => [s, 0]));
+    const rand = seededRandom('append-groups stream order');
     const loop = async (s: EventStore) => {
       for (let i = 0; i < 100; i++) {
-        const target = streams[Math.floor(Math.random() * streams.length)]!;
+        const target = rand.pick(streams);
         counts.set(target, counts.get(target)! + 1);
         await s.append(target, [{ type: 'Hit', data: { i } }], { expected: 'any' });
       }

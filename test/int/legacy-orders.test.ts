@@ -30,8 +30,28 @@ for (const backend of backends) {
       await testDb?.drop();
     });
 
-    it('migrate() is idempotent', async () => {
+    it('migrate() is idempotent: a second run keeps the schema and the rows', async () => {
+      const schema = async () =>
+        (
+          await db.query<{ t: string; c: string; d: string }>(
+            `SELECT table_name AS t, column_name AS c, data_type AS d FROM information_schema.columns
+              WHERE table_schema = ${db.dialect === 'mysql' ? 'DATABASE()' : "'public'"} AND table_name IN ('orders', 'order_items')
+              ORDER BY table_name, column_name`,
+          )
+        ).rows.map((r) => `${r.t}.${r.c} ${r.d}`);
+      const before = await schema();
+      expect(before).toEqual(expect.arrayContaining([expect.stringMatching(/^orders\.id /), expect.stringMatching(/^order_items\.sku /)]));
+      const id = 'ord_00000000000migr';
+      const ph = (n: number) => (db.dialect === 'mysql' ? '?' : `$${n}`);
+      await db.query(
+        `INSERT INTO orders (id, customer_id, status, total_amount, created_at, updated_at) VALUES (${ph(1)}, 'c', 'CREATED', 1.00, '2026-01-01 00:00:00', '2026-01-01 00:00:00')`,
+        [id],
+      );
       await migrate(db);
+      expect(await schema()).toEqual(before);
+      const { rows } = await db.query<{ n: string | number }>(`SELECT count(*) AS n FROM orders WHERE id = ${ph(1)}`, [id]);
+      expect(Number(rows[0]!.n)).toBe(1);
+      await db.query(`DELETE FROM orders WHERE id = ${ph(1)}`, [id]); // the scenario below starts from no rows
     });
 
     legacyOrdersScenario(() => ({ url: service.url, db }));

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -32,6 +32,7 @@ let storeDb: TestDb;
 let legacy: ReturnType<typeof createMysqlExecutor>;
 let store: EventStore;
 let configFile: string;
+let configDir: string | undefined;
 const module = createOrdersProjection();
 const id = (n: number) => `ord_${n.toString(16).padStart(16, '0')}`;
 
@@ -55,7 +56,7 @@ beforeAll(async () => {
     `INSERT INTO orders SELECT r.id, r.c, r.s, r.t::numeric, r.ca::timestamp, r.ua::timestamp, 0 FROM json_to_recordset($1::json) AS r(id text, c text, s text, t text, ca text, ua text)`,
     [JSON.stringify(rows.map(([i, c, s, t, ca, ua]) => ({ i, c, s, t, ca, ua })).map((r) => ({ ...r, id: r.i })))],
   );
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'strangler-reconops-'));
+  const dir = (configDir = mkdtempSync(path.join(os.tmpdir(), 'strangler-reconops-')));
   configFile = path.join(dir, 'strangler.yaml');
   writeFileSync(
     configFile,
@@ -78,6 +79,7 @@ afterAll(async () => {
   await store?.close();
   await legacyDb?.drop();
   await storeDb?.drop();
+  if (configDir) rmSync(configDir, { recursive: true, force: true });
 });
 
 async function cli(...args: string[]) {

@@ -108,7 +108,7 @@ describe('defaults', () => {
         migrateOnStart: true,
         appendGroups: { maxInFlight: 2, maxAppends: 64, maxEventsPerAppend: 100 },
       },
-      projections: { workers: 2, batchSize: 50, failureStrategy: 'pause_and_alert' },
+      projections: { workers: 2, batchSize: 50, maxBatchSize: 10_000, failureStrategy: 'pause_and_alert' },
       reconciliation: {
         schedule: '0 */6 * * *',
         checksumAlgorithm: 'sha256',

@@ -5,6 +5,7 @@ import type { Checkpoint, RecordedEvent } from '../../eventstore/types.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
 import type { ProjectionModule } from '../types.ts';
 import { applyEvents, noUpcast, type UpcastFn } from './applyEvents.ts';
+import { createBatchSizer } from './batchSize.ts';
 import { commitBatch, pauseProjection, type Holder } from './commitBatch.ts';
 import { describeError, LeaseLostError } from './errors.ts';
 import { commitIsolatingPoison } from './isolatePoison.ts';
@@ -22,8 +23,10 @@ export interface ProjectionRunnerOptions {
   logger: Logger;
   metrics?: Metrics;
   upcast?: UpcastFn;
-  /** Events read per batch (projections.batchSize). */
+  /** Events read per batch when caught up (projections.batchSize); while behind the batch grows (batchSize.ts). */
   batchSize?: number;
+  /** The cap a batch grows to while behind (default DEFAULT_MAX_BATCH, never below batchSize). */
+  maxBatchSize?: number;
   /** Lease lifetime; renewed at a third of it. A dead holder is replaced within about leaseMs + standbyMs. */
   leaseMs?: number;
   /** Idle poll when caught up or paused. */
@@ -69,7 +72,7 @@ export interface ProjectionRunner {
 export function createProjectionRunner(o: ProjectionRunnerOptions): ProjectionRunner {
   const { store, module, owner, logger, metrics } = o;
   const name = module.name;
-  const batchSize = o.batchSize ?? 50;
+  const sizer = createBatchSizer({ base: o.batchSize ?? 50, ...(o.maxBatchSize ? { max: o.maxBatchSize } : {}) });
   const leaseMs = o.leaseMs ?? 5_000;
   const pollMs = o.pollMs ?? 250;
   const standbyMs = o.standbyMs ?? 1_000;
@@ -133,7 +136,7 @@ export function createProjectionRunner(o: ProjectionRunnerOptions): ProjectionRu
   // the checkpoint the batch before it committed; anything else discards it.
   let prefetch: { after: Checkpoint; result: Promise<ReadAllResult> } | null = null;
 
-  async function read(after: Checkpoint): Promise<RecordedEvent[]> {
+  async function read(after: Checkpoint, limit: number): Promise<RecordedEvent[]> {
     const ahead = prefetch;
     prefetch = null;
     if (ahead && sameCheckpoint(ahead.after, after)) {
@@ -143,19 +146,25 @@ export function createProjectionRunner(o: ProjectionRunnerOptions): ProjectionRu
     } else {
       ahead?.result.catch(() => {});
     }
-    return (await store.readAll({ after, limit: batchSize })).events;
+    return (await store.readAll({ after, limit })).events;
   }
 
-  /** One batch; returns how many events were read (0 = caught up). */
-  async function step(current: ProjectionRow): Promise<number> {
-    const events = await read(current.checkpoint);
-    if (events.length === 0) return 0;
-    if (events.length === batchSize) {
+  /** One batch; returns how many events were read (0 = caught up) and whether it was full (behind). */
+  async function step(current: ProjectionRow): Promise<{ read: number; full: boolean }> {
+    const limit = sizer.size;
+    const events = await read(current.checkpoint, limit);
+    sizer.read(events.length, limit);
+    if (events.length === 0) return { read: 0, full: false };
+    // A prefetch may have been read with another limit: what counts is whether it came back full.
+    const full = events.length >= limit;
+    if (full) {
       const last = events[events.length - 1]!;
       const after = { transactionId: last.transactionId, position: last.position };
-      prefetch = { after, result: store.readAll({ after, limit: batchSize }) };
+      prefetch = { after, result: store.readAll({ after, limit: sizer.size }) };
       prefetch.result.catch(() => {}); // awaited (or dropped) by the next read
     }
+    const started = performance.now();
+    let failed = false;
     const holder: Holder = { name, owner, expected: current.checkpoint, leaseMs };
     const outcome = await commitIsolatingPoison(events, {
       commit: async (part) => {
@@ -177,12 +186,14 @@ export function createProjectionRunner(o: ProjectionRunnerOptions): ProjectionRu
       retryBackoffMs: o.retryBackoffMs ?? 200,
       signal: abort.signal,
       onFailure: (kind, err, part) => {
+        failed = true;
         metrics?.projectionFailures.inc({ projection: name, kind });
         log.warn({ err: describeError(err), events: part.length, first: part[0]?.position, kind }, 'projection batch failed');
       },
     });
+    sizer.committed(performance.now() - started, failed);
     if (outcome === 'paused') await refreshLag(true);
-    return events.length;
+    return { read: events.length, full };
   }
 
   async function loop(): Promise<void> {
@@ -201,11 +212,11 @@ export function createProjectionRunner(o: ProjectionRunnerOptions): ProjectionRu
           await idle(pollMs, abort.signal);
           continue;
         }
-        const read = await gate(() => step(current));
+        const { read, full } = await gate(() => step(current));
         errorBackoff = 0;
         lastError = null;
         await refreshLag(read === 0);
-        if (read < batchSize) await (o.waker ? o.waker.wait(pollMs, abort.signal) : idle(pollMs, abort.signal));
+        if (!full) await (o.waker ? o.waker.wait(pollMs, abort.signal) : idle(pollMs, abort.signal));
       } catch (err) {
         if (err instanceof Stopping) break;
         if (err instanceof LeaseLostError) {

@@ -10,7 +10,7 @@ import { createWaker } from './sleep.ts';
 
 export type RunnerSettings = Pick<
   ProjectionRunnerOptions,
-  'batchSize' | 'leaseMs' | 'pollMs' | 'standbyMs' | 'maxRetries' | 'retryBackoffMs' | 'lagIntervalMs' | 'clock'
+  'batchSize' | 'maxBatchSize' | 'leaseMs' | 'pollMs' | 'standbyMs' | 'maxRetries' | 'retryBackoffMs' | 'lagIntervalMs' | 'clock'
 >;
 
 /** A projection to run and the upcasters its handlers expect (RegisteredProjection fits). */

@@ -15,4 +15,15 @@ export interface Prefilter {
   readModel(after: unknown[] | null, upTo: unknown[] | null): Query;
   /** The answer's single row (count, sum) → the checksum, the sum reduced mod 2^64. */
   read(row: readonly unknown[] | undefined): ChunkChecksum;
+  /** The SQL that narrows a differing range in the databases (prefilter/narrow.ts). */
+  narrow: {
+    /** Keys of every `step`-th row of a side in (after, upTo]. */
+    cuts(side: Side, after: unknown[] | null, upTo: unknown[] | null, step: number): Query;
+    /** (piece index, count, sum) per piece of (after, upTo] cut at `cuts`; read the last two with read(). */
+    pieces(side: Side, after: unknown[] | null, upTo: unknown[] | null, cuts: readonly (readonly unknown[])[]): Query;
+    /** The compared columns of the rows in several ranges, in key order. */
+    rows(side: Side, ranges: readonly { after: unknown[] | null; upTo: unknown[] | null }[]): Query;
+  };
 }
+
+export type Side = 'legacy' | 'readModel';

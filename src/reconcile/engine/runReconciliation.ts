@@ -12,6 +12,7 @@ import { recheck } from './recheck.ts';
 import { buildReport } from '../report/buildReport.ts';
 import { boundaryQuery, rangeQuery } from './sideSql.ts';
 import type { Prefilter } from './prefilter.ts';
+import { createNarrower, type Narrower } from '../prefilter/narrow.ts';
 
 export type RunSettings = Pick<
   ReconciliationConfig,
@@ -46,8 +47,6 @@ export interface RunOptions {
   staleMs?: number;
   /** Longest pause for a busy legacy database before the chunk is skipped (default 60 s). */
   busyWaitMs?: number;
-  /** Chunks compared row by row after the prefilter stands down, before it is tried again (default 20). */
-  prefilterRetryChunks?: number;
   sleep?: (ms: number) => Promise<void>;
   /** Stops the run between chunks; the run stays `running` and the next start resumes it after staleMs. */
   signal?: AbortSignal;
@@ -115,15 +114,12 @@ export async function runReconciliation(opts: RunOptions): Promise<RunOutcome> {
   }
 }
 
-/** Consecutive chunks whose checksums differ before the prefilter stands down (for PREFILTER_RETRY_CHUNKS chunks). */
-const PREFILTER_GIVE_UP = 3;
-const PREFILTER_RETRY_CHUNKS = 20;
 // Rows hashed in TypeScript per chunk at most (memory: both sides' canonical values are held);
 // a prefiltered chunk moves no rows unless it differs, so it may be larger.
 const MAX_TS_CHUNK = 5_000;
 const MAX_PREFILTER_CHUNK = 25_000;
 
-/** Walks the chunks; returns a note when the prefilter stood down during the walk. */
+/** Walks the chunks; returns a note when differing chunks were narrowed in the databases. */
 async function walkChunks(
   opts: RunOptions,
   reader: LegacyReader,
@@ -131,13 +127,8 @@ async function walkChunks(
   sleep: (ms: number) => Promise<void>,
 ): Promise<string | null> {
   const { plan, store, settings } = opts;
-  let prefilter = opts.prefilter ?? null;
-  let mismatchedInARow = 0;
-  let note: string | null = null;
-  let retryAt: number | null = null;
-  let standDowns = 0;
-  let firstStandDown: number | null = null;
-  const maxChunk = () => (prefilter ? MAX_PREFILTER_CHUNK : MAX_TS_CHUNK);
+  const narrower = opts.prefilter ? createNarrower({ plan, prefilter: opts.prefilter, reader, store }) : null;
+  const maxChunk = () => (narrower ? MAX_PREFILTER_CHUNK : MAX_TS_CHUNK);
   let after: unknown[] | null = run.cursor;
   let size = Math.min(maxChunk(), Math.max(MIN_CHUNK, run.chunkSize ?? settings.chunkSize));
   let chunks = run.chunks;
@@ -154,37 +145,18 @@ async function walkChunks(
     const diffs: DiffRow[] = [];
     if (!skipped) {
       try {
-        if (prefilter) {
-          // Equal checksums over the same key range: no row crosses the wire.
+        if (narrower) {
+          // Checksums over the same key range on both sides; a differing range is narrowed in
+          // the databases and only the rows of its differing pieces cross the wire (narrow.ts).
           const bound = await reader.query<unknown[]>(...spread(boundaryQuery(plan.legacy, after, size - 1)));
           upTo = bound.rows[0] ? bound.rows[0] : null;
           last = upTo === null;
-          const rq = prefilter.readModel(after, upTo);
-          const [l, r] = await Promise.all([
-            reader.query<unknown[]>(...spread(prefilter.legacy(after, upTo))),
-            store.query<unknown[]>(rq.sql, rq.params, { arrays: true }),
-          ]);
-          const lc = prefilter.read(l.rows[0]);
-          const rc = prefilter.read(r.rows[0]);
-          if (lc.count === rc.count && lc.sum === rc.sum) {
-            prefiltered = true;
-            mismatchedInARow = 0;
-            Object.assign(counts, { legacy: lc.count, readModel: rc.count, matched: lc.count });
-            sums.legacy = lc.sum;
-            sums.readModel = rc.sum;
-          } else {
-            mismatchedInARow++;
-            // Row by row, in pages of at most MAX_TS_CHUNK legacy rows (memory stays bounded).
-            let from = after;
-            for (;;) {
-              const page = (await reader.query<unknown[]>(...spread(rangeQuery(plan.legacy, from, upTo, MAX_TS_CHUNK)))).rows;
-              const full = page.length === MAX_TS_CHUNK;
-              const to = full ? page[page.length - 1]!.slice(0, plan.keyKinds.length) : upTo;
-              await compareRows(opts, page, from, to, MAX_TS_CHUNK, counts, sums, diffs);
-              if (!full) break;
-              from = to;
-            }
-          }
+          const c = await narrower.chunk(after, upTo, size);
+          prefiltered = c.equal;
+          Object.assign(counts, { legacy: c.legacy.count, readModel: c.readModel.count, matched: c.matched });
+          sums.legacy = c.legacy.sum;
+          sums.readModel = c.readModel.sum;
+          diffs.push(...c.diffs);
         } else {
           const rows = (await reader.query<unknown[]>(...spread(rangeQuery(plan.legacy, after, null, size)))).rows;
           last = rows.length < size;
@@ -205,25 +177,6 @@ async function walkChunks(
       upTo = skipped.upTo;
       last = upTo === null;
     }
-    if (prefilter && mismatchedInARow >= PREFILTER_GIVE_UP) {
-      // Drift spread over a stretch of the table makes every checksum differ: each chunk would
-      // be checksummed and then compared row by row anyway. Compare row by row for a while,
-      // then try one checksum again (a drifted stretch ends; a table drifted all over keeps
-      // paying one wasted checksum per PREFILTER_RETRY_CHUNKS chunks).
-      prefilter = null;
-      retryAt = chunks + 1 + (opts.prefilterRetryChunks ?? PREFILTER_RETRY_CHUNKS);
-      standDowns++;
-      note = `stood down ${standDowns} time(s) (first after chunk ${firstStandDown ?? chunks + 1}) when ${PREFILTER_GIVE_UP} chunks in a row differed; those stretches were compared row by row`;
-      firstStandDown ??= chunks + 1;
-      opts.logger?.info(
-        { entity: plan.entity, chunks: chunks + 1 },
-        `prefilter off for ${PREFILTER_RETRY_CHUNKS} chunks: ${PREFILTER_GIVE_UP} chunks in a row differed`,
-      );
-    } else if (!prefilter && opts.prefilter && retryAt !== null && chunks + 1 >= retryAt) {
-      prefilter = opts.prefilter;
-      retryAt = null;
-      mismatchedInARow = PREFILTER_GIVE_UP - 1; // one more differing checksum stands it down again
-    }
     const elapsed = performance.now() - t0;
     const recorded = await recordChunk(store, run.runId, opts.owner, {
       cursor: upTo,
@@ -241,7 +194,7 @@ async function walkChunks(
     if (!recorded) throw new Error(`run ${run.runId} was taken over by another replica (its heartbeat went stale)`);
     chunks++;
     await opts.afterChunk?.(chunks);
-    if (last) return note;
+    if (last) return narrowNote(narrower);
     opts.signal?.throwIfAborted();
     after = upTo;
     // Adapt toward the target time per chunk, by at most ×2 / ÷2 a step.
@@ -281,6 +234,13 @@ async function compareRows(
     if (o.kind === 'matched') counts.matched++;
     else diffs.push(diffOf(plan, o));
   });
+}
+
+function narrowNote(narrower: Narrower | null): string | null {
+  const s = narrower?.stats();
+  return s?.narrowedChunks
+    ? `${s.narrowedChunks} differing chunk(s) narrowed in the databases; ${s.rowsCompared} rows of their differing pieces compared row by row`
+    : null;
 }
 
 const spread = (q: { sql: string; params: unknown[] }) => [q.sql, q.params] as const;

@@ -26,7 +26,7 @@ export function quoteTableName(dialect: Dialect, name: string): string {
 }
 
 /** Placeholders: `?` on MySQL, `$n` on PostgreSQL, numbered from `start`. */
-function placeholders(dialect: Dialect, start: number) {
+export function placeholders(dialect: Dialect, start: number) {
   let n = start;
   return () => (dialect === 'mysql' ? '?' : `$${n++}`);
 }
@@ -35,7 +35,7 @@ function placeholders(dialect: Dialect, start: number) {
  * Key columns as compared: on PostgreSQL text keys are ordered COLLATE "C" (byte order),
  * the order of a MySQL `_bin` collation; the legacy key's collation is checked at plan time.
  */
-function keyExprs(s: SideShape): string[] {
+export function keyExprs(s: SideShape): string[] {
   return s.keyKinds.map((kind, i) => {
     const col = quoteIdent(s.dialect, s.columns[i]!);
     return s.dialect !== 'mysql' && kind === 'string' ? `${col} COLLATE "C"` : col;
@@ -43,7 +43,7 @@ function keyExprs(s: SideShape): string[] {
 }
 
 /** `(k1 > ? OR (k1 = ? AND k2 > ?))`, the keyset predicate written out so both databases use the index. */
-function keysetPredicate(
+export function keysetPredicate(
   keys: readonly string[],
   op: '>' | '<=',
   next: () => string,

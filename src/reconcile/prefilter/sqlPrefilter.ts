@@ -4,6 +4,7 @@ import { encodeRow, hashPrefix, MOD64, rowHash } from '../encoding/rowEncoding.t
 import type { EntityPlan } from '../engine/entityPlan.ts';
 import type { Prefilter } from '../engine/prefilter.ts';
 import { quoteIdent, rangeQuery, type Query, type SideShape } from '../engine/sideSql.ts';
+import { cutsQuery, piecesQuery, rangesRowsQuery } from './segmentSql.ts';
 
 /**
  * The row encoding written in SQL, so a database can checksum a key range itself: count and
@@ -150,6 +151,11 @@ export async function createSqlPrefilter(
       legacy: checksumQuery(legacy.dialect, plan.legacy, lp),
       readModel: checksumQuery(store.dialect, plan.readModel, rp),
       read: (row) => ({ count: Number(row?.[0] ?? 0), sum: mod64(row?.[1]) }),
+      narrow: {
+        cuts: (side, after, upTo, step) => cutsQuery(plan[side], after, upTo, step),
+        pieces: (side, after, upTo, cuts) => piecesQuery(plan[side], side === 'legacy' ? lp : rp, after, upTo, cuts),
+        rows: (side, ranges) => rangesRowsQuery(plan[side], ranges),
+      },
     },
     status: { enabled: true, reason: `self-test passed on up to ${SAMPLE} rows per side` },
   };
