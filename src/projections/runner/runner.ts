@@ -66,8 +66,8 @@ export interface ProjectionRunner {
 /**
  * One projection's loop: claim the lease (or stand by), read the global log after the
  * checkpoint in batches, commit each batch with its checkpoint through a compare-and-set,
- * idle with a short poll when caught up. LISTEN/NOTIFY is not used: the store does not
- * notify on append, and a 250 ms poll keeps lag far under the guard's 5 s gate.
+ * idle when caught up until woken (LISTEN strangler_appended, when the store offers it) or the
+ * next short poll. The batch grows while behind and shrinks when caught up (batchSize.ts).
  */
 export function createProjectionRunner(o: ProjectionRunnerOptions): ProjectionRunner {
   const { store, module, owner, logger, metrics } = o;
