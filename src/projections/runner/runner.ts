@@ -1,7 +1,7 @@
 import type { Logger } from '../../logging/logger.ts';
 import type { EventStore } from '../../eventstore/index.ts';
 import type { ReadAllResult } from '../../eventstore/readAll.ts';
-import type { Checkpoint, RecordedEvent } from '../../eventstore/types.ts';
+import type { Checkpoint } from '../../eventstore/types.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
 import type { ProjectionModule } from '../types.ts';
 import { applyEvents, noUpcast, type UpcastFn } from './applyEvents.ts';
@@ -133,33 +133,37 @@ export function createProjectionRunner(o: ProjectionRunnerOptions): ProjectionRu
   // the checkpoint the batch before it committed; anything else discards it.
   let prefetch: { after: Checkpoint; result: Promise<ReadAllResult> } | null = null;
 
-  async function read(after: Checkpoint): Promise<RecordedEvent[]> {
+  // Only the module's own streams: another entity's events (a repair among them) never reach it.
+  const readWindow = (after: Checkpoint) =>
+    store.readAll({ after, limit: batchSize, ...(module.streams ? { streamPrefixes: module.streams } : {}) });
+
+  async function read(after: Checkpoint): Promise<ReadAllResult> {
     const ahead = prefetch;
     prefetch = null;
     if (ahead && sameCheckpoint(ahead.after, after)) {
-      const { events } = await ahead.result.catch(() => ({ events: [] as RecordedEvent[] }));
+      const result = await ahead.result.catch(() => null);
       // An empty prefetch may only mean our own open transaction held visibility back: look again.
-      if (events.length > 0) return events;
+      if (result && result.scanned > 0) return result;
     } else {
       ahead?.result.catch(() => {});
     }
-    return (await store.readAll({ after, limit: batchSize })).events;
+    return readWindow(after);
   }
 
-  /** One batch; returns how many events were read (0 = caught up). */
+  /** One batch; returns how many events of the log were scanned (0 = caught up). */
   async function step(current: ProjectionRow): Promise<number> {
-    const events = await read(current.checkpoint);
-    if (events.length === 0) return 0;
-    if (events.length === batchSize) {
-      const last = events[events.length - 1]!;
-      const after = { transactionId: last.transactionId, position: last.position };
-      prefetch = { after, result: store.readAll({ after, limit: batchSize }) };
+    const { events, checkpoint: end, scanned } = await read(current.checkpoint);
+    if (scanned === 0) return 0;
+    if (scanned === batchSize) {
+      prefetch = { after: end, result: readWindow(end) };
       prefetch.result.catch(() => {}); // awaited (or dropped) by the next read
     }
     const holder: Holder = { name, owner, expected: current.checkpoint, leaseMs };
     const outcome = await commitIsolatingPoison(events, {
       commit: async (part) => {
-        holder.expected = await commitBatch(store.db, holder, part, (tx, tables) => applyEvents(tx, module, part, tables, upcast));
+        // The whole batch moves the checkpoint to the window's end, past other streams' events after it.
+        const through = part.length === events.length ? end : undefined;
+        holder.expected = await commitBatch(store.db, holder, part, (tx, tables) => applyEvents(tx, module, part, tables, upcast), through);
         current.checkpoint = holder.expected;
         current.appliedEvents += part.length;
         renewedAt = clock();
@@ -182,7 +186,7 @@ export function createProjectionRunner(o: ProjectionRunnerOptions): ProjectionRu
       },
     });
     if (outcome === 'paused') await refreshLag(true);
-    return events.length;
+    return scanned;
   }
 
   async function loop(): Promise<void> {
