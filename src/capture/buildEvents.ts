@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { CommandSpec, EntityConfig } from '../config/schema.ts';
 import type { NewEvent } from '../eventstore/types.ts';
+import { actorOf } from './actor.ts';
 import { captureEventId } from './eventId.ts';
 import { readJsonPath } from './jsonPath.ts';
 import type { RowReader } from './legacyRow.ts';
@@ -22,6 +23,8 @@ export interface CaptureInput {
   responseStatus: number;
   responseBody: Buffer;
   actorHeader: string;
+  /** A claim of the bearer JWT naming the actor (server.actor.jwtClaim); wins over actorHeader. */
+  actorJwtClaim?: string;
   readRow?: RowReader;
 }
 
@@ -100,7 +103,7 @@ export async function buildEvents(input: CaptureInput): Promise<CaptureResult> {
     status: input.responseStatus,
     capture: command.capture,
   };
-  const actor = header(h, input.actorHeader);
+  const actor = actorOf(h, { header: input.actorHeader, ...(input.actorJwtClaim !== undefined ? { jwtClaim: input.actorJwtClaim } : {}) });
   if (actor) metadata.actor = actor;
   const traceparent = header(h, 'traceparent');
   if (traceparent) metadata.traceparent = traceparent;

@@ -14,6 +14,8 @@ export const EXAMPLES: Readonly<Record<string, string>> = {
   'server.port': 'port: 8080',
   'server.bodyLimitBytes': 'bodyLimitBytes: 10485760',
   'server.actorHeader': 'actorHeader: x-user-id',
+  'server.actor': 'actor: { jwtClaim: username }',
+  'server.actor.jwtClaim': 'jwtClaim: username',
 
   admin: 'admin: { port: 9090, tokens: [{ name: ops, role: operator, env: STRANGLER_ADMIN_TOKEN }] }',
   'admin.host': 'host: 0.0.0.0',
