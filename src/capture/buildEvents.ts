@@ -30,7 +30,7 @@ export interface CaptureInput {
 
 export type CaptureResult =
   | { ok: true; streamId: string; events: (NewEvent & { id: string })[] }
-  | { ok: false; reason: 'no_id' | 'not_json' | 'row_not_found' | 'no_row_reader' | 'row_read_failed'; detail: string };
+  | { ok: false; reason: 'no_id' | 'not_json' | 'row_not_found' | 'no_row_reader' | 'row_read_failed' | 'empty_data'; detail: string };
 
 function parseJson(buf: Buffer): { ok: true; value: unknown } | { ok: false } {
   if (buf.length === 0) return { ok: true, value: {} };
@@ -39,6 +39,15 @@ function parseJson(buf: Buffer): { ok: true; value: unknown } | { ok: false } {
   } catch {
     return { ok: false };
   }
+}
+
+const isEmpty = (data: unknown) =>
+  data === undefined || data === null || typeof data !== 'object' || Array.isArray(data) || Object.keys(data).length === 0;
+
+function emptyDetail(command: CommandSpec): string {
+  const where = command.root !== undefined ? ` at ${command.root}` : '';
+  const fields = command.data !== undefined ? ` with the fields [${command.data.join(', ')}]` : '';
+  return `no object${where}${fields} in the ${command.capture} body; fix root/data of the command`;
 }
 
 const header = (h: IncomingHttpHeaders, name: string): string | undefined => {
@@ -86,7 +95,14 @@ export async function buildEvents(input: CaptureInput): Promise<CaptureResult> {
       return { ok: false, reason: 'row_not_found', detail: `no ${entityConfig.legacy.table} row with ${entityConfig.legacy.key} = ${id}` };
     data = row;
   }
+  if (command.root !== undefined) data = readJsonPath(data, command.root);
   data = redact(pick(data, command.data), new Set(entityConfig.redact));
+  // Asked for an envelope's content or for fields, and got nothing: the spec no longer matches
+  // the body (a renamed envelope, a missing field). An empty event would hide that; a command
+  // with neither (e.g. POST /orders/:id/pay with no body) keeps its empty data.
+  if ((command.root !== undefined || command.data !== undefined) && isEmpty(data)) {
+    return { ok: false, reason: 'empty_data', detail: emptyDetail(command) };
+  }
 
   const h = input.requestHeaders;
   const idempotencyKey = header(h, 'idempotency-key');

@@ -105,6 +105,7 @@ export const EXAMPLES: Readonly<Record<string, string>> = {
   'entities.*.commands[*].id': 'id: "$.id"',
   'entities.*.commands[*].capture': 'capture: response',
   'entities.*.commands[*].data': 'data: [customerId, items]',
+  'entities.*.commands[*].root': 'root: $.article',
   'entities.*.commands[*].expectedVersion': 'expectedVersion: stream_exists',
   'entities.*.reads': 'reads: [{ route: "GET /orders/:id", handler: ./reads/getOrder.ts }]',
   'entities.*.reads[*]': '- { route: "GET /orders/:id", handler: ./reads/getOrder.ts }',
