@@ -6,6 +6,8 @@ import type { Executor } from '../../src/db/executor.ts';
 import { openEventStore, type EventStore } from '../../src/eventstore/index.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { createRowProjection } from '../../src/projections/modules/row/index.ts';
+import type { ProjectionModule } from '../../src/projections/types.ts';
+import { skipFailedEvent } from '../../src/projections/runner/operations.ts';
 import { readProjection } from '../../src/projections/runner/projectionRow.ts';
 import { createProjectionRunner, type ProjectionRunner } from '../../src/projections/runner/runner.ts';
 import { createReconciler, type EntityResult } from '../../src/reconcile/reconciler.ts';
@@ -144,5 +146,51 @@ describe('corrective events reach only their entity (PostgreSQL)', () => {
     expect((await store.db.query("SELECT title FROM articles WHERE id = 'a1'")).rows).toEqual([{ title: 'One, edited' }]);
     // Only its own events were applied: none of the articles.
     expect(usersRow!.appliedEvents).toBe(2);
+  }, 60_000);
+
+  it("a poison event after other streams' events pauses the projection, and skip finds it past them", async () => {
+    // Counts its events; fails on any event whose data says poison.
+    const poisoned: ProjectionModule = {
+      name: 'tallies',
+      version: 1,
+      tables: ['tallies'],
+      handles: ['Tick'],
+      streams: ['tally-'],
+      ddl: (t) => `CREATE TABLE IF NOT EXISTS ${t.tallies} (n int)`,
+      async apply(tx, events, t) {
+        for (const e of events) {
+          if ((e.data as { poison?: boolean }).poison) throw new Error('poison');
+          await tx.query(`INSERT INTO ${t.tallies} VALUES (1)`);
+        }
+      },
+    };
+    await store.append('tally-1', event('Tick', {}));
+    await store.append('other-1', event('Tick', {}));
+    await store.append('other-2', event('Tick', {}));
+    await store.append('tally-1', event('Tick', { poison: true }));
+    await store.append('other-3', event('Tick', {}));
+    await store.append('tally-1', event('Tick', {}));
+    const head = await store.headPosition();
+    const runner = createProjectionRunner({
+      store,
+      module: poisoned,
+      owner: 'test',
+      logger: silentLogger(),
+      pollMs: 5,
+      maxRetries: 1,
+      retryBackoffMs: 1,
+    });
+    runners.push(runner);
+    runner.start();
+    await until(async () => (await readProjection(store.db, 'tallies'))?.status === 'paused', 'the poison event to pause it', 20_000);
+    const paused = (await readProjection(store.db, 'tallies'))!;
+    expect(paused.appliedEvents).toBe(1);
+
+    const skipped = await skipFailedEvent(store, 'tallies', 'test');
+    expect(skipped).toMatchObject({ streamId: 'tally-1', position: paused.failure!.checkpoint.position });
+    await until(async () => await caughtUp('tallies', head), 'the projection to run to the head after the skip', 20_000);
+    const after = (await readProjection(store.db, 'tallies'))!;
+    expect({ status: after.status, position: after.checkpoint.position }).toEqual({ status: 'running', position: head });
+    expect((await store.db.query('SELECT count(*)::int AS n FROM tallies')).rows).toEqual([{ n: 2 }]);
   }, 60_000);
 });
