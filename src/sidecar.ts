@@ -253,6 +253,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
         keyLock,
         ...(legacyDb ? { readRow: createLegacyRowReader(legacyDb) } : {}),
         actorHeader: config.server.actorHeader,
+        ...(config.server.actor ? { actorJwtClaim: config.server.actor.jwtClaim } : {}),
         metrics,
         logger,
         upstreamHealth,

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { CommandSpec, EntityConfig } from '../config/schema.ts';
 import type { NewEvent } from '../eventstore/types.ts';
+import { actorOf } from './actor.ts';
 import { captureEventId } from './eventId.ts';
 import { readJsonPath } from './jsonPath.ts';
 import type { RowReader } from './legacyRow.ts';
@@ -22,12 +23,14 @@ export interface CaptureInput {
   responseStatus: number;
   responseBody: Buffer;
   actorHeader: string;
+  /** A claim of the bearer JWT naming the actor (server.actor.jwtClaim); wins over actorHeader. */
+  actorJwtClaim?: string;
   readRow?: RowReader;
 }
 
 export type CaptureResult =
   | { ok: true; streamId: string; events: (NewEvent & { id: string })[] }
-  | { ok: false; reason: 'no_id' | 'not_json' | 'row_not_found' | 'no_row_reader' | 'row_read_failed'; detail: string };
+  | { ok: false; reason: 'no_id' | 'not_json' | 'row_not_found' | 'no_row_reader' | 'row_read_failed' | 'empty_data'; detail: string };
 
 function parseJson(buf: Buffer): { ok: true; value: unknown } | { ok: false } {
   if (buf.length === 0) return { ok: true, value: {} };
@@ -36,6 +39,15 @@ function parseJson(buf: Buffer): { ok: true; value: unknown } | { ok: false } {
   } catch {
     return { ok: false };
   }
+}
+
+const isEmpty = (data: unknown) =>
+  data === undefined || data === null || typeof data !== 'object' || Array.isArray(data) || Object.keys(data).length === 0;
+
+function emptyDetail(command: CommandSpec): string {
+  const where = command.root !== undefined ? ` at ${command.root}` : '';
+  const fields = command.data !== undefined ? ` with the fields [${command.data.join(', ')}]` : '';
+  return `no object${where}${fields} in the ${command.capture} body; fix root/data of the command`;
 }
 
 const header = (h: IncomingHttpHeaders, name: string): string | undefined => {
@@ -83,7 +95,14 @@ export async function buildEvents(input: CaptureInput): Promise<CaptureResult> {
       return { ok: false, reason: 'row_not_found', detail: `no ${entityConfig.legacy.table} row with ${entityConfig.legacy.key} = ${id}` };
     data = row;
   }
+  if (command.root !== undefined) data = readJsonPath(data, command.root);
   data = redact(pick(data, command.data), new Set(entityConfig.redact));
+  // Asked for an envelope's content or for fields, and got nothing: the spec no longer matches
+  // the body (a renamed envelope, a missing field). An empty event would hide that; a command
+  // with neither (e.g. POST /orders/:id/pay with no body) keeps its empty data.
+  if ((command.root !== undefined || command.data !== undefined) && isEmpty(data)) {
+    return { ok: false, reason: 'empty_data', detail: emptyDetail(command) };
+  }
 
   const h = input.requestHeaders;
   const idempotencyKey = header(h, 'idempotency-key');
@@ -100,7 +119,7 @@ export async function buildEvents(input: CaptureInput): Promise<CaptureResult> {
     status: input.responseStatus,
     capture: command.capture,
   };
-  const actor = header(h, input.actorHeader);
+  const actor = actorOf(h, { header: input.actorHeader, ...(input.actorJwtClaim !== undefined ? { jwtClaim: input.actorJwtClaim } : {}) });
   if (actor) metadata.actor = actor;
   const traceparent = header(h, 'traceparent');
   if (traceparent) metadata.traceparent = traceparent;

@@ -1,3 +1,5 @@
+import { dataFieldName, readJsonPath } from './jsonPath.ts';
+
 /**
  * Removes the configured sensitive fields (at any depth) from a captured document, so
  * they never reach the event log. Events are immutable: a secret stored once stays forever.
@@ -13,9 +15,16 @@ export function redact(doc: unknown, fields: ReadonlySet<string>): unknown {
   return out;
 }
 
-/** Keeps only the listed top-level fields. */
+/**
+ * Keeps only the listed fields: a name takes that top-level field, a path (`article.title`,
+ * `$.article.title`) takes the value there under its last key (`title`). Absent ones are left out.
+ */
 export function pick(doc: unknown, fields: readonly string[] | undefined): unknown {
   if (!fields || doc === null || typeof doc !== 'object' || Array.isArray(doc)) return doc;
-  const src = doc as Record<string, unknown>;
-  return Object.fromEntries(fields.filter((f) => f in src).map((f) => [f, src[f]]));
+  const out: Record<string, unknown> = {};
+  for (const f of fields) {
+    const value = readJsonPath(doc, f);
+    if (value !== undefined) out[dataFieldName(f)] = value;
+  }
+  return out;
 }

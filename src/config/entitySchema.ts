@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import { expected, matching, modulePath, oneOf, sqlIdentifier } from './fields.ts';
 import { commandRoute, readRoute, splitRoute } from './routes.ts';
+import { dataFieldName, toJsonPath } from '../capture/jsonPath.ts';
 
 /** One entity of the migration spec (`entities.orders`): where it lives, which routes write and read it. */
 
-const JSON_PATH = /^\$(\.[A-Za-z_][A-Za-z0-9_]*)+$/;
+// `$.article.id` or `article.id`: a dotted walk into a JSON body.
+const JSON_PATH = /^(\$\.)?[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+const DATA_PATH = /^(\$\.)?[A-Za-z_$][A-Za-z0-9_$-]*(\.[A-Za-z_$][A-Za-z0-9_$-]*)*$/;
 const EVENT_TYPE = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 const FIELD_NAME = /^[A-Za-z_$][A-Za-z0-9_$-]*$/;
 
@@ -26,21 +29,59 @@ function fieldList() {
   return z.array(fieldName(), expected('a list of field names'));
 }
 
+function jsonPath(what: string) {
+  return matching(JSON_PATH, what).transform(toJsonPath);
+}
+
 export const commandSchema = z
   .strictObject(
     {
       route: commandRoute(),
       event: matching(EVENT_TYPE, 'an event type name like OrderPaid'),
-      /** Where the stream id comes from: a JSON path into the legacy response, else the route's `:id`. */
-      id: matching(JSON_PATH, 'a JSON path into the response body like "$.id"').optional(),
+      /**
+       * Where the stream id comes from: a JSON path into the whole legacy response (`$.id`,
+       * `$.article.id`, or `article.id`), else the route's `:id`. Not relative to `root`.
+       */
+      id: jsonPath('a JSON path into the response body like "$.id" or "$.article.id"').optional(),
       capture: oneOf(['request', 'response', 'row']).default('request'),
-      /** Fields of the captured body kept in the event; omitted = all (minus the entity's `redact`). */
-      data: fieldList().optional(),
+      /**
+       * An envelope (`{"article": {...}}`): the captured body's object at this JSON path becomes
+       * the event data, and `data` paths are relative to it. Request and response capture only.
+       */
+      root: jsonPath('a JSON path into the captured body like "$.article"').optional(),
+      /**
+       * Fields of the captured body kept in the event; omitted = all (minus the entity's
+       * `redact`). A name (`title`) or a JSON path (`article.title`, `$.article.title`), kept
+       * under its last key (`title`). With `root` or `data`, an event whose data comes out
+       * empty is not appended: a capture error `empty_data`.
+       */
+      data: z
+        .array(matching(DATA_PATH, 'a field name or a JSON path like article.title'), expected('a list of field names or JSON paths'))
+        .optional(),
       expectedVersion: oneOf(['any', 'no_stream', 'stream_exists']).default('any'),
     },
     expected('a mapping with route and event'),
   )
   .superRefine((cmd, ctx) => {
+    if (cmd.root !== undefined && cmd.capture === 'row') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['root'],
+        message: 'applies to capture: request or response (capture: row reads the legacy row, which has no envelope); remove it',
+      });
+    }
+    const fields = new Map<string, string>();
+    for (const [i, path] of (cmd.data ?? []).entries()) {
+      const field = dataFieldName(path);
+      const seen = fields.get(field);
+      if (seen !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['data', i],
+          message: `"${path}" and "${seen}" both land in the event field "${field}"; keep one, or set root so the paths are shorter`,
+        });
+      fields.set(field, path);
+    }
     // zod runs this even when `route` failed its pattern; a bad route is reported once, by itself.
     if (!commandRoute().safeParse(cmd.route).success) return;
     if (cmd.id === undefined && !splitRoute(cmd.route).params.includes('id')) {

@@ -14,6 +14,8 @@ export const EXAMPLES: Readonly<Record<string, string>> = {
   'server.port': 'port: 8080',
   'server.bodyLimitBytes': 'bodyLimitBytes: 10485760',
   'server.actorHeader': 'actorHeader: x-user-id',
+  'server.actor': 'actor: { jwtClaim: username }',
+  'server.actor.jwtClaim': 'jwtClaim: username',
 
   admin: 'admin: { port: 9090, tokens: [{ name: ops, role: operator, env: STRANGLER_ADMIN_TOKEN }] }',
   'admin.host': 'host: 0.0.0.0',
@@ -104,6 +106,7 @@ export const EXAMPLES: Readonly<Record<string, string>> = {
   'entities.*.commands[*].id': 'id: "$.id"',
   'entities.*.commands[*].capture': 'capture: response',
   'entities.*.commands[*].data': 'data: [customerId, items]',
+  'entities.*.commands[*].root': 'root: $.article',
   'entities.*.commands[*].expectedVersion': 'expectedVersion: stream_exists',
   'entities.*.reads': 'reads: [{ route: "GET /orders/:id", handler: ./reads/getOrder.ts }]',
   'entities.*.reads[*]': '- { route: "GET /orders/:id", handler: ./reads/getOrder.ts }',

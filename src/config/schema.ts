@@ -19,6 +19,7 @@ import { commandSchema, entitiesSchema, entitySchema, projectionOwner, readSchem
 import { routeShape } from './routes.ts';
 import type { Secret } from './secret.ts';
 import { DEFAULT_APPEND_GROUPS } from '../eventstore/appendGroups.ts';
+import { isCredentialHeader } from '../capture/actor.ts';
 
 /**
  * The migration spec (config/strangler.yaml). Every default of the product lives here and
@@ -30,6 +31,7 @@ const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 const ENV_NAME_WHAT = 'the NAME of the environment variable holding the token (A-Z, 0-9, _), not ${...} or the token itself';
 const HOST = /^[A-Za-z0-9.:[\]-]+$/;
+const CLAIM = /^[A-Za-z_][A-Za-z0-9_:-]*(\.[A-Za-z_][A-Za-z0-9_:-]*)*$/;
 
 function header() {
   return matching(HEADER_NAME, 'an HTTP header name like x-user-id');
@@ -44,8 +46,18 @@ const serverSchema = section(
     host: matching(HOST, 'a host name or IP address').default('0.0.0.0'),
     port: port().default(8080),
     bodyLimitBytes: positiveInt().default(10_485_760),
-    /** Request header naming the acting user, copied into event metadata. */
-    actorHeader: header().default('x-user-id'),
+    /** Request header naming the acting user, copied into event metadata. Never a credential header. */
+    actorHeader: header()
+      .default('x-user-id')
+      .refine((name) => !isCredentialHeader(name), {
+        error: (iss) =>
+          `"${String(iss.input)}" carries a credential: its value (a token, a session) would be stored as is in every event's metadata; name a header holding the user's name (e.g. x-user-id), or take the actor from the bearer token: actor: { jwtClaim: username }`,
+      }),
+    /** The actor from a claim of the `Authorization: Bearer` JWT (decoded, not verified; the token is never stored). */
+    actor: section(
+      { jwtClaim: matching(CLAIM, 'a JWT claim name like username (user.name for a nested one)') },
+      'a mapping with jwtClaim, e.g. { jwtClaim: username }',
+    ).optional(),
   },
   'a mapping with port and bodyLimitBytes',
 ).prefault({});

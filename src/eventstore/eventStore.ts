@@ -7,7 +7,15 @@ import { prepareAppend } from './appendToStream.ts';
 import { createAppendGroups, DEFAULT_APPEND_GROUPS, type AppendGroupOptions, type AppendGroupStats } from './appendGroups.ts';
 import { storeEpoch } from './epoch.ts';
 import { APPENDED_CHANNEL } from './appendSignal.ts';
-import { checkpointAt, countAfter, headPosition, invisibleCommittedCount, readAll, type ReadAllResult } from './readAll.ts';
+import {
+  checkpointAt,
+  countAfter,
+  headPosition,
+  invisibleCommittedCount,
+  readAll,
+  type ReadAllOptions,
+  type ReadAllResult,
+} from './readAll.ts';
 import { readStream, streamVersion } from './readStream.ts';
 import type { AppendResult, Checkpoint, ExpectedState, NewEvent, RecordedEvent } from './types.ts';
 
@@ -25,7 +33,8 @@ export interface EventStore {
   /** How appends were grouped since the store opened. */
   appendStats(): AppendGroupStats;
   readStream(streamId: string, opts?: { fromVersion?: number; maxCount?: number }): Promise<RecordedEvent[]>;
-  readAll(opts: { after: Checkpoint; limit: number }): Promise<ReadAllResult>;
+  /** The next window of the global log; `streamPrefixes` returns only those streams' events (readAll.ts). */
+  readAll(opts: ReadAllOptions): Promise<ReadAllResult>;
   streamVersion(streamId: string): Promise<number | null>;
   headPosition(): Promise<number>;
   invisibleCommittedCount(): Promise<number>;

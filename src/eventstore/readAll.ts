@@ -2,10 +2,27 @@ import type { Executor } from '../db/executor.ts';
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './rows.ts';
 import type { Checkpoint, RecordedEvent } from './types.ts';
 
+export interface ReadAllOptions {
+  after: Checkpoint;
+  /** Events of the log scanned per call (the window), whether or not they pass the filter. */
+  limit: number;
+  /**
+   * Only events whose stream id starts with one of these (a stream category, e.g. `orders-`).
+   * Absent: every event.
+   */
+  streamPrefixes?: readonly string[];
+}
+
 export interface ReadAllResult {
+  /** The window's events that pass the filter (all of them without one). */
   events: RecordedEvent[];
-  /** Pass back as `after` for the next batch; unchanged when nothing was read. */
+  /**
+   * Pass back as `after` for the next batch: the end of the window scanned, past events the
+   * filter left out (they are read, only not returned); unchanged when nothing was read.
+   */
   checkpoint: Checkpoint;
+  /** Events in the window scanned; fewer than `limit` means the reader has caught up. */
+  scanned: number;
 }
 
 /**
@@ -17,7 +34,8 @@ export interface ReadAllResult {
  * The cost: one long open transaction anywhere on the server holds visibility back
  * (see invisibleCommittedCount).
  */
-export async function readAll(db: Executor, opts: { after: Checkpoint; limit: number }): Promise<ReadAllResult> {
+export async function readAll(db: Executor, opts: ReadAllOptions): Promise<ReadAllResult> {
+  if (opts.streamPrefixes) return readAllFiltered(db, opts, opts.streamPrefixes);
   const { rows } = await db.query<EventRow>(
     `SELECT ${EVENT_COLUMNS} FROM strangler_events
       WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
@@ -28,7 +46,41 @@ export async function readAll(db: Executor, opts: { after: Checkpoint; limit: nu
   );
   const events = rows.map(toRecordedEvent);
   const last = events[events.length - 1];
-  return { events, checkpoint: last ? { transactionId: last.transactionId, position: last.position } : opts.after };
+  return {
+    events,
+    checkpoint: last ? { transactionId: last.transactionId, position: last.position } : opts.after,
+    scanned: events.length,
+  };
+}
+
+/**
+ * The same window of the log, returning only the events of the given stream categories.
+ * The window's last event comes back too (flagged, then dropped here) so the checkpoint
+ * moves past the events left out: a reader whose streams are quiet still advances, and
+ * never reads the same foreign events again.
+ */
+async function readAllFiltered(db: Executor, opts: ReadAllOptions, prefixes: readonly string[]): Promise<ReadAllResult> {
+  const { rows } = await db.query<EventRow & { wanted: boolean; scanned: string }>(
+    `WITH w AS (
+       SELECT *, row_number() OVER (ORDER BY transaction_id, global_position) AS n, count(*) OVER () AS scanned,
+              EXISTS (SELECT 1 FROM unnest($4::text[]) AS p(prefix) WHERE starts_with(e.stream_id, p.prefix)) AS wanted
+         FROM (SELECT * FROM strangler_events
+                WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
+                  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+                ORDER BY transaction_id, global_position
+                LIMIT $3) AS e)
+     SELECT ${EVENT_COLUMNS}, scanned, wanted FROM w
+      WHERE wanted OR n = scanned
+      ORDER BY transaction_id, global_position`,
+    [opts.after.transactionId, opts.after.position, opts.limit, [...prefixes]],
+  );
+  const last = rows[rows.length - 1];
+  if (!last) return { events: [], checkpoint: opts.after, scanned: 0 };
+  return {
+    events: rows.filter((r) => r.wanted).map(toRecordedEvent),
+    checkpoint: { transactionId: last.tx_id, position: Number(last.global_position) },
+    scanned: Number(last.scanned),
+  };
 }
 
 /** Highest global position stored (0 when empty). Committed events only. */

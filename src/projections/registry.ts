@@ -110,6 +110,7 @@ function isProjectionModule(m: unknown): m is ProjectionModule {
     Number.isInteger(p.version) &&
     Array.isArray(p.tables) &&
     Array.isArray(p.handles) &&
+    (p.streams === undefined || (Array.isArray(p.streams) && p.streams.every((s) => typeof s === 'string'))) &&
     typeof p.ddl === 'function' &&
     typeof p.apply === 'function'
   );

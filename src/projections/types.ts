@@ -23,6 +23,12 @@ export interface ProjectionModule {
   ddl(t: TableNames): string;
   /** Event types this projection reads; the runner skips the rest without calling it. */
   readonly handles: readonly string[];
+  /**
+   * Stream categories this projection reads (stream id prefixes, e.g. `['orders-']` for the
+   * template `orders-{id}`): events of other streams never reach it, whatever their type,
+   * so a corrective event of another entity cannot pause it. Absent: every stream.
+   */
+  readonly streams?: readonly string[];
   /** Applies a batch in log order. */
   apply(tx: Executor, events: readonly RecordedEvent[], t: TableNames): Promise<void>;
 }

@@ -23,6 +23,7 @@ export interface CommandHandlerOptions {
   keyLock: KeyLock;
   readRow?: RowReader;
   actorHeader: string;
+  actorJwtClaim?: string;
   metrics?: Metrics;
   logger: Logger;
   upstreamHealth?: UpstreamHealth;
@@ -60,6 +61,7 @@ export function createCommandHandler(opts: CommandHandlerOptions) {
       responseStatus: answer.status,
       responseBody: answer.body,
       actorHeader: opts.actorHeader,
+      ...(opts.actorJwtClaim !== undefined ? { actorJwtClaim: opts.actorJwtClaim } : {}),
       ...(opts.readRow ? { readRow: opts.readRow } : {}),
     });
     if (!captured.ok) {

@@ -172,6 +172,39 @@ export function describeEventStoreContract(backend: string, open: () => Promise<
       expect(await store.invisibleCommittedCount()).toBe(0);
     });
 
+    it('a read filtered by stream category returns only those streams and its checkpoint still passes the others', async () => {
+      const tag = randomUUID().slice(0, 8);
+      const mine = `mine${tag}-1`;
+      const start = await store.headPosition();
+      const after = (await store.checkpointAt(start)) ?? START;
+      await store.append(mine, [ev('A', { n: 1 })]);
+      await store.append(`other${tag}-1`, [ev('B'), ev('B'), ev('B')]);
+      await store.append(mine, [ev('A', { n: 2 })]);
+      await store.append(`other${tag}-2`, [ev('B'), ev('B')]);
+      const head = await store.headPosition();
+      const streamPrefixes = [`mine${tag}-`];
+
+      const first = await store.readAll({ after, limit: 3, streamPrefixes });
+      expect(first.events.map((e) => e.streamId)).toEqual([mine]);
+      expect(first.scanned).toBe(3);
+      // The window ended on another stream's event: the checkpoint is there, not at the last event returned.
+      expect(first.checkpoint.position).toBeGreaterThan(first.events[0]!.position);
+
+      const seen = [...first.events];
+      let cp = first.checkpoint;
+      for (;;) {
+        const batch = await store.readAll({ after: cp, limit: 3, streamPrefixes });
+        if (batch.scanned === 0) {
+          expect(batch.checkpoint).toEqual(cp);
+          break;
+        }
+        seen.push(...batch.events);
+        cp = batch.checkpoint;
+      }
+      expect(seen.map((e) => e.data)).toEqual([{ n: 1 }, { n: 2 }]);
+      expect(cp.position).toBe(head); // the trailing events of the other stream were passed too
+    });
+
     it('stored events cannot be updated or deleted', async () => {
       const s = stream();
       await store.append(s, [ev('A')]);

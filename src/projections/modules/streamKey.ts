@@ -1,6 +1,16 @@
 import { StranglerError } from '../../errors/StranglerError.ts';
 
 /**
+ * The stream category of a template: the fixed part before `{id}` (`orders-{id}` → `orders-`).
+ * Every stream of the entity starts with it; a projection reads only those streams.
+ */
+export function streamCategory(template: string): string {
+  const at = template.indexOf('{id}');
+  if (at < 0) throw new StranglerError('invalid_stream_template', `Stream template "${template}" has no {id}; e.g. "orders-{id}".`);
+  return template.slice(0, at);
+}
+
+/**
  * The aggregate key inside a stream id, from the entity's template (`orders-{id}` →
  * `orders-ord_1` gives `ord_1`). The stream is the aggregate's identity: every event of it
  * belongs to the same row, whatever its data says.

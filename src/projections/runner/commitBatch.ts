@@ -32,16 +32,21 @@ export async function lockAsHolder(tx: Executor, h: Holder): Promise<ProjectionR
 /**
  * Applies a batch and moves the checkpoint in ONE transaction (exactly-once effect under
  * at-least-once delivery): either both commit or neither does. Renews the lease too.
+ *
+ * `through`: where the read window ended when it holds events of other streams after the
+ * last one here (a projection reads only its own streams): the checkpoint moves past them,
+ * even with no event of ours to apply. Default: the last event's checkpoint.
  */
 export async function commitBatch(
   db: Executor,
   h: Holder,
   events: readonly RecordedEvent[],
   apply: (tx: Executor, tables: TableNames) => Promise<void>,
+  through?: Checkpoint,
 ): Promise<Checkpoint> {
   const last = events[events.length - 1];
-  if (!last) return h.expected;
-  const next: Checkpoint = { transactionId: last.transactionId, position: last.position };
+  const next: Checkpoint | undefined = through ?? (last && { transactionId: last.transactionId, position: last.position });
+  if (!next || sameCheckpoint(next, h.expected)) return h.expected;
   await db.transaction(async (tx) => {
     const row = await lockAsHolder(tx, h);
     await apply(tx, row.tables);

@@ -77,8 +77,13 @@ export async function skipFailedEvent(store: EventStore, name: string, skippedBy
       name,
       (await listProjections(store.db)).map((r) => r.name),
     );
-  // The paused runner committed every event before the poison one: it is the next in the log.
-  const next = (await store.readAll({ after: before.checkpoint, limit: 1 })).events[0];
+  // The paused runner committed every event of its streams before the poison one; events of
+  // other streams may lie between (it never reads them), so the poison one is read at its own
+  // checkpoint: nothing orders between (tx, position - 1) and (tx, position).
+  const failed = before.failure?.checkpoint;
+  const next = failed
+    ? (await store.readAll({ after: { transactionId: failed.transactionId, position: failed.position - 1 }, limit: 1 })).events[0]
+    : undefined;
   return store.db.transaction(async (tx) => {
     const row = await lockRow(tx, name);
     const failure = row.failure;

@@ -70,6 +70,8 @@ export async function rebuildProjection(o: RebuildOptions): Promise<RebuildResul
   let applied = claim.applied;
   let deadLetteredCount = 0;
   let lastReport = 0;
+  // The module's own streams only, as the live runner reads them.
+  const streams = module.streams ? { streamPrefixes: module.streams } : {};
 
   const applyPart = async (tx: Executor, events: readonly RecordedEvent[]) => {
     const keep = events.filter((e) => !skipped.has(e.id));
@@ -99,9 +101,8 @@ export async function rebuildProjection(o: RebuildOptions): Promise<RebuildResul
   for (;;) {
     if (o.signal?.aborted)
       throw new ProjectionStateError(`Rebuild of "${name}" stopped at position ${cp.position}; run it again to resume from there.`);
-    const { events } = await store.readAll({ after: cp, limit: batchSize });
-    if (events.length < batchSize) break; // close to the head: finish under the row lock
-    const next = last(events);
+    const { events, checkpoint: next, scanned } = await store.readAll({ after: cp, limit: batchSize, ...streams });
+    if (scanned < batchSize) break; // close to the head: finish under the row lock
     await store.db.transaction(async (tx) => {
       await applyPart(tx, events);
       // Compare-and-set without holding the row while applying: lost to another rebuild → rolled back.
@@ -131,10 +132,10 @@ export async function rebuildProjection(o: RebuildOptions): Promise<RebuildResul
     }
     // Live runners wait on this row lock now: apply the tail, then swap, all or nothing.
     for (;;) {
-      const { events } = await inTx.readAll({ after: cp, limit: batchSize });
-      if (events.length === 0) break;
+      const { events, checkpoint, scanned } = await inTx.readAll({ after: cp, limit: batchSize, ...streams });
+      if (scanned === 0) break;
       await applyPart(tx, events);
-      cp = last(events);
+      cp = checkpoint;
       applied += events.length;
     }
     const servedNames: TableNames = Object.fromEntries(module.tables.map((t) => [t, row.tables[t] ?? t]));
@@ -155,11 +156,6 @@ export async function rebuildProjection(o: RebuildOptions): Promise<RebuildResul
   await report('done', true);
   return { applied, position: cp.position, tables: served, durationMs: clock() - started, deadLettered: deadLetteredCount };
 }
-
-const last = (events: readonly RecordedEvent[]): Checkpoint => {
-  const e = events[events.length - 1]!;
-  return { transactionId: e.transactionId, position: e.position };
-};
 
 interface RebuildClaim {
   tables: TableNames;

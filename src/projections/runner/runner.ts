@@ -1,7 +1,7 @@
 import type { Logger } from '../../logging/logger.ts';
 import type { EventStore } from '../../eventstore/index.ts';
 import type { ReadAllResult } from '../../eventstore/readAll.ts';
-import type { Checkpoint, RecordedEvent } from '../../eventstore/types.ts';
+import type { Checkpoint } from '../../eventstore/types.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
 import type { ProjectionModule } from '../types.ts';
 import { applyEvents, noUpcast, type UpcastFn } from './applyEvents.ts';
@@ -136,31 +136,36 @@ export function createProjectionRunner(o: ProjectionRunnerOptions): ProjectionRu
   // the checkpoint the batch before it committed; anything else discards it.
   let prefetch: { after: Checkpoint; result: Promise<ReadAllResult> } | null = null;
 
-  async function read(after: Checkpoint, limit: number): Promise<RecordedEvent[]> {
+  // Only the module's own streams: another entity's events (a repair among them) never reach it.
+  const readWindow = (after: Checkpoint, limit: number) =>
+    store.readAll({ after, limit, ...(module.streams ? { streamPrefixes: module.streams } : {}) });
+
+  async function read(after: Checkpoint, limit: number): Promise<ReadAllResult> {
     const ahead = prefetch;
     prefetch = null;
     if (ahead && sameCheckpoint(ahead.after, after)) {
-      const { events } = await ahead.result.catch(() => ({ events: [] as RecordedEvent[] }));
+      const result = await ahead.result.catch(() => null);
       // An empty prefetch may only mean our own open transaction held visibility back: look again.
-      if (events.length > 0) return events;
+      if (result && result.scanned > 0) return result;
     } else {
       ahead?.result.catch(() => {});
     }
-    return (await store.readAll({ after, limit })).events;
+    return readWindow(after, limit);
   }
 
-  /** One batch; returns how many events were read (0 = caught up) and whether it was full (behind). */
+  /**
+   * One batch; returns how many events of the log were scanned (0 = caught up) and whether the
+   * window came back full (behind). Scanned, not applied: other streams' events fill windows too.
+   */
   async function step(current: ProjectionRow): Promise<{ read: number; full: boolean }> {
     const limit = sizer.size;
-    const events = await read(current.checkpoint, limit);
-    sizer.read(events.length, limit);
-    if (events.length === 0) return { read: 0, full: false };
+    const { events, checkpoint: end, scanned } = await read(current.checkpoint, limit);
+    sizer.read(scanned, limit);
+    if (scanned === 0) return { read: 0, full: false };
     // A prefetch may have been read with another limit: what counts is whether it came back full.
-    const full = events.length >= limit;
+    const full = scanned >= limit;
     if (full) {
-      const last = events[events.length - 1]!;
-      const after = { transactionId: last.transactionId, position: last.position };
-      prefetch = { after, result: store.readAll({ after, limit: sizer.size }) };
+      prefetch = { after: end, result: readWindow(end, sizer.size) };
       prefetch.result.catch(() => {}); // awaited (or dropped) by the next read
     }
     const started = performance.now();
@@ -168,7 +173,9 @@ export function createProjectionRunner(o: ProjectionRunnerOptions): ProjectionRu
     const holder: Holder = { name, owner, expected: current.checkpoint, leaseMs };
     const outcome = await commitIsolatingPoison(events, {
       commit: async (part) => {
-        holder.expected = await commitBatch(store.db, holder, part, (tx, tables) => applyEvents(tx, module, part, tables, upcast));
+        // The whole batch moves the checkpoint to the window's end, past other streams' events after it.
+        const through = part.length === events.length ? end : undefined;
+        holder.expected = await commitBatch(store.db, holder, part, (tx, tables) => applyEvents(tx, module, part, tables, upcast), through);
         current.checkpoint = holder.expected;
         current.appliedEvents += part.length;
         renewedAt = clock();
@@ -193,7 +200,7 @@ export function createProjectionRunner(o: ProjectionRunnerOptions): ProjectionRu
     });
     sizer.committed(performance.now() - started, failed);
     if (outcome === 'paused') await refreshLag(true);
-    return { read: events.length, full };
+    return { read: scanned, full };
   }
 
   async function loop(): Promise<void> {

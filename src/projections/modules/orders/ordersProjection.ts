@@ -2,7 +2,7 @@ import type { RecordedEvent } from '../../../eventstore/types.ts';
 import type { ProjectionModule, TableNames } from '../../types.ts';
 import { readAppliedVersions, tombstoneDdl, writeTombstones } from '../appliedVersions.ts';
 import { tableName } from '../sql.ts';
-import { streamKeyParser } from '../streamKey.ts';
+import { streamCategory, streamKeyParser } from '../streamKey.ts';
 import { ORDER_EVENT_TYPES } from './events.ts';
 import { foldOrders } from './fold.ts';
 import { ordersDdl, writeOrderChanges, type OrdersTables } from './statements.ts';
@@ -41,13 +41,15 @@ const tablesOf = (t: TableNames): OrdersTables => ({
  * whatever its size: events are folded per order in log order, then written set-based.
  */
 export function createOrdersProjection(opts: OrdersProjectionOptions = {}): ProjectionModule {
-  const orderIdOf = streamKeyParser(opts.stream ?? 'orders-{id}');
+  const stream = opts.stream ?? 'orders-{id}';
+  const orderIdOf = streamKeyParser(stream);
   const handled = new Set<string>(ORDER_EVENT_TYPES);
   return {
     name: opts.name ?? 'orders',
     version: 1,
     tables: ORDERS_TABLES,
     handles: ORDER_EVENT_TYPES,
+    streams: [streamCategory(stream)],
     ddl: (t) => `${ordersDdl(tablesOf(t))}\n${tombstoneDdl(tableName(t, 'order_tombstones'))}`,
     async apply(tx, events: readonly RecordedEvent[], t) {
       const tables = tablesOf(t);

@@ -2,7 +2,7 @@ import type { EntityConfig } from '../../../config/schema.ts';
 import type { ProjectionModule, TableNames } from '../../types.ts';
 import { readAppliedVersions, tombstoneDdl, writeTombstones } from '../appliedVersions.ts';
 import { tableName } from '../sql.ts';
-import { streamKeyParser } from '../streamKey.ts';
+import { streamCategory, streamKeyParser } from '../streamKey.ts';
 import { checkRowColumns, defaultRowColumns, type RowColumn } from './columns.ts';
 import { foldRows } from './fold.ts';
 import { rowEventKinds, type RowEventKind } from './kinds.ts';
@@ -51,6 +51,7 @@ export function createRowProjection(opts: RowProjectionOptions): ProjectionModul
     version: 1,
     tables: [rowsLogical, tombLogical],
     handles: [...kinds.keys()],
+    streams: [streamCategory(config.stream)],
     ddl: (t) => `${rowDdl(tableOf(t))}\n${tombstoneDdl(tableName(t, tombLogical))}`,
     async apply(tx, events, t) {
       const mine = events.filter((e) => kinds.has(e.type));
