@@ -4,9 +4,10 @@
  * PostgreSQL event store, orders created through the sidecar, and the CLI talking to the
  * admin API only (STRANGLER_ADMIN_URL / STRANGLER_ADMIN_TOKEN, no --config). A row changed
  * behind the service's back is found, repaired through the log, and the orders projection
- * keeps running.
+ * keeps running. Each test gets its own legacy service, event store and sidecar: the drift one
+ * test leaves is never seen by the other.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { readProjection } from '../../src/projections/runner/projectionRow.ts';
 import type { Sidecar } from '../../src/sidecar.ts';
@@ -33,7 +34,8 @@ for (const backend of ['mariadb', 'postgres'] as const satisfies readonly Legacy
     let sidecar: Sidecar | undefined;
     const orderIds: string[] = [];
 
-    beforeAll(async () => {
+    beforeEach(async () => {
+      orderIds.length = 0;
       legacy = await startLegacy(backend);
       eventStoreDb = await createPgTestDb('e2e_recon');
       spoolDir = await tempDir('strangler-e2e-recon-');
@@ -65,7 +67,7 @@ for (const backend of ['mariadb', 'postgres'] as const satisfies readonly Legacy
       await caughtUp();
     }, 120_000);
 
-    afterAll(async () => {
+    afterEach(async () => {
       await closeAll(
         async () => sidecar?.stop(),
         async () => legacy?.close(),

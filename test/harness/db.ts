@@ -4,6 +4,12 @@
  *
  *   const db = await createPgTestDb('eventstore');
  *   afterAll(() => db.drop());
+ *
+ * A test that changes rows gets a fresh copy of data seeded once (`template`), so no test
+ * depends on what another left or restored:
+ *
+ *   const seed = await createPgTestDb('orders_seed'); ...seed it, close its pools...
+ *   beforeEach(async () => (db = await createPgTestDb('orders', { template: seed.name })));
  */
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
@@ -28,12 +34,21 @@ export function mysqlServerUrl(): string {
   return inject('mysqlUrl');
 }
 
-export async function createPgTestDb(prefix = 't'): Promise<TestDb> {
+export interface TestDbOptions {
+  /**
+   * Database to copy (tables and rows). PostgreSQL: CREATE DATABASE … TEMPLATE, so nothing may
+   * be connected to it (close its pools after seeding). MariaDB: each table re-created from
+   * SHOW CREATE TABLE (keys and constraints kept) and filled server-side.
+   */
+  template?: string;
+}
+
+export async function createPgTestDb(prefix = 't', opts: TestDbOptions = {}): Promise<TestDb> {
   const server = pgServerUrl();
   const name = uniqueName(prefix);
   const admin = createPgExecutor({ url: server, max: 1 });
   try {
-    await admin.exec(`CREATE DATABASE "${name}"`);
+    await admin.exec(`CREATE DATABASE "${name}"${opts.template ? ` TEMPLATE "${opts.template}"` : ''}`);
   } finally {
     await admin.close();
   }
@@ -52,12 +67,13 @@ export async function createPgTestDb(prefix = 't'): Promise<TestDb> {
   };
 }
 
-export async function createMysqlTestDb(prefix = 't'): Promise<TestDb> {
+export async function createMysqlTestDb(prefix = 't', opts: TestDbOptions = {}): Promise<TestDb> {
   const server = mysqlServerUrl();
   const name = uniqueName(prefix);
   const admin = createMysqlExecutor({ url: server, max: 1 });
   try {
     await admin.exec(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    if (opts.template) await copyMysqlTables(admin, opts.template, name);
   } finally {
     await admin.close();
   }
@@ -73,6 +89,26 @@ export async function createMysqlTestDb(prefix = 't'): Promise<TestDb> {
       }
     }),
   };
+}
+
+/** Copies every base table of `from` into `to` on the same server (one connection: the session settings hold). */
+async function copyMysqlTables(admin: ReturnType<typeof createMysqlExecutor>, from: string, to: string): Promise<void> {
+  const { rows } = await admin.query<{ name: string }>(
+    "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE' ORDER BY table_name",
+    [from],
+  );
+  // Tables in any order: foreign keys are checked by the rows' own database, already consistent.
+  await admin.exec('SET SESSION foreign_key_checks = 0');
+  try {
+    for (const { name } of rows) {
+      const created = await admin.query<Record<string, string>>(`SHOW CREATE TABLE \`${from}\`.\`${name}\``);
+      await admin.exec(`USE \`${to}\``);
+      await admin.exec(created.rows[0]!['Create Table']!);
+      await admin.exec(`INSERT INTO \`${to}\`.\`${name}\` SELECT * FROM \`${from}\`.\`${name}\``);
+    }
+  } finally {
+    await admin.exec('SET SESSION foreign_key_checks = 1');
+  }
 }
 
 /** prefix_pid_random, lower case, within PostgreSQL's 63-byte and MySQL's 64-char limits. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main, type CliIo } from '../../src/cli/main.ts';
 import { Secret } from '../../src/config/secret.ts';
 import { runDoctor } from '../../src/doctor/index.ts';
@@ -14,7 +14,9 @@ import { startTestSidecar } from '../helpers/sidecar.ts';
 
 // The operator surface of a running sidecar: GET /admin/status, /admin/projections and its
 // pause/resume/skip/rebuild, against a real sidecar on a real PostgreSQL event store; then the
-// CLI commands end to end against the same sidecar, as an operator would run them.
+// CLI commands end to end against the same sidecar, as an operator would run them. Each test
+// gets a sidecar and an event store of its own: none depends on what another paused, rebuilt,
+// appended or stopped.
 const OPERATOR = 'op-secret-token';
 const VIEWER = 'view-secret-token';
 let db: TestDb;
@@ -22,7 +24,7 @@ let store: EventStore;
 let upstream: EchoUpstream;
 let sidecar: Sidecar;
 
-beforeAll(async () => {
+beforeEach(async () => {
   db = await createPgTestDb('adminops');
   store = await openEventStore({ url: db.url, migrate: true, poolSize: 6 });
   upstream = await startEchoUpstream();
@@ -39,12 +41,21 @@ beforeAll(async () => {
   await until(async () => (await readProjection(store.db, 'orders')) !== null, 'the orders runner to register', 30_000);
 }, 60_000);
 
-afterAll(async () => {
+afterEach(async () => {
   await sidecar?.stop();
   await upstream?.close();
   await store?.close();
   await db?.drop();
 });
+
+/** A finished run with a verdict this sidecar's reconciler may not know yet: passed on as is. */
+async function recordInconclusiveRun(): Promise<void> {
+  await store.db.query(
+    `INSERT INTO strangler_reconcile_runs (entity, status, config_hash, encoding_version, finished_at, report)
+     VALUES ('orders', 'finished', 'h', 1, now(), $1::jsonb)`,
+    [JSON.stringify({ verdict: 'inconclusive', mismatchRate: 0.25 })],
+  );
+}
 
 let seq = 0;
 /** n well-formed OrderCreated events, each in a stream of its own. */
@@ -81,12 +92,7 @@ describe('admin API: status and projections', () => {
   it('GET /admin/status: upstream, event store, spool, projections and entities on one answer (viewer)', async () => {
     await appendOrders(3);
     await until(async () => (await position()) === (await store.headPosition()), 'orders to catch up');
-    // A finished run with a verdict this sidecar's reconciler may not know yet: passed on as is.
-    await store.db.query(
-      `INSERT INTO strangler_reconcile_runs (entity, status, config_hash, encoding_version, finished_at, report)
-       VALUES ('orders', 'finished', 'h', 1, now(), $1::jsonb)`,
-      [JSON.stringify({ verdict: 'inconclusive', mismatchRate: 0.25 })],
-    );
+    await recordInconclusiveRun();
     expect((await api('GET', '/admin/status', null)).status).toBe(401);
     const { status, body } = await api('GET', '/admin/status', VIEWER);
     expect(status).toBe(200);
@@ -165,6 +171,8 @@ describe('admin API: status and projections', () => {
   });
 
   it('rebuild answers 202 and switches to new tables in the background; GET follows it', async () => {
+    await appendOrders(6);
+    await until(async () => (await position()) === (await store.headPosition()), 'orders to catch up');
     const started = await api('POST', '/admin/projections/orders/rebuild', OPERATOR, '{"reason":"new version"}');
     expect(started.status).toBe(202);
     await until(
@@ -176,7 +184,7 @@ describe('admin API: status and projections', () => {
     const { rows } = await store.db.query<{ n: string }>(
       `SELECT count(*) AS n FROM ${(await readProjection(store.db, 'orders'))!.tables.orders}`,
     );
-    expect(Number(rows[0]!.n)).toBe(seq);
+    expect(Number(rows[0]!.n)).toBe(6);
   });
 
   it('an operator pause outlives a rebuild (the swap ends only a failure pause); the doctor reports it as deliberate', async () => {
@@ -227,6 +235,7 @@ describe('the CLI against the running sidecar', () => {
   }
 
   it('strangler status prints one screen; --json is the admin answer', async () => {
+    await recordInconclusiveRun();
     const s = await cli('status');
     expect([s.code, s.err]).toEqual([0, '']);
     expect(s.out).toContain(`sidecar ${sidecar.adminUrl}: ready`);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main, type CliIo } from '../../src/cli/main.ts';
 import { openEventStore, type EventStore } from '../../src/eventstore/index.ts';
 import { createLogger, silentLogger } from '../../src/logging/logger.ts';
@@ -22,16 +22,18 @@ async function cli(url: string, ...args: string[]): Promise<{ code: number; out:
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
+// An event store per test: the poison test counts events from the start of the log.
 describe('projection failures and operator commands (PostgreSQL 15)', () => {
   let testDb: TestDb;
   let store: EventStore;
-  const stops: (() => Promise<void>)[] = [];
+  let stops: (() => Promise<void>)[] = [];
 
-  beforeAll(async () => {
+  beforeEach(async () => {
     testDb = await createPgTestDb('projops');
     store = await openEventStore({ url: testDb.url, migrate: true, poolSize: 20 });
+    stops = [];
   });
-  afterAll(async () => {
+  afterEach(async () => {
     for (const stop of stops) await stop();
     await store?.close();
     await testDb?.drop();

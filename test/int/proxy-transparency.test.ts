@@ -181,13 +181,16 @@ describe('answers through the sidecar are the legacy answers', () => {
   });
 
   it('GET /orders/export streams: chunked through the sidecar too, same bytes, in several pieces', async () => {
-    for (let n = 0; n < 3; n++) await createVia('sidecar', 'cust-export');
+    // Six orders of its own (three pages of two): the test counts no order another test created.
+    const created: string[] = [];
+    for (let n = 0; n < 6; n++) created.push((await createVia('sidecar', 'cust-export')).id);
     const r = await both({ path: '/orders/export' });
     expect(r.legacy.status).toBe(200);
     expect(rawHeader(r.legacy.rawHeaders, 'transfer-encoding')).toBe('chunked');
     expect(rawHeader(r.sidecar.rawHeaders, 'transfer-encoding')).toBe('chunked');
     expect(rawHeader(r.sidecar.rawHeaders, 'content-length')).toBeUndefined();
     expect(r.sidecar.body.toString('utf8').trim().split('\n').length).toBeGreaterThanOrEqual(6);
+    for (const id of created) expect(r.sidecar.body.toString('utf8')).toContain(id);
     // Pages are 2 orders with 15 ms between them: a proxy that buffered would deliver one piece.
     expect(r.sidecar.dataEvents).toBeGreaterThan(1);
     expectIdentical(r.legacy, r.sidecar);

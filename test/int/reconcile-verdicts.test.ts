@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAdminServer } from '../../src/admin/adminServer.ts';
 import { createReconciliationRoutes } from '../../src/admin/reconciliationRoutes.ts';
 import { main } from '../../src/cli/main.ts';
@@ -30,7 +30,8 @@ import { createMysqlTestDb, createPgTestDb, type TestDb } from '../harness/db.ts
 // Honest verdicts and exit codes (issue 10, items 3, 4, 5, 7 and 9): a paused or lagging
 // projection makes a run inconclusive, one entity's error leaves the others' verdicts, a
 // repair exits by the repair, a run that fails before its first chunk is still listed, and a
-// table is never compared with itself.
+// table is never compared with itself. Each test seeds databases of its own (50 rows): no
+// test sees another's drift, runs, appended events or paused projection.
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const ROWS = 50;
 const module = createOrdersProjection();
@@ -68,7 +69,7 @@ async function cli(args: string[], env: Record<string, string> = {}) {
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-beforeAll(async () => {
+beforeEach(async () => {
   legacyDb = await createMysqlTestDb('verdicts');
   storeDb = await createPgTestDb('verdicts');
   legacy = createMysqlExecutor({ url: legacyDb.url, max: 2 });
@@ -83,11 +84,12 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'strangler-verdicts-'));
 }, 60_000);
 
-afterAll(async () => {
+afterEach(async () => {
   await legacy?.close();
   await store?.close();
   await legacyDb?.drop();
   await storeDb?.drop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('exit codes and partial failures of strangler reconcile --config', () => {
@@ -177,11 +179,13 @@ describe('admin API: early failures, body limits', () => {
   const tokens = [{ name: 'ops', role: 'operator' as const, secret: new Secret('op-token') }];
   let server: http.Server;
   let base: string;
-  const metrics = createMetrics(new Registry());
-  // Nothing listens on port 1: every legacy statement fails at once with ECONNREFUSED.
-  const unreachable = createMysqlExecutor({ url: 'mysql://root@127.0.0.1:1/legacy', max: 1 });
+  let metrics: ReturnType<typeof createMetrics>;
+  let unreachable: ReturnType<typeof createMysqlExecutor>;
 
-  beforeAll(async () => {
+  beforeEach(async () => {
+    metrics = createMetrics(new Registry());
+    // Nothing listens on port 1: every legacy statement fails at once with ECONNREFUSED.
+    unreachable = createMysqlExecutor({ url: 'mysql://root@127.0.0.1:1/legacy', max: 1 });
     const reconciler = createReconciler({
       config: configSchema.parse({
         legacy: { upstream: 'http://127.0.0.1:3000' },
@@ -205,7 +209,7 @@ describe('admin API: early failures, body limits', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await new Promise<void>((r) => server.close(() => r()));
     await unreachable.close();
   });
@@ -243,7 +247,6 @@ describe('admin API: early failures, body limits', () => {
   });
 });
 
-// Last: it leaves the orders projection paused.
 describe('a verdict never hides a paused or lagging projection', () => {
   it('behind reconciliation.maxPendingLagMs: inconclusive, with the reason', async () => {
     await store.append(`orders-${id(20)}`, [{ type: 'OrderPaid', data: {} }]);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema, type ConfigSpec } from '../../src/config/schema.ts';
 import { createMysqlExecutor } from '../../src/db/mysqlExecutor.ts';
 import { openEventStore, type EventStore } from '../../src/eventstore/index.ts';
@@ -19,9 +19,13 @@ import { until } from '../e2e/fixtures/wait.ts';
 
 // Reconciliation of the sample's orders table: MariaDB legacy against the PostgreSQL read
 // model built by the orders projection. 100,000 rows, drift planted directly in legacy.
+// Seeded once into pristine databases; every test works on fresh copies of both (and so on
+// an event store of its own), whatever ran before it and in whatever order.
 const ROWS = 100_000;
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
+let legacySeed: TestDb;
+let storeSeed: TestDb;
 let legacyDb: TestDb;
 let storeDb: TestDb;
 let legacy: ReturnType<typeof createMysqlExecutor>;
@@ -37,7 +41,13 @@ function row(n: number) {
   return [id(n), `cust-${n % 997}`, ['CREATED', 'PAID', 'CANCELLED'][n % 3]!, `${Math.floor((n % 100_000) / 100)}.${pad(n % 100)}`, ts, ts];
 }
 
-async function seed() {
+/** Three items for each order of [from, to): 'SKU-a', 'SKU-b', 'sku-c' (binary collation: three keys). */
+const items = (from: number, to: number) =>
+  Array.from({ length: to - from }, (_, i) =>
+    ['SKU-a', 'SKU-b', 'sku-c'].map((sku, j) => [id(from + i), sku, j + 1, `${(from + i) % 50}.25`]),
+  ).flat();
+
+async function seed(legacy: ReturnType<typeof createMysqlExecutor>, store: EventStore) {
   await legacy.exec(readFileSync(path.join(ROOT, 'examples/legacy-orders/schema/mysql.sql'), 'utf8'));
   await store.db.exec(module.ddl({ orders: 'orders', order_items: 'order_items', order_tombstones: 'order_tombstones' }));
   for (let from = 1; from <= ROWS; from += 5000) {
@@ -50,6 +60,12 @@ async function seed() {
       [JSON.stringify(batch.map(([i, c, s, t, ca, ua]) => ({ id: i, c, s, t, ca, ua })))],
     );
   }
+  const itemRows = items(1000, 2000);
+  await legacy.query('INSERT INTO order_items (order_id, sku, quantity, price) VALUES ?', [itemRows]);
+  await store.db.query(
+    `INSERT INTO order_items SELECT r.o, r.s, r.q, r.p::numeric FROM json_to_recordset($1::json) AS r(o text, s text, q int, p text)`,
+    [JSON.stringify(itemRows.map(([o, s, q, p]) => ({ o, s, q, p })))],
+  );
 }
 
 function config(overrides: Record<string, unknown> = {}): Pick<ConfigSpec, 'entities' | 'reconciliation'> {
@@ -117,18 +133,36 @@ async function project() {
 }
 
 beforeAll(async () => {
-  legacyDb = await createMysqlTestDb('reconcile');
-  storeDb = await createPgTestDb('reconcile');
-  legacy = createMysqlExecutor({ url: legacyDb.url, max: 4 });
-  store = await openEventStore({ url: storeDb.url, migrate: true, poolSize: 4 });
-  await seed();
+  legacySeed = await createMysqlTestDb('reconcile_seed');
+  storeSeed = await createPgTestDb('reconcile_seed');
+  const l = createMysqlExecutor({ url: legacySeed.url, max: 4 });
+  const s = await openEventStore({ url: storeSeed.url, migrate: true, poolSize: 4 });
+  try {
+    await seed(l, s);
+  } finally {
+    // Closed: PostgreSQL copies a template only while nothing is connected to it.
+    await l.close();
+    await s.close();
+  }
 }, 120_000);
 
-afterAll(async () => {
+beforeEach(async () => {
+  legacyDb = await createMysqlTestDb('reconcile', { template: legacySeed.name });
+  storeDb = await createPgTestDb('reconcile', { template: storeSeed.name });
+  legacy = createMysqlExecutor({ url: legacyDb.url, max: 4 });
+  store = await openEventStore({ url: storeDb.url, migrate: true, poolSize: 4 });
+}, 120_000);
+
+afterEach(async () => {
   await legacy?.close();
   await store?.close();
   await legacyDb?.drop();
   await storeDb?.drop();
+}, 120_000);
+
+afterAll(async () => {
+  await legacySeed?.drop();
+  await storeSeed?.drop();
 });
 
 describe('reconciliation: MariaDB orders vs the PostgreSQL read model', () => {
@@ -248,21 +282,17 @@ describe('reconciliation: MariaDB orders vs the PostgreSQL read model', () => {
     // Every 50th row of the first 8,000 drifts (160 rows); the rest of the table is equal.
     const drifted = Array.from({ length: 160 }, (_, i) => 50 * (i + 1));
     await legacy.query(`UPDATE orders SET status = IF(status = 'PAID', 'CANCELLED', 'PAID') WHERE id IN (?)`, [drifted.map(id)]);
-    try {
-      const report = finished(await reconciler({}, { chunkSize: 1000 }).run());
-      expect(report).toMatchObject({ differing: 160, missingInProjection: 0, extraInProjection: 0, matched: ROWS - 160 });
-      expect(report.samples.length).toBeGreaterThan(0);
-      const m = /(\d+) differing chunk\(s\) narrowed in the databases; (\d+) rows of their differing pieces compared row by row/.exec(
-        report.prefilter.reason,
-      );
-      expect(m).not.toBeNull();
-      // Pieces of at most LEAF_ROWS rows around each drifted row, both sides: far fewer than the 8,000 rows of the stretch.
-      expect(Number(m![2])).toBeLessThanOrEqual(160 * 2 * 64);
-      expect(report.prefilteredChunks).toBeGreaterThan(0);
-      expect(report.prefilteredChunks).toBeLessThan(report.chunks);
-    } finally {
-      for (const n of drifted) await legacy.query('UPDATE orders SET status = ? WHERE id = ?', [row(n)[2], id(n)]);
-    }
+    const report = finished(await reconciler({}, { chunkSize: 1000 }).run());
+    expect(report).toMatchObject({ differing: 160, missingInProjection: 0, extraInProjection: 0, matched: ROWS - 160 });
+    expect(report.samples.length).toBeGreaterThan(0);
+    const m = /(\d+) differing chunk\(s\) narrowed in the databases; (\d+) rows of their differing pieces compared row by row/.exec(
+      report.prefilter.reason,
+    );
+    expect(m).not.toBeNull();
+    // Pieces of at most LEAF_ROWS rows around each drifted row, both sides: far fewer than the 8,000 rows of the stretch.
+    expect(Number(m![2])).toBeLessThanOrEqual(160 * 2 * 64);
+    expect(report.prefilteredChunks).toBeGreaterThan(0);
+    expect(report.prefilteredChunks).toBeLessThan(report.chunks);
   }, 60_000);
 
   it('rows written while a run is in progress are pending (event not projected yet) or resolved on the re-check, not mismatches', async () => {
@@ -296,13 +326,6 @@ describe('reconciliation: MariaDB orders vs the PostgreSQL read model', () => {
     expect((await diffKeys(report.runId, 'pending')).map((d) => d.key_text)).toEqual([pendingKey]);
     expect((await diffKeys(report.runId, 'resolved')).map((d) => d.key_text)).toEqual([resolvedKey]);
     expect(await diffKeys(report.runId)).toEqual([{ key_text: driftKey, class: 'differing', columns: ['customer_id'] }]);
-    // Put the rows back as they were for the tests after this one. (The projection stamps
-    // updated_at with the event's recorded time, legacy with its own clock: the sample spec
-    // leaves updated_at out of reconcile.columns for that reason; this test compares all.)
-    await project();
-    await store.db.query(`UPDATE orders SET updated_at = '2026-06-01 00:00:00' WHERE id = $1`, [pendingKey]);
-    await legacy.query(`UPDATE orders SET customer_id = ? WHERE id = ?`, [row(97_000)[1], driftKey]);
-    await store.db.query(`UPDATE orders SET customer_id = $1 WHERE id = $2`, [row(97_000)[1], driftKey]);
   }, 60_000);
 
   it('one run per entity at a time; a run whose owner died is resumed from its last finished chunk', async () => {
@@ -337,10 +360,6 @@ describe('reconciliation: MariaDB orders vs the PostgreSQL read model', () => {
   }, 60_000);
 
   describe('a composite key: order_items (order_id, sku)', () => {
-    const items = (from: number, to: number) =>
-      Array.from({ length: to - from }, (_, i) =>
-        ['SKU-a', 'SKU-b', 'sku-c'].map((sku, j) => [id(from + i), sku, j + 1, `${(from + i) % 50}.25`]),
-      ).flat();
     const itemsConfig = (settings: Record<string, unknown> = {}) =>
       configSchema.parse({
         legacy: { upstream: 'http://127.0.0.1:3000' },
@@ -357,15 +376,6 @@ describe('reconciliation: MariaDB orders vs the PostgreSQL read model', () => {
         projections: [{ entity: 'order_items', module: { name: 'order_items' } }],
         ...extra,
       });
-
-    beforeAll(async () => {
-      const rows = items(1000, 2000);
-      await legacy.query('INSERT INTO order_items (order_id, sku, quantity, price) VALUES ?', [rows]);
-      await store.db.query(
-        `INSERT INTO order_items SELECT r.o, r.s, r.q, r.p::numeric FROM json_to_recordset($1::json) AS r(o text, s text, q int, p text)`,
-        [JSON.stringify(rows.map(([o, s, q, p]) => ({ o, s, q, p })))],
-      );
-    });
 
     it('walks (order_id, sku) ranges that split an order across chunks and finds each planted key', async () => {
       await legacy.query(`UPDATE order_items SET quantity = 9 WHERE order_id = ? AND sku = 'SKU-b'`, [id(1500)]);
@@ -445,25 +455,20 @@ describe('reconciliation: MariaDB orders vs the PostgreSQL read model', () => {
   it('refuses an entity whose columns it cannot compare, naming the column', async () => {
     await store.db.exec('ALTER TABLE orders ADD COLUMN note point');
     await legacy.exec('ALTER TABLE orders ADD COLUMN note POINT NULL');
-    try {
-      const r = (await reconciler().run())[0]!;
-      expect('error' in r && r.error.message).toMatch(
-        /legacy orders\.note is point, a type reconciliation cannot compare yet; leave the column out of entities\.orders\.reconcile\.columns or mark it \{ note: ignore \}/,
-      );
-      const ignored = createReconciler({
-        config: configSchema.parse({
-          legacy: { upstream: 'http://127.0.0.1:3000' },
-          entities: { orders: { projection: 'row', reconcile: { rules: { note: 'ignore' } } } },
-          reconciliation: { graceMs: 0 },
-        }),
-        legacy,
-        store: store.db,
-        projections: [{ entity: 'orders', module }],
-      });
-      expect(finished(await ignored.run())).toMatchObject({ matched: ROWS, verdict: 'within_tolerance' });
-    } finally {
-      await store.db.exec('ALTER TABLE orders DROP COLUMN note');
-      await legacy.exec('ALTER TABLE orders DROP COLUMN note');
-    }
+    const r = (await reconciler().run())[0]!;
+    expect('error' in r && r.error.message).toMatch(
+      /legacy orders\.note is point, a type reconciliation cannot compare yet; leave the column out of entities\.orders\.reconcile\.columns or mark it \{ note: ignore \}/,
+    );
+    const ignored = createReconciler({
+      config: configSchema.parse({
+        legacy: { upstream: 'http://127.0.0.1:3000' },
+        entities: { orders: { projection: 'row', reconcile: { rules: { note: 'ignore' } } } },
+        reconciliation: { graceMs: 0 },
+      }),
+      legacy,
+      store: store.db,
+      projections: [{ entity: 'orders', module }],
+    });
+    expect(finished(await ignored.run())).toMatchObject({ matched: ROWS, verdict: 'within_tolerance' });
   }, 60_000);
 });
