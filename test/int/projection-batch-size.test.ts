@@ -75,9 +75,9 @@ describe('projection runner batch size (PostgreSQL 15)', () => {
     r.start();
     await waitFor('catch-up of 1000 events', async () => (await applied('grow')) === 1000);
     const behind = [...limits];
-    expect(behind.slice(0, 5)).toEqual([10, 20, 40, 80, 160]);
+    expect(behind.slice(0, 3)).toEqual([10, 40, 160]);
     expect(Math.max(...behind)).toBe(160);
-    // 1000 events in 10+20+40+80+160×n: far fewer reads than 1000/10.
+    // 1000 events in 10+40+160×n: far fewer reads than 1000/10.
     expect(behind.filter((l) => l === 160).length).toBeGreaterThanOrEqual(4);
 
     await waitFor('an idle read at batchSize', async () => limits.length > behind.length && limits.at(-1) === 10);
