@@ -1,7 +1,14 @@
 /**
  * `npm run bench` runs every benchmark; `npm run bench -- NAME` runs one and writes
  * bench/results/NAME.json. Each prints its figures with a baseline measured in the same run.
+ *
+ * Several benchmarks run one after another, each in a process of its own: a figure such as
+ * bench/reconcile's peak RSS is the process's high-water mark, and an earlier benchmark in the
+ * same process (200,000 events held by bench/projection) would be counted in it.
  */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
 const BENCHES: Record<string, () => Promise<{ run: () => Promise<unknown> }>> = {
   append: () => import('./append.ts'),
   projection: () => import('./projection.ts'),
@@ -16,7 +23,16 @@ if (unknown.length) {
   console.error(`Unknown benchmark ${unknown.join(', ')}. Available: ${Object.keys(BENCHES).join(', ')}. Example: npm run bench -- append`);
   process.exit(2);
 }
-for (const name of names) {
-  const mod = await BENCHES[name]!();
+if (names.length === 1) {
+  const mod = await BENCHES[names[0]!]!();
   await mod.run();
+} else {
+  const runTs = path.resolve(import.meta.dirname, '../bin/run-ts.mjs');
+  for (const name of names) {
+    const r = spawnSync(process.execPath, [runTs, path.resolve(import.meta.dirname, 'run.ts'), name], { stdio: 'inherit' });
+    if (r.status !== 0) {
+      console.error(`bench/${name} failed (exit ${r.status ?? r.signal}); the others still run.`);
+      process.exitCode = 1;
+    }
+  }
 }
