@@ -10,12 +10,12 @@ import type { ProjectionModule } from '../../src/projections/types.ts';
 import { skipFailedEvent } from '../../src/projections/runner/operations.ts';
 import { readProjection } from '../../src/projections/runner/projectionRow.ts';
 import { createProjectionRunner, type ProjectionRunner } from '../../src/projections/runner/runner.ts';
-import { createReconciler, type EntityResult } from '../../src/reconcile/reconciler.ts';
+import { createReconciler } from '../../src/reconcile/reconciler.ts';
 import { repairRun } from '../../src/reconcile/repair/repair.ts';
-import type { ReconcileReport } from '../../src/reconcile/report/types.ts';
 import { getRun } from '../../src/reconcile/store/runs.ts';
 import { until } from '../e2e/fixtures/wait.ts';
 import { createPgTestDb, type TestDb } from '../harness/db.ts';
+import { finished } from '../helpers/reconcile.ts';
 
 // Two row entities in one sidecar: a repair of an article appends StranglerRowRepaired to
 // an article stream. The users projection handles that event type too (every row
@@ -48,13 +48,6 @@ const config = configSchema.parse({
 const articles = createRowProjection({ entity: 'articles', config: config.entities.articles! });
 const users = createRowProjection({ entity: 'users', config: config.entities.users! });
 const event = (type: string, data: unknown) => [{ id: randomUUID(), type, data, metadata: { schemaVersion: 1 } }];
-
-function finished(results: EntityResult[]): ReconcileReport {
-  const r = results[0]!;
-  if ('error' in r) throw r.error;
-  if (r.outcome.kind !== 'finished') throw new Error(`run skipped: ${r.outcome.reason}`);
-  return r.outcome.report;
-}
 
 describe('corrective events reach only their entity (PostgreSQL)', () => {
   let legacyDb: TestDb;

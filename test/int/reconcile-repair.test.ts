@@ -6,16 +6,13 @@ import { connect } from '../../src/db/connect.ts';
 import type { Executor } from '../../src/db/executor.ts';
 import { openEventStore, type EventStore } from '../../src/eventstore/index.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
-import { createOrdersProjection, orderUpcasters } from '../../src/projections/modules/orders/index.ts';
+import { createOrdersProjection } from '../../src/projections/modules/orders/index.ts';
 import { readProjection } from '../../src/projections/runner/projectionRow.ts';
-import { createProjectionRunner } from '../../src/projections/runner/runner.ts';
-import { createUpcasterRegistry } from '../../src/projections/upcast.ts';
-import { createReconciler, type EntityResult } from '../../src/reconcile/reconciler.ts';
+import { createReconciler } from '../../src/reconcile/reconciler.ts';
 import { repairRun } from '../../src/reconcile/repair/repair.ts';
-import type { ReconcileReport } from '../../src/reconcile/report/types.ts';
 import { getRun } from '../../src/reconcile/store/runs.ts';
-import { until } from '../e2e/fixtures/wait.ts';
 import { createMysqlTestDb, createPgTestDb, type TestDb } from '../harness/db.ts';
+import { finished, projectOrders } from '../helpers/reconcile.ts';
 
 // Repair on the sample spec: the orders entity compares [id, customer_id, status,
 // total_amount, created_at] (updated_at is left out: legacy stamps it at apply time), yet
@@ -40,42 +37,6 @@ function config() {
       },
     },
   });
-}
-
-async function project(store: EventStore): Promise<void> {
-  const registry = createUpcasterRegistry(orderUpcasters);
-  const runner = createProjectionRunner({
-    store,
-    module,
-    owner: 'test',
-    logger: silentLogger(),
-    upcast: (e) => registry.upcast(e),
-    batchSize: 100,
-    pollMs: 5,
-    maxRetries: 1,
-    retryBackoffMs: 1,
-  });
-  runner.start();
-  try {
-    const head = await store.headPosition();
-    await until(
-      async () => {
-        const row = await readProjection(store.db, module.name);
-        return row !== null && (row.status === 'paused' || row.checkpoint.position >= head);
-      },
-      'the projection to apply the repair (or pause)',
-      20_000,
-    );
-  } finally {
-    await runner.stop();
-  }
-}
-
-function finished(results: EntityResult[]): ReconcileReport {
-  const r = results[0]!;
-  if ('error' in r) throw r.error;
-  if (r.outcome.kind !== 'finished') throw new Error(`run skipped: ${r.outcome.reason}`);
-  return r.outcome.report;
 }
 
 for (const dialect of ['mysql', 'postgres'] as const) {
@@ -136,7 +97,7 @@ for (const dialect of ['mysql', 'postgres'] as const) {
       const [repaired] = await store.readStream(`orders-${id(3)}`);
       expect(repaired!.data).toMatchObject({ status: 'PAID', updated_at: '2026-02-03T04:05:06.654321Z' });
 
-      await project(store);
+      await projectOrders(store, module, { batchSize: 100, maxRetries: 1 });
       const projection = await readProjection(store.db, module.name);
       expect(projection!.failure?.error ?? null).toBeNull();
       expect(projection!.status).toBe('running');

@@ -6,16 +6,13 @@ import { createMysqlExecutor } from '../../src/db/mysqlExecutor.ts';
 import { openEventStore, type EventStore } from '../../src/eventstore/index.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { verifyStream } from '../../src/doctor/index.ts';
-import { createOrdersProjection, orderUpcasters } from '../../src/projections/modules/orders/index.ts';
-import { createProjectionRunner } from '../../src/projections/runner/runner.ts';
-import { createUpcasterRegistry } from '../../src/projections/upcast.ts';
-import { createReconciler, type EntityResult, type ReconcilerDeps } from '../../src/reconcile/reconciler.ts';
+import { createOrdersProjection } from '../../src/projections/modules/orders/index.ts';
+import { createReconciler, type ReconcilerDeps } from '../../src/reconcile/reconciler.ts';
 import { repairRun } from '../../src/reconcile/repair/repair.ts';
 import { createLegacyReader, isStatementTimeout } from '../../src/reconcile/engine/legacyLimits.ts';
-import type { ReconcileReport } from '../../src/reconcile/report/types.ts';
 import { getRun } from '../../src/reconcile/store/runs.ts';
 import { createMysqlTestDb, createPgTestDb, type TestDb } from '../harness/db.ts';
-import { until } from '../e2e/fixtures/wait.ts';
+import { finished, projectOrders } from '../helpers/reconcile.ts';
 
 // Reconciliation of the sample's orders table: MariaDB legacy against the PostgreSQL read
 // model built by the orders projection. 100,000 rows, drift planted directly in legacy.
@@ -87,49 +84,12 @@ function reconciler(extra: Partial<ReconcilerDeps> = {}, settings: Record<string
   });
 }
 
-function finished(results: EntityResult[]): ReconcileReport {
-  const r = results[0]!;
-  if ('error' in r) throw r.error;
-  if (r.outcome.kind !== 'finished') throw new Error(`run skipped: ${r.outcome.reason}`);
-  return r.outcome.report;
-}
-
 async function diffKeys(runId: number, status = 'confirmed') {
   const { rows } = await store.db.query<{ key_text: string; class: string; columns: string[] }>(
     `SELECT key_text, class, columns FROM strangler_reconcile_diffs WHERE run_id = $1 AND status = $2 ORDER BY key_text`,
     [runId, status],
   );
   return rows;
-}
-
-async function project() {
-  const registry = createUpcasterRegistry(orderUpcasters);
-  const runner = createProjectionRunner({
-    store,
-    module,
-    owner: 'test',
-    logger: silentLogger(),
-    upcast: (e) => registry.upcast(e),
-    batchSize: 500,
-    pollMs: 5,
-  });
-  runner.start();
-  try {
-    const head = await store.headPosition();
-    await until(
-      async () => {
-        const { rows } = await store.db.query<{ pos: string }>(
-          'SELECT checkpoint_pos::text AS pos FROM strangler_projections WHERE name = $1',
-          [module.name],
-        );
-        return Number(rows[0]?.pos ?? 0) >= head;
-      },
-      'the projection to catch up',
-      20_000,
-    );
-  } finally {
-    await runner.stop();
-  }
 }
 
 beforeAll(async () => {
@@ -257,7 +217,7 @@ describe('reconciliation: MariaDB orders vs the PostgreSQL read model', () => {
     const again = await repairRun({ plan, run, legacy, store: store.db, apply: true });
     expect(again.counts).toMatchObject({ appended: 0, already_appended: 30 });
 
-    await project();
+    await projectOrders(store, module, { batchSize: 500 });
     // The doctor's independent fold agrees with the projection on the corrective events.
     for (const n of [changed.total_amount[0]!, added[0]!]) {
       const v = await verifyStream(store, store.db, `orders-${id(n)}`, { snapshotInterval: 100 });
