@@ -69,6 +69,7 @@ describe('strangler --help, --version, unknown options and commands', () => {
     ['doctor', '--bogus'],
     ['start', '-x'],
     ['config', 'check', '--bogus'],
+    ['reconcile', '--bogus'],
   ])('strangler %s %s: names the option, prints that command’s usage, nothing else, exit 2', async (...args) => {
     const r = await cli(...args);
     const command = args[0] as keyof typeof COMMAND_USAGE;
