@@ -111,6 +111,9 @@ describe('legacy-articles on MariaDB', () => {
       },
     );
 
+    const bearer = await fetch(`${service.url}/api/user`, { headers: { authorization: `Bearer ${token}` } }); // the other spelling
+    expect([bearer.status, ((await bearer.json()) as Body).user.username]).toEqual([200, 'ann']);
+
     const renamed = await call('PUT', '/api/user', { token, body: { user: { username: 'ann2', bio: 'hello' } } });
     expect(renamed.status).toBe(200);
     expect(renamed.body.user).toMatchObject({ username: 'ann2', bio: 'hello' });
