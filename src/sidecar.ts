@@ -25,6 +25,7 @@ import { createProjectionWorkers, runnerOwnerId, type RunnableProjection } from 
 import { createReconciliationRoutes } from './admin/reconciliationRoutes.ts';
 import { createProjectionRoutes } from './admin/projectionRoutes.ts';
 import { createStatusRoutes } from './admin/statusRoutes.ts';
+import { startCanary } from './canary/startCanary.ts';
 import type { Readiness } from './admin/adminServer.ts';
 import { createReconciler } from './reconcile/reconciler.ts';
 import { repairRun } from './reconcile/repair/repair.ts';
@@ -286,7 +287,10 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       owner: projectionWorkers?.owner ?? runnerOwnerId(),
     });
     onClose('projection rebuilds', () => projectionRoutes.stop()); // between batches; the next rebuild resumes
+    const canary = await startCanary({ db: store.db, config, logger, metrics });
+    onClose('canary state', () => canary.stop());
     const statusRoutes = createStatusRoutes({
+      canary: (entity) => canary.follower.current(entity),
       readiness,
       store,
       entities: config.entities,
@@ -301,7 +305,14 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       registry: metrics.registry,
       logger,
       routes: [statusRoutes, projectionRoutes, ...(reconciliationRoutes ? [reconciliationRoutes] : [])],
-      endpoints: ['/admin/status', '/admin/projections', ...(reconciliationRoutes ? ['/admin/reconciliations'] : [])],
+      routers: [{ path: '/admin', router: canary.router }],
+      endpoints: [
+        '/admin/status',
+        '/admin/projections',
+        ...(reconciliationRoutes ? ['/admin/reconciliations'] : []),
+        '/admin/canary',
+        '/admin/audit',
+      ],
       eventStoreHealth: async () => {
         const h = await eventStoreHealth();
         return { ...h.report, ok: h.ok, ageMs: h.ageMs };
