@@ -7,14 +7,14 @@ import type { Executor } from '../db/executor.ts';
 async function columnsOf(db: Executor, table: string): Promise<string[]> {
   if (db.dialect === 'mysql') {
     const { rows } = await db.query<{ name: string }>(
-      'SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+      'SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
       [table],
     );
     return rows.map((r) => r.name);
   }
   const [schema, name] = table.includes('.') ? table.split('.', 2) : [null, table];
   const { rows } = await db.query<{ name: string }>(
-    'SELECT column_name AS name FROM information_schema.columns WHERE table_schema = COALESCE($1, current_schema()) AND table_name = $2',
+    'SELECT column_name AS name FROM information_schema.columns WHERE table_schema = COALESCE($1, current_schema()) AND table_name = $2 ORDER BY ordinal_position',
     [schema, name],
   );
   return rows.map((r) => r.name);
