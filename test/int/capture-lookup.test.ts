@@ -164,7 +164,8 @@ describe.each([
     const answer = await send('PUT', '/api/user', { user: { bio: 'hello' } });
     expect(answer).toMatchObject({ status: 200, body: { user: { username: 'ann', bio: 'hello' } } });
     const events = await sidecar.store.readStream(`user-${userId}`);
-    expect(events.map((e) => [e.type, { ...e.data, id: String(e.data.id) }])).toEqual([
+    const data = (e: (typeof events)[number]) => e.data as Record<string, unknown>;
+    expect(events.map((e) => [e.type, { ...data(e), id: String(data(e).id) }])).toEqual([
       ['UserUpdated', { id: String(userId), username: 'ann', bio: 'hello' }],
     ]);
   });
@@ -185,7 +186,7 @@ describe.each([
     const fast = send('PATCH', `/api/articles/${slugify(t)}`, { article: { body: 'second' } });
     expect((await Promise.all([slow, fast])).map((a) => a.status)).toEqual([200, 200]);
     const events = await sidecar.store.readStream(`article-${id}`);
-    expect(events.map((e) => e.data.body)).toEqual(['zero', 'first', 'second']);
+    expect(events.map((e) => (e.data as { body: string }).body)).toEqual(['zero', 'first', 'second']);
   });
 
   it('a row not found is a capture error row_not_found, counted and logged; the client gets legacy answer unchanged', async () => {

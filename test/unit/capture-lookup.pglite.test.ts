@@ -92,6 +92,6 @@ describe('lookup in buildEvents (PGlite)', () => {
       'no articles row with slug = "never-was"',
       'more than one articles row with slug = "twice"; lookup.column must be unique in articles',
     ]);
-    expect(!cases[3]!.ok && cases[3]!.detail).toContain('reading articles where number = "seven" failed');
+    expect(!cases[3].ok && cases[3].detail).toContain('reading articles where number = "seven" failed');
   });
 });
