@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import { createAdminServer } from './admin/adminServer.ts';
 import { createEventWriter } from './capture/eventWriter.ts';
 import { createEventStoreHealth, runDoctor } from './doctor/index.ts';
-import { createLegacyRowReader } from './capture/legacyRow.ts';
+import { createLegacyLookupReader, createLegacyRowReader } from './capture/legacyRow.ts';
+import { refuseMissingLookupColumns } from './capture/lookupColumns.ts';
 import { redactUrl } from './config/redactUrl.ts';
 import type { Config } from './config/schema.ts';
 import { connect } from './db/connect.ts';
@@ -189,6 +190,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       onClose('legacy database', () => own.close());
       legacyDb = own;
     }
+    if (legacyDb) await refuseMissingLookupColumns(legacyDb, config.entities, logger);
 
     // Reconciliation needs the legacy database; without one it is off (said at start-up).
     let scheduler: ReconcileScheduler | null = null;
@@ -252,7 +254,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
         entities: config.entities,
         writer,
         keyLock,
-        ...(legacyDb ? { readRow: createLegacyRowReader(legacyDb) } : {}),
+        ...(legacyDb ? { readRow: createLegacyRowReader(legacyDb), lookupRow: createLegacyLookupReader(legacyDb) } : {}),
         actorHeader: config.server.actorHeader,
         ...(config.server.actor ? { actorJwtClaim: config.server.actor.jwtClaim } : {}),
         metrics,
