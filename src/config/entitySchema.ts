@@ -33,6 +33,50 @@ function jsonPath(what: string) {
   return matching(JSON_PATH, what).transform(toJsonPath);
 }
 
+const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const LOOKUP_SOURCES = ['param', 'request', 'response'] as const;
+
+/**
+ * Finds the legacy row by another unique column (a slug, a username) when the stream id is
+ * the table key (`legacy.key`, e.g. a UUID the API never shows): `WHERE column = value`, the
+ * value taken from one source. See src/capture/lookup.ts.
+ */
+const lookupSchema = z
+  .strictObject(
+    {
+      column: sqlIdentifier(),
+      /** A route parameter (`slug` for `/api/articles/:slug`). */
+      param: matching(PARAM_NAME, 'a route parameter name like slug').optional(),
+      /** A JSON path into the whole request body. */
+      request: jsonPath('a JSON path into the request body like "$.article.slug"').optional(),
+      /** A JSON path into the whole legacy response (e.g. the new slug after a rename). */
+      response: jsonPath('a JSON path into the response body like "$.user.username"').optional(),
+    },
+    expected('a mapping with column and one of param, request or response'),
+  )
+  .superRefine((lookup, ctx) => {
+    const given = LOOKUP_SOURCES.filter((s) => lookup[s] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message:
+          given.length === 0
+            ? 'needs one source of the value: param (a route parameter), request or response (a JSON path)'
+            : `has ${given.join(' and ')}; keep one source of the value`,
+      });
+    }
+  });
+
+/** What config check says when a command cannot tell which row (stream) it writes. */
+function noKeyMessage(route: string): string {
+  return (
+    `required because "${route}" has no :id parameter: set id (a JSON path into the response body), ` +
+    'or lookup: { column, param|request|response } to find the legacy row by another unique column ' +
+    '(the stream id is then the row\'s legacy.key), e.g. lookup: { column: username, response: "$.user.username" }'
+  );
+}
+
 export const commandSchema = z
   .strictObject(
     {
@@ -59,6 +103,12 @@ export const commandSchema = z
         .array(matching(DATA_PATH, 'a field name or a JSON path like article.title'), expected('a list of field names or JSON paths'))
         .optional(),
       expectedVersion: oneOf(['any', 'no_stream', 'stream_exists']).default('any'),
+      /**
+       * The stream id is the legacy row's `legacy.key`, found by `column = value`; the value
+       * from a route parameter or the request (looked up before forwarding, so a delete or a
+       * rename still finds its row) or from the response (after the 2xx answer).
+       */
+      lookup: lookupSchema.optional(),
     },
     expected('a mapping with route and event'),
   )
@@ -84,12 +134,20 @@ export const commandSchema = z
     }
     // zod runs this even when `route` failed its pattern; a bad route is reported once, by itself.
     if (!commandRoute().safeParse(cmd.route).success) return;
-    if (cmd.id === undefined && !splitRoute(cmd.route).params.includes('id')) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['id'],
-        message: `required because "${cmd.route}" has no :id parameter (a JSON path into the response body)`,
-      });
+    const params = splitRoute(cmd.route).params;
+    if (cmd.lookup !== undefined) {
+      if (cmd.id !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['id'], message: "with lookup the stream id is the row's legacy.key; remove id" });
+      const param = cmd.lookup.param;
+      if (param !== undefined && !params.includes(param)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['lookup', 'param'],
+          message: `"${cmd.route}" has no :${param} parameter (${params.length ? `it has ${params.map((p) => `:${p}`).join(', ')}` : 'it has none'})`,
+        });
+      }
+    } else if (cmd.id === undefined && !params.includes('id')) {
+      ctx.addIssue({ code: 'custom', path: ['id'], message: noKeyMessage(cmd.route) });
     }
   });
 

@@ -294,6 +294,13 @@ export const configSchema = section(
           message: 'capture: row reads the legacy row back, so legacy.database.url must be set',
         });
       }
+      if (c.lookup !== undefined && config.legacy.database.url === null) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['entities', name, 'commands', i, 'lookup'],
+          message: `lookup finds the row in the legacy table ${entity.legacy.table}, so legacy.database.url must be set, e.g. legacy: { database: { url: "\${STRANGLER_LEGACY_DB_URL}" } }`,
+        });
+      }
     });
   }
 });

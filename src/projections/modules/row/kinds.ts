@@ -12,7 +12,7 @@ export type RowEventKind = 'created' | 'updated' | 'deleted';
  * - `DELETE …` routes → deleted (the row goes, a tombstone keeps its version)
  * - a command that starts the stream → created (its data is the whole row): one with
  *   `expectedVersion: no_stream`, or a POST whose id comes from the answer (`id: "$.id"`,
- *   no `:id` in the route)
+ *   no `:id` in the route), or a POST with a `lookup` on a route with no parameter
  * - everything else → updated (its data is merged into the row, field by field)
  *
  * `overrides` wins over the rule (e.g. `{ CustomerReplaced: 'created' }` for a PUT that
@@ -48,5 +48,7 @@ function kindOf(cmd: CommandSpec): RowEventKind {
   if (method === 'DELETE') return 'deleted';
   if (cmd.expectedVersion === 'no_stream') return 'created';
   if (method === 'POST' && cmd.id !== undefined && !params.includes('id')) return 'created';
+  // A lookup on a collection route (`POST /api/articles`): the row it finds is new.
+  if (method === 'POST' && cmd.lookup !== undefined && params.length === 0) return 'created';
   return 'updated';
 }
