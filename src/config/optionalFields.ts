@@ -1,3 +1,4 @@
+import { rereadsRow } from './deleteRoutes.ts';
 import type { ConfigSpec } from './schema.ts';
 
 /**
@@ -33,17 +34,20 @@ export const OPTIONAL_FIELDS: readonly OptionalField[] = [
     placeholder: 'postgres://legacy-database.unset.invalid/off',
     turnOff(spec) {
       // A `capture: row` command cannot read its row: the route passes through, recording nothing.
+      // A sub-resource DELETE or soft delete captures its request instead (deleteRoutes.ts).
       const dropped: string[] = [];
       const entities = Object.fromEntries(
         Object.entries(spec.entities).map(([name, e]) => [
           name,
           {
             ...e,
-            commands: e.commands.filter((c, i) => {
-              if (c.capture !== 'row') return true;
-              dropped.push(`${c.route} (entities.${name}.commands[${i}])`);
-              return false;
-            }),
+            commands: e.commands
+              .map((c) => (c.capture === 'row' && rereadsRow(e, c.route) ? { ...c, capture: 'request' as const } : c))
+              .filter((c, i) => {
+                if (c.capture !== 'row') return true;
+                dropped.push(`${c.route} (entities.${name}.commands[${i}])`);
+                return false;
+              }),
           },
         ]),
       );

@@ -17,6 +17,7 @@ import {
 } from './fields.ts';
 import { commandSchema, entitiesSchema, entitySchema, projectionOwner, readSchema } from './entitySchema.ts';
 import { routeShape } from './routes.ts';
+import { defaultRowRereads } from './deleteRoutes.ts';
 import type { Secret } from './secret.ts';
 import { DEFAULT_APPEND_GROUPS } from '../eventstore/appendGroups.ts';
 import { isCredentialHeader } from '../capture/actor.ts';
@@ -234,7 +235,7 @@ const rollbackSchema = section(
   'a mapping with the guard thresholds',
 ).prefault({});
 
-export const configSchema = section(
+const configSections = section(
   {
     server: serverSchema,
     admin: adminSchema,
@@ -298,10 +299,13 @@ export const configSchema = section(
   }
 });
 
+/** The spec's schema; sub-resource DELETEs and soft deletes default to `capture: row` first (deleteRoutes.ts). */
+export const configSchema = z.preprocess(defaultRowRereads, configSections);
+
 /** The validated spec, defaults applied, exactly as the schema produces it. */
 export type ConfigSpec = z.output<typeof configSchema>;
 /** What may be written in the YAML file. */
-export type ConfigInput = z.input<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSections>;
 export type ServerConfig = ConfigSpec['server'];
 export type AdminSpec = ConfigSpec['admin'];
 export type AdminTokenSpec = z.output<typeof adminTokenSchema>;
