@@ -168,7 +168,7 @@ const reconcileSchema = z
       /** Row filter per side (whereSchema.ts): e.g. only live rows, `{ record_status: { not: deleted } }`. */
       where: whereSchema,
     },
-    expected('a mapping with columns, rules and where'),
+    expected('a mapping with columns and rules'),
   )
   .superRefine((rec, ctx) => {
     if (rec.columns === 'all') return;
@@ -184,57 +184,47 @@ const reconcileSchema = z
   })
   .prefault({});
 
-export const entitySchema = z
-  .strictObject(
-    {
-      /** `{entity}` and `{id}` are replaced; every stream of the entity must differ only by `{id}`. */
-      stream: matching(/\{id\}/, 'a stream name template containing {id}, like "orders-{id}"').default('{entity}-{id}'),
-      legacy: tableRef(),
-      readModel: tableRef(),
-      /**
-       * `row` (the generic row projection), a path to a projection module, or `of:ENTITY`: the
-       * read model is one of the tables ENTITY's projection builds (order_items under orders),
-       * so this entity has no projection of its own and is here to be reconciled.
-       */
-      projection: matching(PROJECTION, 'row, of:ENTITY, or a path to a .ts or .js projection module').default('row'),
-      /** Fields removed from captured bodies before they become event data (card numbers, passwords). */
-      redact: fieldList().default([]),
-      commands: z.array(commandSchema, expected('a list of commands')).default([]),
-      /**
-       * The entity's item DELETE (deleteRoutes.ts) keeps the row: an update re-reading it from
-       * legacy (capture: row) when there is a legacy database, else setting `column` to `value`.
-       */
-      softDelete: z
-        .strictObject(
-          {
-            column: sqlIdentifier(),
-            value: z.union([z.string(), z.number(), z.boolean()], expected('a string, number or true/false')),
-          },
-          expected('a mapping with column and value, like { column: record_status, value: deleted }'),
-        )
-        .optional(),
-      /** Event type → what it does to the row for `projection: row`, over the rule of row/kinds.ts. */
-      rowEvents: z
-        .record(
-          matching(EVENT_TYPE, 'an event type name like ArticleArchived'),
-          oneOf(['created', 'updated', 'deleted']),
-          expected('a mapping of event type → created, updated or deleted'),
-        )
-        .optional(),
-      reads: z.array(readSchema, expected('a list of reads')).default([]),
-      reconcile: reconcileSchema,
-    },
-    expected('a mapping describing the entity'),
-  )
-  .superRefine((e, ctx) => {
-    if (e.rowEvents !== undefined && e.projection !== 'row') {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['rowEvents'],
-        message: `applies to projection: row only (this entity's projection is ${e.projection}, which decides what its events do); remove it`,
-      });
-    }
-  });
+export const entitySchema = z.strictObject(
+  {
+    /** `{entity}` and `{id}` are replaced; every stream of the entity must differ only by `{id}`. */
+    stream: matching(/\{id\}/, 'a stream name template containing {id}, like "orders-{id}"').default('{entity}-{id}'),
+    legacy: tableRef(),
+    readModel: tableRef(),
+    /**
+     * `row` (the generic row projection), a path to a projection module, or `of:ENTITY`: the
+     * read model is one of the tables ENTITY's projection builds (order_items under orders),
+     * so this entity has no projection of its own and is here to be reconciled.
+     */
+    projection: matching(PROJECTION, 'row, of:ENTITY, or a path to a .ts or .js projection module').default('row'),
+    /** Fields removed from captured bodies before they become event data (card numbers, passwords). */
+    redact: fieldList().default([]),
+    commands: z.array(commandSchema, expected('a list of commands')).default([]),
+    /**
+     * The entity's item DELETE (deleteRoutes.ts) keeps the row: an update re-reading it from
+     * legacy (capture: row) when there is a legacy database, else setting `column` to `value`.
+     */
+    softDelete: z
+      .strictObject(
+        {
+          column: sqlIdentifier(),
+          value: z.union([z.string(), z.number(), z.boolean()], expected('a string, number or true/false')),
+        },
+        expected('a mapping with column and value, like { column: record_status, value: deleted }'),
+      )
+      .optional(),
+    /** Event type → what it does to the row for `projection: row`, over the rule of row/kinds.ts. */
+    rowEvents: z
+      .record(
+        matching(EVENT_TYPE, 'an event type name like ArticleArchived'),
+        oneOf(['created', 'updated', 'deleted']),
+        expected('a mapping of event type → created, updated or deleted'),
+      )
+      .optional(),
+    reads: z.array(readSchema, expected('a list of reads')).default([]),
+    reconcile: reconcileSchema,
+  },
+  expected('a mapping describing the entity'),
+);
 
 /** `entities`: name → entity, with the name-dependent defaults (table names, stream template) filled in. */
 export const entitiesSchema = z

@@ -287,6 +287,13 @@ const configSections = section(
       if (owner !== undefined) ctx.addIssue({ code: 'custom', path, message: `"${route}" is already routed by ${owner}` });
       else owners.set(routeShape(route), at);
     }
+    if (entity.rowEvents !== undefined && entity.projection !== 'row') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['entities', name, 'rowEvents'],
+        message: `applies to projection: row only (this entity's projection, ${entity.projection}, decides what its events do); remove it`,
+      });
+    }
     entity.commands.forEach((c, i) => {
       if (c.capture === 'row' && config.legacy.database.url === null) {
         ctx.addIssue({
