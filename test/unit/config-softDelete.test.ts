@@ -75,6 +75,11 @@ describe('capture of sub-resource DELETEs and soft deletes', () => {
     const c = load(`legacy: { upstream: "http://127.0.0.1:3000", database: { url: "\${LEGACY_DB}" } }\n${ARTICLES}`);
     expect(c.legacy.database.url).toBeNull();
     expect(captures(c)).toMatchObject({ ArticleDeleted: 'request', ArticleUnfavorited: 'request' });
+    expect(c.warnings).toEqual([
+      expect.stringContaining(
+        'reconciliation is off; DELETE /api/articles/:id, DELETE /api/articles/:id/favorite capture the request instead of re-reading the row',
+      ),
+    ]);
   });
 
   it('leaves the capture of projection modules alone', () => {
