@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { withSoftDelete } from '../config/deleteRoutes.ts';
 import type { CommandSpec, EntityConfig } from '../config/schema.ts';
 import type { NewEvent } from '../eventstore/types.ts';
 import { actorOf } from './actor.ts';
@@ -132,6 +133,7 @@ export async function buildEvents(input: CaptureInput): Promise<CaptureResult> {
   if ((command.root !== undefined || command.data !== undefined) && isEmpty(data)) {
     return { ok: false, reason: 'empty_data', detail: emptyDetail(command) };
   }
+  data = withSoftDelete(entityConfig, command, data);
 
   const h = input.requestHeaders;
   const idempotencyKey = header(h, 'idempotency-key');

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { expected, matching, modulePath, oneOf, sqlIdentifier } from './fields.ts';
 import { commandRoute, readRoute, splitRoute } from './routes.ts';
 import { dataFieldName, toJsonPath } from '../capture/jsonPath.ts';
+import { whereSchema } from './whereSchema.ts';
 
 /** One entity of the migration spec (`entities.orders`): where it lives, which routes write and read it. */
 
@@ -222,6 +223,8 @@ const reconcileSchema = z
           expected('a mapping of column → rule'),
         )
         .default({}),
+      /** Row filter per side (whereSchema.ts): e.g. only live rows, `{ record_status: { not: deleted } }`. */
+      where: whereSchema,
     },
     expected('a mapping with columns and rules'),
   )
@@ -254,6 +257,27 @@ export const entitySchema = z.strictObject(
     /** Fields removed from captured bodies before they become event data (card numbers, passwords). */
     redact: fieldList().default([]),
     commands: z.array(commandSchema, expected('a list of commands')).default([]),
+    /**
+     * The entity's item DELETE (deleteRoutes.ts) keeps the row: an update re-reading it from
+     * legacy (capture: row) when there is a legacy database, else setting `column` to `value`.
+     */
+    softDelete: z
+      .strictObject(
+        {
+          column: sqlIdentifier(),
+          value: z.union([z.string(), z.number(), z.boolean()], expected('a string, number or true/false')),
+        },
+        expected('a mapping with column and value, like { column: record_status, value: deleted }'),
+      )
+      .optional(),
+    /** Event type → what it does to the row for `projection: row`, over the rule of row/kinds.ts. */
+    rowEvents: z
+      .record(
+        matching(EVENT_TYPE, 'an event type name like ArticleArchived'),
+        oneOf(['created', 'updated', 'deleted']),
+        expected('a mapping of event type → created, updated or deleted'),
+      )
+      .optional(),
     reads: z.array(readSchema, expected('a list of reads')).default([]),
     reconcile: reconcileSchema,
   },
