@@ -51,9 +51,16 @@ const FRAMING = new Set(['transfer-encoding', 'content-length', 'host']);
  * body again on the way out); Expect goes, since node already answered the 100-continue.
  * Cheap when there is nothing to remove: one property read per name.
  */
-export function stripRequestHopByHop(headers: IncomingHttpHeaders, raw: string[]): void {
-  if (headers.connection !== undefined) {
-    for (const t of connectionTokens(raw) ?? []) if (!FRAMING.has(t) && headers[t] !== undefined) delete headers[t];
+export function stripRequestHopByHop(headers: IncomingHttpHeaders): void {
+  const connection = headers.connection; // node joins repeated Connection headers with ', '
+  if (connection !== undefined) {
+    // Most clients send just `keep-alive` (or `close`): nothing else named, no token parsing.
+    if (connection !== 'keep-alive' && connection !== 'close') {
+      for (const t of connection.split(',')) {
+        const name = t.trim().toLowerCase();
+        if (name !== '' && !FRAMING.has(name) && headers[name] !== undefined) delete headers[name];
+      }
+    }
     delete headers.connection;
   }
   if (headers['keep-alive'] !== undefined) delete headers['keep-alive'];

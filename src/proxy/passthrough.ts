@@ -84,7 +84,7 @@ export function createPassthrough(opts: PassthroughOptions): (req: IncomingMessa
     plugins: [errors],
   });
   return (req, res) => {
-    stripRequestHopByHop(req.headers, req.rawHeaders);
+    stripRequestHopByHop(req.headers);
     void middleware(req, res);
   };
 }
