@@ -48,6 +48,10 @@ export function createPassthrough(opts: PassthroughOptions): (req: IncomingMessa
       proxyRes.once('close', () => {
         if (!proxyRes.complete) res.destroy();
       });
+      if (res.headersSent || res.destroyed) {
+        proxyRes.resume(); // the client is gone (or was answered): drain legacy's answer
+        return;
+      }
       res.writeHead(proxyRes.statusCode ?? 502, proxyRes.statusMessage, endToEndRawHeaders(proxyRes.rawHeaders));
       proxyRes.pipe(res);
     });

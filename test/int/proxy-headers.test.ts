@@ -162,3 +162,25 @@ describe.each(routes)('$kind ($method $path)', ({ method, path }) => {
     expect(rawHeader(received[n]!.rawHeaders, 'connection') ?? '').not.toMatch(/x-client-hop/i);
   });
 });
+
+describe('server.maxHeaderBytes', () => {
+  it('a request head over the limit is refused 431 without reaching legacy; the same head passes a sidecar with the default 16 KiB', async () => {
+    const small = await startTestSidecar({
+      upstream: upstreamUrl,
+      store: sidecar.store,
+      configure: (c) => (c.server.maxHeaderBytes = 4096),
+    });
+    try {
+      const big: [string, string][] = [['X-Big', 'a'.repeat(6000)]];
+      const n = received.length;
+      const refused = await rawRequest(small.publicUrl, { path: '/anything', headers: big });
+      expect(refused.status).toBe(431);
+      expect(received.length).toBe(n);
+      const passed = await rawRequest(sidecar.publicUrl, { path: '/anything', headers: big });
+      expect(passed.status).toBe(200);
+      expect(rawHeader(received[n]!.rawHeaders, 'x-big')).toHaveLength(6000);
+    } finally {
+      await small.stop();
+    }
+  });
+});
