@@ -63,7 +63,10 @@ export function createPassthrough(opts: PassthroughOptions): (req: IncomingMessa
       // '//orders/x' means). The request line is written lazily, so this takes effect.
       proxyReq.path = basePath + (req.url ?? '/');
       // http-proxy sends the parsed (lower-cased) names: give each the case the client used.
-      const raw = req.rawHeaders;
+      // 'proxyReq' comes with the socket; when the agent had to queue the request (all its
+      // sockets busy) a body-less request may have been ended, its head built, before that:
+      // then it goes lower-cased (setHeader would throw).
+      const raw = proxyReq.headersSent ? [] : req.rawHeaders;
       for (let i = 0; i < raw.length; i += 2) {
         const name = raw[i]!;
         const lower = name.toLowerCase();
