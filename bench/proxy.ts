@@ -1,16 +1,29 @@
 /**
- * bench/proxy: the request path against nginx, on a trivial upstream (bench/upstream/server.mjs).
- *   - direct_rps, nginx_rps, passthrough_rps: wrk -t1 -c32 (DESIGN.md's setting), saturated,
- *     against the upstream, nginx in front of it (one process, keep-alive upstream) and the
- *     sidecar in front of it (a path not named in the spec, so the passthrough route).
- *   - passthrough_added_p50/p99_ms: sidecar minus direct latency at the same fixed rate, well
- *     below saturation (see LATENCY below for why not at -c32 saturated).
+ * bench/proxy: the request path against nginx and bare http-proxy-middleware, on a trivial
+ * upstream (bench/upstream/server.mjs).
+ *   - direct_rps, nginx_rps, hpm_rps, passthrough_rps: wrk -t1 -c32 (DESIGN.md's setting),
+ *     saturated, against the upstream, nginx in front of it (one process, keep-alive upstream),
+ *     bare http-proxy-middleware in front of it (bench/upstream/hpm.mjs: the library with the
+ *     sidecar's options, nothing else) and the sidecar in front of it (a path not named in the
+ *     spec, so the passthrough route). passthrough_vs_hpm is what the sidecar keeps of the library.
+ *   - passthrough_added_p50/p99_ms: sidecar minus direct latency at ~1,800 req/s with SPREAD
+ *     arrivals (16 connections, a random 1-15 ms pause before each request), well below
+ *     saturation; hpm_added_* and nginx_added_* the same for the references, and
+ *     passthrough_minus_hpm_p50_ms the sidecar's own share. The *_burst figures keep the older
+ *     pattern (one fixed pause for every connection), which lines the connections up into
+ *     bursts of 16 and so mostly measures queueing behind a burst, i.e. CPU per request.
+ *   - The sidecar runs the production configuration: events and read model on PostgreSQL
+ *     (fsync on), a legacy database (so the reconciliation scheduler is on), the projection
+ *     runner, the spool drainer and metrics, all in its process. event_loop_delay_p99_ms is
+ *     its event-loop delay p99 over the spread run (prom-client's monitorEventLoopDelay).
  *   - command_added_p50_ms: a command route (POST /orders/:id/pay, appended to a real
  *     PostgreSQL 15) minus a passthrough POST of the same shape, at the same paced rate, on
  *     new streams; command_existing_*: the same on streams with history (version checks).
  *     _fsync_off: the same on a second server started with fsync and synchronous_commit off.
  * Load generator, upstream, nginx and sidecar are separate processes, as in production.
- * Targets (2-core machine): passthrough >= 0.45x nginx req/s; command adds <= 2 ms p50.
+ * Targets (2-core machine): passthrough >= 0.9x bare http-proxy-middleware req/s (and reported
+ * against nginx); added p50 <= 0.5 ms, p99 <= 2 ms, within 0.1 ms (p50) of the bare library's;
+ * command adds <= 2 ms p50.
  *
  * BENCH_SECONDS (default 4) sets each measured run; BENCH_ROUNDS (default 3) the throughput rounds.
  * The machine is shared: the CPU idle share measured just before the run is in `settings`, and a
@@ -39,6 +52,7 @@ import { percentile, readPgSettings, requireSettings, round, table, writeResult 
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const UPSTREAM = path.join(ROOT, 'bench/upstream/server.mjs');
+const HPM = path.join(ROOT, 'bench/upstream/hpm.mjs');
 const NGINX_TEMPLATE = path.join(ROOT, 'bench/upstream/nginx.conf.template');
 
 const CONNECTIONS = 32; // DESIGN.md's table: wrk -t1 -c32
@@ -48,7 +62,10 @@ const CONNECTIONS = 32; // DESIGN.md's table: wrk -t1 -c32
 // delay(), whole ms), about 1,900 req/s; the pause dwarfs the latency, so the rates differ by a
 // few % only (both are reported). The saturated figures are kept too (suffix _c32).
 const LATENCY_CONNECTIONS = 16;
+/** The burst pattern (figures *_burst): one fixed pause for every connection. */
 const LATENCY_DELAY_MS = 8;
+/** The headline pattern: a random pause in [min, max] ms before each request, so arrivals spread. */
+const LATENCY_SPREAD_MS: [number, number] = [1, 15];
 // The command path: 16 connections paced to about 1,000 req/s, a moderate load for one sidecar.
 const COMMAND_CONNECTIONS = 16;
 const COMMAND_DELAY_MS = 15;
@@ -73,6 +90,8 @@ interface LoadSpec {
   method?: 'GET' | 'POST';
   body?: string;
   delayMs?: number;
+  /** A random pause in [min, max] ms before each request (wins over delayMs). */
+  delayRangeMs?: [number, number];
   /** `{m}` in the path cycles 1..mod (existing ids) where `{n}` counts up (new ids). */
   mod?: number;
 }
@@ -185,6 +204,18 @@ async function startUpstream(dir: string): Promise<{ child: ChildProcess; url: s
   return { child, url: `http://127.0.0.1:${port}`, port };
 }
 
+async function startHpm(dir: string, upstreamUrl: string): Promise<{ child: ChildProcess; url: string }> {
+  const logFile = path.join(dir, 'hpm.log');
+  const child = startProcess(process.execPath, [HPM, upstreamUrl, '0'], { logFile });
+  let port = 0;
+  await waitFor('bare http-proxy-middleware', logFile, child, async () => {
+    const m = /listening (\d+)/.exec(existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
+    if (m) port = Number(m[1]);
+    return port > 0;
+  });
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
 async function startNginx(bin: string, dir: string, upstreamPort: number): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const conf = path.join(dir, 'nginx.conf');
@@ -223,6 +254,7 @@ async function startSidecar(
   upstreamUrl: string,
   storeUrl: string,
   extraArgs: string[] = [],
+  legacyDbUrl?: string,
 ): Promise<{ child: ChildProcess; url: string; adminUrl: string }> {
   const [port, adminPort] = [await freePort(), await freePort()];
   const conf = path.join(dir, `${name}.yaml`);
@@ -232,6 +264,7 @@ async function startSidecar(
   Object.assign(env, {
     STRANGLER_LEGACY_UPSTREAM: upstreamUrl,
     STRANGLER_EVENTSTORE_URL: storeUrl,
+    ...(legacyDbUrl ? { STRANGLER_LEGACY_DB_URL: legacyDbUrl } : {}),
     STRANGLER_PUBLIC_PORT: String(port),
     STRANGLER_ADMIN_PORT: String(adminPort),
     LOG_LEVEL: 'warn',
@@ -267,7 +300,12 @@ if string.find(pathfmt, "{n}", 1, true) or string.find(pathfmt, "{m}", 1, true) 
     return wrk.format(method, p, headers, body)
   end
 end
-if delayms > 0 then delay = function() return delayms end end
+local dmin = tonumber(os.getenv("BENCH_DELAY_MIN_MS") or "0")
+local dmax = tonumber(os.getenv("BENCH_DELAY_MAX_MS") or "0")
+if dmax > 0 then
+  math.randomseed(os.time())
+  delay = function() return math.random(dmin, dmax) end
+elseif delayms > 0 then delay = function() return delayms end end
 done = function(s, lat, req)
   local e = s.errors
   io.write(string.format('WRKJSON {"requests":%d,"duration_us":%d,"errors":%d,"p50_us":%d,"p99_us":%d}\\n',
@@ -287,6 +325,8 @@ function wrkLoad(wrk: string, scriptFile: string, spec: LoadSpec): LoadResult {
         BENCH_PATH: spec.path,
         BENCH_BODY: spec.body ?? '',
         BENCH_DELAY_MS: String(spec.delayMs ?? 0),
+        BENCH_DELAY_MIN_MS: String(spec.delayRangeMs?.[0] ?? 0),
+        BENCH_DELAY_MAX_MS: String(spec.delayRangeMs?.[1] ?? 0),
         BENCH_MOD: String(spec.mod ?? 0),
       },
       encoding: 'utf8',
@@ -340,8 +380,9 @@ async function nodeLoad(spec: LoadSpec): Promise<LoadResult> {
   await Promise.all(
     Array.from({ length: spec.connections }, async () => {
       while (performance.now() < deadline) {
+        if (spec.delayRangeMs) await sleep(spec.delayRangeMs[0] + Math.random() * (spec.delayRangeMs[1] - spec.delayRangeMs[0]));
         await one();
-        if (spec.delayMs) await sleep(spec.delayMs);
+        if (spec.delayMs && !spec.delayRangeMs) await sleep(spec.delayMs);
       }
     }),
   );
@@ -377,6 +418,7 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
 
   let upstream: Awaited<ReturnType<typeof startUpstream>> | undefined;
   let nginx: Awaited<ReturnType<typeof startNginx>> | undefined;
+  let hpm: Awaited<ReturnType<typeof startHpm>> | undefined;
   let sidecar: Awaited<ReturnType<typeof startSidecar>> | undefined;
   let pgServer: PgServer | undefined;
   const figures: Record<string, number | null> = {};
@@ -387,7 +429,7 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
       ? `wrk -t1 (${wrkBin}), Lua script for POST bodies, distinct ids and pacing (delay())`
       : 'Node closed loop (wrk absent)',
     throughput: `-c${CONNECTIONS}, saturated, ${rounds} rounds alternating direct/nginx/passthrough; figures are the median per target, passthrough_vs_nginx the ratio of medians, _min/_max the per-round paired ratios`,
-    latency: `-c${LATENCY_CONNECTIONS} with ${LATENCY_DELAY_MS} ms pause per connection between requests (same ~fixed rate for every target), p50/p99 from wrk; saturated -c${CONNECTIONS} values in *_c32`,
+    latency: `-c${LATENCY_CONNECTIONS}, a random ${LATENCY_SPREAD_MS[0]}-${LATENCY_SPREAD_MS[1]} ms pause before each request (spread arrivals, about the same rate for every target), p50/p99 from wrk; *_burst: one fixed ${LATENCY_DELAY_MS} ms pause for every connection (arrivals lined up in bursts); saturated -c${CONNECTIONS} values in *_c32`,
     command: `-c${COMMAND_CONNECTIONS} with ${COMMAND_DELAY_MS} ms pause, POST /orders/{n}/pay (command, distinct new stream per request), POST /orders/{m}/pay (command on existing streams, command_existing_*) vs POST /bench/{n}/pay (passthrough), same ${COMMAND_BODY.length}-byte body; alternated in 2 rounds; fsync on and fsync off each on a PostgreSQL server started with that setting`,
     passthroughPath: 'GET /bench/items/42 (not named in the spec)',
     cpuPerRequest:
@@ -407,11 +449,35 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
   try {
     upstream = await startUpstream(dir);
     if (nginxBin) nginx = await startNginx(nginxBin, dir, upstream.port);
-    sidecar = await startSidecar(dir, 'sidecar-memory', upstream.url, 'memory', cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : []);
+    hpm = await startHpm(dir, upstream.url);
+    // The production configuration: PostgreSQL (fsync on) for events and the read model, a
+    // legacy database (reconciliation scheduled), projections, drainer and metrics running.
+    // Without PostgreSQL: the in-process memory store, said in a note.
+    const profArgs = cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [];
+    if (existsSync(path.join(pgBin, 'postgres'))) {
+      pgServer = await startPostgres({ fsync: true, settings: { max_connections: '100', shared_buffers: '256MB' } });
+      const admin = new pg.Client({ connectionString: pgServer.url });
+      await admin.connect();
+      await admin.query('CREATE DATABASE bench_events');
+      await admin.query('CREATE DATABASE bench_legacy');
+      await admin.end();
+      const dbUrl = (name: string) => {
+        const u = new URL(pgServer!.url);
+        u.pathname = `/${name}`;
+        return u.toString();
+      };
+      sidecar = await startSidecar(dir, 'sidecar-production', upstream.url, dbUrl('bench_events'), profArgs, dbUrl('bench_legacy'));
+      settings.passthroughSidecar =
+        'production configuration: event store and read model on PostgreSQL 15 (fsync on), legacy database set (reconciliation scheduled), projection runner, spool drainer, metrics';
+    } else {
+      sidecar = await startSidecar(dir, 'sidecar-memory', upstream.url, 'memory', profArgs);
+      notes.push('PostgreSQL not found: the passthrough sidecar ran on the in-process memory store, not the production configuration.');
+    }
     // pid: the process whose CPU time per request is reported (the proxy; for direct, the upstream).
     const targets = [
       { name: 'direct', url: upstream.url, pid: upstream.child.pid! },
       ...(nginx ? [{ name: 'nginx', url: nginx.url, pid: nginx.child.pid! }] : []),
+      { name: 'hpm', url: hpm.url, pid: hpm.child.pid! },
       { name: 'passthrough', url: sidecar.url, pid: sidecar.child.pid! },
     ];
     const getSpec = (url: string, extra: Partial<LoadSpec> = {}): LoadSpec => ({
@@ -448,27 +514,63 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
     figures.direct_rps = round(median(rps.direct!), 0);
     figures.nginx_rps = nginx ? round(median(rps.nginx!), 0) : null;
     figures.passthrough_rps = round(median(rps.passthrough!), 0);
+    figures.hpm_rps = round(median(rps.hpm!), 0);
+    figures.hpm_cpu_us_per_req = round(median(cpu.hpm!), 1);
     // Pairs from the same round share the machine's state: their spread shows the noise.
     const ratios = nginx ? rps.passthrough!.map((p, i) => p / rps.nginx![i]!) : [];
     figures.passthrough_vs_nginx = nginx ? round(figures.passthrough_rps / figures.nginx_rps!, 3) : null;
     figures.passthrough_vs_nginx_min = nginx ? round(Math.min(...ratios), 3) : null;
     figures.passthrough_vs_nginx_max = nginx ? round(Math.max(...ratios), 3) : null;
     figures.passthrough_vs_direct = round(figures.passthrough_rps / figures.direct_rps, 3);
+    const hpmRatios = rps.passthrough!.map((p, i) => p / rps.hpm![i]!);
+    figures.passthrough_vs_hpm = round(figures.passthrough_rps / figures.hpm_rps, 3);
+    figures.passthrough_vs_hpm_min = round(Math.min(...hpmRatios), 3);
+    figures.passthrough_vs_hpm_max = round(Math.max(...hpmRatios), 3);
 
-    // Latency at one paced rate for every target.
-    const lat: Record<string, LoadResult> = {};
-    for (const t of targets) {
-      lat[t.name] = await load(getSpec(t.url, { connections: LATENCY_CONNECTIONS, delayMs: LATENCY_DELAY_MS }));
-      check(lat[t.name]!, `${t.name} latency`);
-    }
+    // Latency well below saturation, every target at about the same rate. The headline: spread
+    // arrivals (random pauses). Then the burst pattern (one fixed pause), as *_burst.
+    const latency = async (pattern: Partial<LoadSpec>, label: string) => {
+      const out: Record<string, LoadResult> = {};
+      for (const t of targets) {
+        // The sidecar's event-loop delay over its own run: prom-client resets its
+        // monitorEventLoopDelay histogram on each scrape, so scrape before and read after.
+        if (t.name === 'passthrough') await get(`${sidecar!.adminUrl}/metrics`);
+        out[t.name] = await load(getSpec(t.url, { connections: LATENCY_CONNECTIONS, ...pattern }));
+        check(out[t.name]!, `${t.name} latency (${label})`);
+        if (t.name === 'passthrough' && label === 'spread') {
+          const text = (await get(`${sidecar!.adminUrl}/metrics`)).body;
+          const p99 = /^strangler_nodejs_eventloop_lag_p99_seconds (\S+)/m.exec(text)?.[1];
+          figures.event_loop_delay_p99_ms = p99 === undefined ? null : round(Number(p99) * 1000, 3);
+        }
+        console.log(
+          `  latency ${label.padEnd(6)} ${t.name.padEnd(11)} ${Math.round(out[t.name]!.rps)} req/s  p50 ${out[t.name]!.p50Ms.toFixed(3)} ms  p99 ${out[t.name]!.p99Ms.toFixed(3)} ms`,
+        );
+      }
+      return out;
+    };
+    const added = (lat: Record<string, LoadResult>, name: string, k: 'p50Ms' | 'p99Ms') =>
+      lat[name] ? round(lat[name][k] - lat.direct![k], 3) : null;
+    const lat = await latency({ delayRangeMs: LATENCY_SPREAD_MS }, 'spread');
     figures.latency_rate_rps = round(lat.passthrough!.rps, 0);
     figures.latency_rate_direct_rps = round(lat.direct!.rps, 0);
     figures.direct_p50_ms = round(lat.direct!.p50Ms, 3);
     figures.direct_p99_ms = round(lat.direct!.p99Ms, 3);
-    figures.passthrough_added_p50_ms = round(lat.passthrough!.p50Ms - lat.direct!.p50Ms, 3);
-    figures.passthrough_added_p99_ms = round(lat.passthrough!.p99Ms - lat.direct!.p99Ms, 3);
-    figures.nginx_added_p50_ms = nginx ? round(lat.nginx!.p50Ms - lat.direct!.p50Ms, 3) : null;
-    figures.nginx_added_p99_ms = nginx ? round(lat.nginx!.p99Ms - lat.direct!.p99Ms, 3) : null;
+    figures.passthrough_added_p50_ms = added(lat, 'passthrough', 'p50Ms');
+    figures.passthrough_added_p99_ms = added(lat, 'passthrough', 'p99Ms');
+    figures.hpm_added_p50_ms = added(lat, 'hpm', 'p50Ms');
+    figures.hpm_added_p99_ms = added(lat, 'hpm', 'p99Ms');
+    figures.passthrough_minus_hpm_p50_ms = round(lat.passthrough!.p50Ms - lat.hpm!.p50Ms, 3);
+    figures.passthrough_minus_hpm_p99_ms = round(lat.passthrough!.p99Ms - lat.hpm!.p99Ms, 3);
+    figures.nginx_added_p50_ms = added(lat, 'nginx', 'p50Ms');
+    figures.nginx_added_p99_ms = added(lat, 'nginx', 'p99Ms');
+    const burst = await latency({ delayMs: LATENCY_DELAY_MS }, 'burst');
+    figures.latency_rate_rps_burst = round(burst.passthrough!.rps, 0);
+    figures.passthrough_added_p50_ms_burst = added(burst, 'passthrough', 'p50Ms');
+    figures.passthrough_added_p99_ms_burst = added(burst, 'passthrough', 'p99Ms');
+    figures.hpm_added_p50_ms_burst = added(burst, 'hpm', 'p50Ms');
+    figures.hpm_added_p99_ms_burst = added(burst, 'hpm', 'p99Ms');
+    figures.nginx_added_p50_ms_burst = added(burst, 'nginx', 'p50Ms');
+    figures.nginx_added_p99_ms_burst = added(burst, 'nginx', 'p99Ms');
     const satMedian = (name: string, k: 'p50Ms' | 'p99Ms') => median(sat[name]!.map((x) => x[k]));
     figures.passthrough_added_p50_ms_c32 = round(satMedian('passthrough', 'p50Ms') - satMedian('direct', 'p50Ms'), 3);
     figures.passthrough_added_p99_ms_c32 = round(satMedian('passthrough', 'p99Ms') - satMedian('direct', 'p99Ms'), 3);
@@ -476,6 +578,10 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
     sidecar = undefined;
     await stopProcess(nginx?.child);
     nginx = undefined;
+    await stopProcess(hpm?.child);
+    hpm = undefined;
+    await pgServer?.destroy();
+    pgServer = undefined;
 
     // The command path, on real PostgreSQL: production durability first, then fsync off.
     if (!existsSync(path.join(pgBin, 'postgres'))) {
@@ -593,17 +699,23 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
       table([
         ['direct (baseline)', `${v(figures.direct_rps)} req/s`],
         ['nginx, one worker', nginxBin ? `${v(figures.nginx_rps)} req/s` : 'n/a (nginx not installed)'],
+        ['bare http-proxy-middleware', `${v(figures.hpm_rps)} req/s`],
         [
           'sidecar passthrough',
-          `${v(figures.passthrough_rps)} req/s = ${v(figures.passthrough_vs_nginx)}x nginx (target >= 0.45; rounds ${v(figures.passthrough_vs_nginx_min)}..${v(figures.passthrough_vs_nginx_max)}), ${v(figures.passthrough_vs_direct)}x direct`,
+          `${v(figures.passthrough_rps)} req/s = ${v(figures.passthrough_vs_hpm)}x bare hpm (target >= 0.9; rounds ${v(figures.passthrough_vs_hpm_min)}..${v(figures.passthrough_vs_hpm_max)}), ${v(figures.passthrough_vs_nginx)}x nginx (rounds ${v(figures.passthrough_vs_nginx_min)}..${v(figures.passthrough_vs_nginx_max)}), ${v(figures.passthrough_vs_direct)}x direct`,
         ],
         [
           'CPU per request (proxy process)',
-          `passthrough ${v(figures.passthrough_cpu_us_per_req)} us, nginx ${v(figures.nginx_cpu_us_per_req)} us (upstream ${v(figures.upstream_cpu_us_per_req)} us)`,
+          `passthrough ${v(figures.passthrough_cpu_us_per_req)} us, bare hpm ${v(figures.hpm_cpu_us_per_req)} us, nginx ${v(figures.nginx_cpu_us_per_req)} us (upstream ${v(figures.upstream_cpu_us_per_req)} us)`,
         ],
         [
-          `added latency @ ~${v(figures.latency_rate_rps)} req/s`,
-          `passthrough p50 ${sign(figures.passthrough_added_p50_ms)} ms, p99 ${sign(figures.passthrough_added_p99_ms)} ms; nginx p50 ${sign(figures.nginx_added_p50_ms)} ms, p99 ${sign(figures.nginx_added_p99_ms)} ms (direct p50 ${v(figures.direct_p50_ms)} ms)`,
+          `added latency @ ~${v(figures.latency_rate_rps)} req/s, spread`,
+          `passthrough p50 ${sign(figures.passthrough_added_p50_ms)} ms (target <= 0.5), p99 ${sign(figures.passthrough_added_p99_ms)} ms (target <= 2); bare hpm p50 ${sign(figures.hpm_added_p50_ms)} ms, p99 ${sign(figures.hpm_added_p99_ms)} ms; passthrough - hpm p50 ${sign(figures.passthrough_minus_hpm_p50_ms)} ms (target <= 0.1); nginx p50 ${sign(figures.nginx_added_p50_ms)} ms (direct p50 ${v(figures.direct_p50_ms)} ms)`,
+        ],
+        ['sidecar event-loop delay p99 (spread run)', `${v(figures.event_loop_delay_p99_ms)} ms`],
+        [
+          `added latency @ ~${v(figures.latency_rate_rps_burst)} req/s, bursts`,
+          `passthrough p50 ${sign(figures.passthrough_added_p50_ms_burst)} ms, p99 ${sign(figures.passthrough_added_p99_ms_burst)} ms; bare hpm p50 ${sign(figures.hpm_added_p50_ms_burst)} ms; nginx p50 ${sign(figures.nginx_added_p50_ms_burst)} ms`,
         ],
         [
           'added latency @ -c32 saturated',
@@ -629,6 +741,7 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
   } finally {
     await stopProcess(sidecar?.child);
     await stopProcess(nginx?.child);
+    await stopProcess(hpm?.child);
     await stopProcess(upstream?.child);
     await pgServer?.destroy();
     rmSync(dir, { recursive: true, force: true });

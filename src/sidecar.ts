@@ -18,6 +18,7 @@ import { createCommandHandler } from './proxy/commandHandler.ts';
 import { createKeyLock } from './proxy/keyLock.ts';
 import { createPassthrough } from './proxy/passthrough.ts';
 import { createUpstreamHealth } from './proxy/upstreamHealth.ts';
+import { createUpgradeHandler, type UpgradeHandler } from './proxy/upgrade.ts';
 import { createPublicServer } from './proxy/publicServer.ts';
 import { compileRouteTable } from './proxy/routeTable.ts';
 import { createSpoolDrainer, openSpool } from './spool/index.ts';
@@ -45,6 +46,8 @@ export interface SidecarOptions {
   spoolFsync?: boolean;
   /** Drainer pause between passes. */
   drainIntervalMs?: number;
+  /** How long requests in flight and open WebSocket tunnels get on stop() before they are cut (default 10 s). */
+  drainMs?: number;
   /** Longest a single shutdown step may take before stop() goes on without it (default 15 s). */
   closeStepTimeoutMs?: number;
   /** The legacy database for `capture: row`, opened by the caller (the demo's embedded one). */
@@ -76,10 +79,17 @@ function listen(server: http.Server, port: number, host: string): Promise<number
   });
 }
 
-/** Stops accepting, lets requests in flight finish, then cuts connections still open after graceMs. */
-function close(server: http.Server, graceMs = 10_000): Promise<void> {
+/**
+ * Stops accepting, lets requests in flight (and upgraded connections) finish, then cuts
+ * connections still open after graceMs: upgraded ones are no longer the http server's, so
+ * they are cut through their handler.
+ */
+function close(server: http.Server, graceMs = 10_000, upgrades?: UpgradeHandler): Promise<void> {
   return new Promise((resolve) => {
-    const force = setTimeout(() => server.closeAllConnections(), graceMs);
+    const force = setTimeout(() => {
+      server.closeAllConnections();
+      upgrades?.closeAll();
+    }, graceMs);
     force.unref();
     server.close(() => {
       clearTimeout(force);
@@ -237,6 +247,13 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     onClose('upstream health', () => upstreamHealth.stop());
     const keyLock = createKeyLock();
     const routes = compileRouteTable(config.entities);
+    const upgrades = createUpgradeHandler({
+      upstream,
+      enabled: config.legacy.upgrades,
+      timeoutMs: config.legacy.timeoutMs,
+      metrics,
+      health: upstreamHealth,
+    });
     const publicServer = createPublicServer({
       routes,
       passthrough: createPassthrough({
@@ -261,6 +278,8 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
         logger,
         upstreamHealth,
       }),
+      upgrade: upgrades,
+      maxHeaderBytes: config.server.maxHeaderBytes,
       metrics,
       logger,
     });
@@ -322,7 +341,8 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       readiness,
     });
     const publicPort = await listen(publicServer, config.server.port, config.server.host);
-    onClose('public server', () => close(publicServer)); // waits for commands in flight, including their appends
+    // Waits for commands in flight (their appends included) and open tunnels, up to drainMs.
+    onClose('public server', () => close(publicServer, opts.drainMs ?? 10_000, upgrades));
     const adminPort = await listen(adminServer, config.admin.port, config.admin.host);
     onClose('admin server', () => close(adminServer));
     const publicUrl = `http://${urlHost(config.server.host)}:${publicPort}`;

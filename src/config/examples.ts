@@ -13,6 +13,7 @@ export const EXAMPLES: Readonly<Record<string, string>> = {
   'server.host': 'host: 0.0.0.0',
   'server.port': 'port: 8080',
   'server.bodyLimitBytes': 'bodyLimitBytes: 10485760',
+  'server.maxHeaderBytes': 'maxHeaderBytes: 16384',
   'server.actorHeader': 'actorHeader: x-user-id',
   'server.actor': 'actor: { jwtClaim: username }',
   'server.actor.jwtClaim': 'jwtClaim: username',
@@ -30,6 +31,7 @@ export const EXAMPLES: Readonly<Record<string, string>> = {
   'legacy.upstream': 'upstream: http://127.0.0.1:3000',
   'legacy.timeoutMs': 'timeoutMs: 30000',
   'legacy.unreadyAfterFailures': 'unreadyAfterFailures: 5',
+  'legacy.upgrades': 'upgrades: true',
   'legacy.database': 'database: { url: "${STRANGLER_LEGACY_DB_URL}" }',
   'legacy.database.url': 'url: mysql://orders@127.0.0.1:3306/legacy_orders',
 

@@ -47,6 +47,8 @@ const serverSchema = section(
     host: matching(HOST, 'a host name or IP address').default('0.0.0.0'),
     port: port().default(8080),
     bodyLimitBytes: positiveInt().default(10_485_760),
+    /** The largest request head (request line and headers) the public port accepts; 431 above it. Node's default. */
+    maxHeaderBytes: positiveInt().default(16_384),
     /** Request header naming the acting user, copied into event metadata. Never a credential header. */
     actorHeader: header()
       .default('x-user-id')
@@ -105,6 +107,8 @@ const legacyFields = section(
     timeoutMs: positiveInt().default(30_000),
     /** /readyz answers 503 after this many connection failures to legacy in a row; ready again on the next success. */
     unreadyAfterFailures: positiveInt().default(5),
+    /** Tunnel `Upgrade` requests (WebSocket) on passthrough routes; false answers them 501. */
+    upgrades: bool().default(true),
     // Optional: reconciliation and `capture: row` need it. An empty value (`${STRANGLER_LEGACY_DB_URL:-}`
     // with the variable unset) means "no legacy database"; an unset `${VAR}` here turns those parts
     // off with a warning instead of stopping the process (optionalFields.ts).

@@ -73,6 +73,17 @@ export function createMetrics(registry = new Registry(), opts: { defaults?: bool
       labelNames: ['reason'] as const,
       registers: r,
     }),
+    upgrades: new Counter({
+      name: 'strangler_proxy_upgrades_total',
+      help: 'Upgrade (WebSocket) requests, by outcome: tunnelled (101), declined (legacy answered otherwise), refused (501: legacy.upgrades off, or a command route), failed (502/504).',
+      labelNames: ['outcome'] as const,
+      registers: r,
+    }),
+    upgradesOpen: new Gauge({
+      name: 'strangler_proxy_upgrades_open',
+      help: 'Upgraded connections (WebSocket tunnels) open now.',
+      registers: r,
+    }),
     bodyTooLarge: new Counter({
       name: 'strangler_proxy_body_too_large_total',
       help: 'Command requests refused with 413 before reaching legacy.',

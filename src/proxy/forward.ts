@@ -1,5 +1,5 @@
 import http, { type IncomingMessage } from 'node:http';
-import { endToEndRawHeaders } from './hopByHop.ts';
+import { HOP_BY_HOP, endToEndRawHeaders } from './hopByHop.ts';
 
 export interface UpstreamAnswer {
   status: number;
@@ -11,17 +11,8 @@ export interface UpstreamAnswer {
 }
 
 // `expect` too: the sidecar already answered 100-continue and sends the whole body at once.
-const REQUEST_DROP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'content-length',
-  'expect',
-]);
+// Content-Length is set again below from the buffered body.
+const REQUEST_DROP = new Set([...HOP_BY_HOP, 'content-length', 'expect']);
 
 /**
  * Sends a buffered command to legacy and buffers the answer (the command path needs the
@@ -36,17 +27,7 @@ export function forward(opts: {
   timeoutMs: number;
 }): Promise<UpstreamAnswer> {
   const { req, body, upstream } = opts;
-  const headers = endToEndRawHeaders(req.rawHeaders, REQUEST_DROP);
-  // The same X-Forwarded-* values the passthrough (http-proxy's xfwd) produces: for, port
-  // and proto appended with ',', host kept when a proxy in front already set it.
-  const append = (name: string, value: string) => {
-    const prior = req.headers[name.toLowerCase()];
-    setRaw(headers, name, prior ? `${String(prior)},${value}` : value);
-  };
-  append('X-Forwarded-For', req.socket.remoteAddress ?? '');
-  append('X-Forwarded-Port', String(req.socket.localPort ?? ''));
-  append('X-Forwarded-Proto', 'http');
-  setRaw(headers, 'X-Forwarded-Host', (req.headers['x-forwarded-host'] as string | undefined) ?? req.headers.host ?? '');
+  const headers = addForwarded(endToEndRawHeaders(req.rawHeaders, REQUEST_DROP), req);
   if (body.length > 0 || req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH')
     headers.push('Content-Length', String(body.length));
   return new Promise((resolve, reject) => {
@@ -81,6 +62,23 @@ export function forward(opts: {
     });
     out.end(body);
   });
+}
+
+/**
+ * The same X-Forwarded-* values the passthrough (http-proxy's xfwd) produces: for, port and
+ * proto appended with ',', host kept when a proxy in front already set it. Used by commands
+ * and upgrades, which build their raw header lists themselves.
+ */
+export function addForwarded(headers: string[], req: IncomingMessage): string[] {
+  const append = (name: string, value: string) => {
+    const prior = req.headers[name.toLowerCase()];
+    setRaw(headers, name, prior ? `${String(prior)},${value}` : value);
+  };
+  append('X-Forwarded-For', req.socket.remoteAddress ?? '');
+  append('X-Forwarded-Port', String(req.socket.localPort ?? ''));
+  append('X-Forwarded-Proto', 'http');
+  setRaw(headers, 'X-Forwarded-Host', (req.headers['x-forwarded-host'] as string | undefined) ?? req.headers.host ?? '');
+  return headers;
 }
 
 function setRaw(raw: string[], name: string, value: string): void {

@@ -2,6 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { parse as parseUrl } from 'node:url';
 import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
 import type { Metrics } from '../metrics/metrics.ts';
+import { endToEndRawHeaders, stripRequestHopByHop } from './hopByHop.ts';
 import { answerUpstreamError } from './upstreamErrors.ts';
 import type { UpstreamHealth } from './upstreamHealth.ts';
 import { REQUEST_ID_HEADER } from './requestId.ts';
@@ -18,9 +19,9 @@ export interface PassthroughOptions {
 
 /**
  * Streams a request to legacy and its answer back, byte for byte (hop-by-hop headers
- * aside), through http-proxy-middleware with its default plugins ejected: every plugin
- * and listener here runs on each request, and this path is the one the table in
- * DESIGN.md measures.
+ * aside, hopByHop.ts), through http-proxy-middleware with its default plugins ejected: every
+ * plugin and listener here runs on each request, and this path is the one the table in
+ * DESIGN.md measures. Header names keep their case both ways, as on the command path.
  */
 export function createPassthrough(opts: PassthroughOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const basePath = new URL(opts.upstream).pathname.replace(/\/$/, '');
@@ -37,11 +38,22 @@ export function createPassthrough(opts: PassthroughOptions): (req: IncomingMessa
     // http-proxy pipes legacy's body to the client and does nothing when legacy's connection
     // dies mid-body: the client would wait forever for a response that cannot complete.
     // Cut the client's connection too, as legacy's was, so the truncation shows.
+    //
+    // The answer is written here (selfHandleResponse): legacy's raw header pairs, in their case
+    // and order, minus the hop-by-hop ones, in one writeHead. http-proxy's own response passes
+    // would copy the lower-cased parsed headers one setHeader at a time, hop-by-hop included
+    // (legacy's `Keep-Alive: timeout=5` on a connection the sidecar keeps 65 s).
     proxyServer.on('proxyRes', (proxyRes, _req, res) => {
       opts.health?.succeeded();
       proxyRes.once('close', () => {
         if (!proxyRes.complete) res.destroy();
       });
+      if (res.headersSent || res.destroyed) {
+        proxyRes.resume(); // the client is gone (or was answered): drain legacy's answer
+        return;
+      }
+      res.writeHead(proxyRes.statusCode ?? 502, proxyRes.statusMessage, endToEndRawHeaders(proxyRes.rawHeaders));
+      proxyRes.pipe(res);
     });
     // Idle timeout on the upstream request, failed with a code of our own so the answer is
     // 504 (http-proxy's proxyTimeout surfaces as a bare "socket hang up", like a crash).
@@ -50,6 +62,18 @@ export function createPassthrough(opts: PassthroughOptions): (req: IncomingMessa
       // legacy must see the path exactly as the client sent it (its router decides what
       // '//orders/x' means). The request line is written lazily, so this takes effect.
       proxyReq.path = basePath + (req.url ?? '/');
+      // http-proxy sends the parsed (lower-cased) names: give each the case the client used.
+      // 'proxyReq' comes with the socket; when the agent had to queue the request (all its
+      // sockets busy) a body-less request may have been ended, its head built, before that:
+      // then it goes lower-cased (setHeader would throw).
+      const raw = proxyReq.headersSent ? [] : req.rawHeaders;
+      for (let i = 0; i < raw.length; i += 2) {
+        const name = raw[i]!;
+        const lower = name.toLowerCase();
+        if (name === lower) continue;
+        const value = proxyReq.getHeader(lower);
+        if (value !== undefined) proxyReq.setHeader(name, value);
+      }
       proxyReq.setTimeout(opts.timeoutMs, () => {
         proxyReq.destroy(Object.assign(new Error(`legacy did not answer within ${opts.timeoutMs} ms`), { code: 'UPSTREAM_TIMEOUT' }));
       });
@@ -62,10 +86,12 @@ export function createPassthrough(opts: PassthroughOptions): (req: IncomingMessa
     agent: opts.agent,
     xfwd: true,
     changeOrigin: false,
+    selfHandleResponse: true,
     ejectPlugins: true,
     plugins: [errors],
   });
   return (req, res) => {
+    stripRequestHopByHop(req.headers);
     void middleware(req, res);
   };
 }

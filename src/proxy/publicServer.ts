@@ -4,11 +4,15 @@ import type { Metrics } from '../metrics/metrics.ts';
 import type { createCommandHandler } from './commandHandler.ts';
 import { ensureRequestId } from './requestId.ts';
 import type { RouteTable } from './routeTable.ts';
+import type { UpgradeHandler } from './upgrade.ts';
 
 export interface PublicServerOptions {
   routes: RouteTable;
   passthrough: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   command: ReturnType<typeof createCommandHandler>;
+  upgrade: UpgradeHandler;
+  /** `server.maxHeaderBytes`: the largest request head accepted (431 above it). */
+  maxHeaderBytes: number;
   metrics?: Metrics;
   logger: Logger;
 }
@@ -21,7 +25,7 @@ export interface PublicServerOptions {
 export function createPublicServer(opts: PublicServerOptions): http.Server {
   const passthroughCount = opts.metrics?.requests.labels({ kind: 'passthrough', status_class: 'any' });
   const readCount = opts.metrics?.requests.labels({ kind: 'read', status_class: 'any' });
-  const server = http.createServer((req, res) => {
+  const server = http.createServer({ maxHeaderSize: opts.maxHeaderBytes }, (req, res) => {
     const route = opts.routes.classify(req.method, req.url);
     if (route.kind !== 'command') {
       ensureRequestId(req);
@@ -46,6 +50,12 @@ export function createPublicServer(opts: PublicServerOptions): http.Server {
         } else res.destroy();
       },
     );
+  });
+  // Requests with `Connection: upgrade` and an `Upgrade` header (WebSocket) come here instead.
+  server.on('upgrade', (req: http.IncomingMessage, socket, head: Buffer) => {
+    const route = opts.routes.classify(req.method, req.url);
+    if (route.kind === 'command') opts.upgrade.refuse(req, socket, route.route);
+    else opts.upgrade.handle(req, socket, head);
   });
   // Longer than typical client and load-balancer idle timeouts, so the sidecar is not the
   // side that closes a kept-alive connection while a request is on its way.

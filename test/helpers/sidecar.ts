@@ -19,6 +19,8 @@ export interface TestSidecarOptions {
   /** A store opened by the caller and shared (the caller closes it after stopping the sidecar). */
   store?: EventStore;
   configure?: (config: Config) => void;
+  /** Drain period on stop() (default 10 s). */
+  drainMs?: number;
 }
 
 export async function startTestSidecar(opts: TestSidecarOptions): Promise<Sidecar & { config: Config }> {
@@ -41,6 +43,7 @@ export async function startTestSidecar(opts: TestSidecarOptions): Promise<Sideca
     spoolFsync: false,
     drainIntervalMs: 20,
     ...(opts.store ? { store: opts.store } : {}),
+    ...(opts.drainMs !== undefined ? { drainMs: opts.drainMs } : {}),
   });
   return {
     ...sidecar,

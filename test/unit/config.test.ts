@@ -34,6 +34,7 @@ describe('the shipped config/strangler.yaml', () => {
       upstream: 'http://127.0.0.1:3000',
       timeoutMs: 30_000,
       unreadyAfterFailures: 5,
+      upgrades: true,
       database: { url: 'mysql://orders:legacy-pw@127.0.0.1:3306/legacy_orders' },
     });
     expect(config.eventStore.url).toBe('postgres://strangler:events-pw@127.0.0.1:5432/events');
@@ -84,7 +85,7 @@ describe('defaults', () => {
   it('a file with only legacy.upstream gets the reference defaults', () => {
     const config = loadConfig({ file: path.join(FIXTURES, 'minimal.yaml'), env: {}, cwd: ROOT });
     const expected: Omit<Config, 'admin'> & { admin: Omit<Config['admin'], 'resolvedTokens'> } = {
-      server: { host: '0.0.0.0', port: 8080, bodyLimitBytes: 10_485_760, actorHeader: 'x-user-id' },
+      server: { host: '0.0.0.0', port: 8080, bodyLimitBytes: 10_485_760, maxHeaderBytes: 16_384, actorHeader: 'x-user-id' },
       admin: {
         host: '0.0.0.0',
         port: 9090,
@@ -97,7 +98,7 @@ describe('defaults', () => {
           { name: 'view', env: 'STRANGLER_VIEWER_TOKEN' },
         ],
       },
-      legacy: { upstream: 'http://127.0.0.1:3000', timeoutMs: 30_000, unreadyAfterFailures: 5, database: { url: null } },
+      legacy: { upstream: 'http://127.0.0.1:3000', timeoutMs: 30_000, unreadyAfterFailures: 5, upgrades: true, database: { url: null } },
       eventStore: {
         url: 'embedded',
         maxRetries: 3,
@@ -380,6 +381,7 @@ describe('environment', () => {
       upstream: 'http://legacy.local:3000',
       timeoutMs: 30_000,
       unreadyAfterFailures: 5,
+      upgrades: true,
       database: { url: 'mysql://app:s3cret@db:3306/legacy' },
     });
     expect(config.eventStore.url).toBe('embedded');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HOP_BY_HOP, endToEndRawHeaders } from '../../src/proxy/hopByHop.ts';
+import { HOP_BY_HOP, endToEndRawHeaders, stripRequestHopByHop } from '../../src/proxy/hopByHop.ts';
 
 describe('endToEndRawHeaders', () => {
   it('drops every hop-by-hop header, whatever its case, and keeps the rest in order and case', () => {
@@ -60,5 +60,35 @@ describe('endToEndRawHeaders', () => {
       'transfer-encoding',
       'upgrade',
     ]);
+  });
+});
+
+describe('stripRequestHopByHop (the passthrough request, parsed headers)', () => {
+  it('removes the hop-by-hop headers and those Connection names, keeps framing, Host and the rest', () => {
+    const headers: Record<string, string> = {
+      host: 'x',
+      connection: 'keep-alive, X-Hop, Content-Length, Host',
+      'x-hop': '1',
+      'keep-alive': 'timeout=9',
+      te: 'trailers',
+      trailer: 'x-sum',
+      upgrade: 'h2c',
+      'proxy-connection': 'keep-alive',
+      'proxy-authorization': 'Basic abc',
+      expect: '100-continue',
+      'transfer-encoding': 'chunked',
+      'content-length': '3',
+      'x-keep': 'y',
+    };
+    stripRequestHopByHop(headers);
+    expect(headers).toEqual({ host: 'x', 'transfer-encoding': 'chunked', 'content-length': '3', 'x-keep': 'y' });
+  });
+
+  it('a plain keep-alive or close removes only Connection', () => {
+    for (const connection of ['keep-alive', 'close']) {
+      const headers: Record<string, string> = { connection, close: 'not a hop', 'x-keep': 'y' };
+      stripRequestHopByHop(headers);
+      expect(headers).toEqual({ close: 'not a hop', 'x-keep': 'y' });
+    }
   });
 });
