@@ -13,7 +13,8 @@ import type { CliIo } from './main.ts';
 export const DOCTOR_USAGE = `  strangler doctor [--config FILE] [--url URL] [--json] [--fail-on SEVERITY] [--limit N]
                                          event store consistency checks; exit 0 healthy, 1 findings, 2 error
   strangler doctor verify STREAM [--config FILE] [--url URL] [--json] [--projection NAME] [--no-snapshots]
-                                         replay one stream and compare it with its read-model rows; exit 0 equal, 1 different
+                                         replay one stream through its projection's fold and compare it with its
+                                         read-model rows (needs the config); exit 0 equal, 1 different
                                          both use the event store directly (--url, STRANGLER_EVENTSTORE_URL or --config)`;
 
 /**
