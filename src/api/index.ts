@@ -10,3 +10,4 @@ export * from './projections.ts';
 export { connect, type ConnectOptions } from '../db/connect.ts';
 export { createPgliteExecutor, type PgliteExecutorOptions } from '../db/pgliteExecutor.ts';
 export { redactUrl } from '../config/redactUrl.ts';
+export type { DemoSample } from '../demo/runDemo.ts';
