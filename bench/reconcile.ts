@@ -27,7 +27,7 @@ import { configSchema } from '../src/config/schema.ts';
 import type { Executor, QueryOptions } from '../src/db/executor.ts';
 import { createMysqlExecutor } from '../src/db/mysqlExecutor.ts';
 import { openEventStore } from '../src/eventstore/index.ts';
-import { createOrdersProjection, ORDERS_TABLES } from '../src/projections/modules/orders/index.ts';
+import { createOrdersProjection, ORDERS_TABLES } from '../examples/legacy-orders/projections/orders/index.ts';
 import { hashRow } from '../src/reconcile/encoding/rowEncoding.ts';
 import { rangeQuery } from '../src/reconcile/engine/sideSql.ts';
 import type { EntityPlan } from '../src/reconcile/engine/entityPlan.ts';

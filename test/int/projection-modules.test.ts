@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEventStore, START, type EventStore } from '../../src/eventstore/index.ts';
 import type { RecordedEvent } from '../../src/eventstore/types.ts';
 import { entitiesSchema } from '../../src/config/entitySchema.ts';
-import { createOrdersProjection, orderUpcasters } from '../../src/projections/modules/orders/index.ts';
+import { createOrdersProjection, orderUpcasters } from '../../examples/legacy-orders/projections/orders/index.ts';
 import { createRowProjection } from '../../src/projections/modules/row/index.ts';
 import { loadProjections } from '../../src/projections/registry.ts';
 import { createUpcasterRegistry } from '../../src/projections/upcast.ts';

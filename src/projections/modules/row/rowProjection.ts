@@ -7,6 +7,7 @@ import { checkRowColumns, defaultRowColumns, type RowColumn } from './columns.ts
 import { foldRows } from './fold.ts';
 import { rowEventKinds, type RowEventKind } from './kinds.ts';
 import { rowDdl, writeRowChanges, type RowTable } from './statements.ts';
+import { createRowFold } from './verifyFold.ts';
 
 export interface RowProjectionOptions {
   /** The entity's name: the projection's name unless `name` is given. */
@@ -69,5 +70,6 @@ export function createRowProjection(opts: RowProjectionOptions): ProjectionModul
         changes.filter((c) => c.deleted).map((c) => ({ key: c.key, version: c.lastVersion })),
       );
     },
+    fold: createRowFold({ kinds, table: rowsLogical, key, columns }),
   };
 }

@@ -1,5 +1,4 @@
-import type { Executor } from '../../../db/executor.ts';
-import { ident, tableIdent } from '../sql.ts';
+import { ident, tableIdent, type Executor } from 'strangler-sidecar/projections';
 import type { OrderChange } from './fold.ts';
 
 /**
