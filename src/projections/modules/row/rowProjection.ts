@@ -75,7 +75,8 @@ export function createRowProjection(opts: RowProjectionOptions): ProjectionModul
     handles: [...kinds.keys()],
     streams: [streamCategory(config.stream)],
     ddl: (t) =>
-      `${sideTableDdl(tableName(t, sideLogical))}\n${rowTableDdl({ table: tableName(t, rowsLogical), served: rowsLogical, key, create })}`,
+      // The user's table first: it creates the schema both live in.
+      `${rowTableDdl({ table: tableName(t, rowsLogical), served: rowsLogical, key, create })}\n${sideTableDdl(tableName(t, sideLogical))}`,
     async apply(tx, events, t: TableNames) {
       const mine = events.filter((e) => kinds.has(e.type));
       if (mine.length === 0) return;
