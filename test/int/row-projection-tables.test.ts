@@ -234,3 +234,117 @@ describe('row projection over real tables, MariaDB legacy', () => {
     expect(await reconcile('docs')).toMatchObject({ matched: 2, differing: 0, missingInProjection: 0, extraInProjection: 0 });
   }, 60_000);
 });
+
+describe('row projection over real tables, PostgreSQL legacy and a table the user made', () => {
+  const config = configSchema.parse({
+    legacy: { upstream: 'http://127.0.0.1:3000' },
+    reconciliation: { graceMs: 0, chunkSize: 2 },
+    entities: {
+      people: { stream: 'person-{id}', commands: crud('people', 'Person'), reconcile: { columns: ['id', 'name', 'born'] } },
+      tags: { stream: 'tag-{id}', commands: crud('tags', 'Tag') },
+      olds: { stream: 'old-{id}', commands: crud('olds', 'Old') },
+    },
+  });
+  let legacyDb: TestDb;
+  let storeDb: TestDb;
+  let legacy: Executor;
+  let store: EventStore;
+  let modules: Record<string, ProjectionModule>;
+
+  beforeAll(async () => {
+    legacyDb = await createPgTestDb('rowtablesl');
+    storeDb = await createPgTestDb('rowtabless');
+    legacy = await connect({ url: legacyDb.url, max: 2 });
+    store = await openEventStore({ url: storeDb.url, migrate: true, poolSize: 4 });
+    await legacy.exec(`CREATE TYPE mood AS ENUM ('calm', 'loud');
+                       CREATE TABLE people (id integer PRIMARY KEY, name text NOT NULL, born date);
+                       CREATE TABLE tags (id bigint PRIMARY KEY, label varchar(20) NOT NULL, mood mood, weight numeric(6,2));
+                       CREATE TABLE olds (id text PRIMARY KEY);
+                       INSERT INTO people VALUES (1, 'Ann', '1990-01-02'), (2, 'Bo', NULL), (3, 'Cy', '2001-12-31'), (4, 'Dee', NULL);`);
+    // The user's own read-model table, with its own types and an extra column.
+    await store.db.exec(`CREATE TABLE people (id integer PRIMARY KEY, name varchar(50) NOT NULL, born date, note text DEFAULT 'x');
+                         INSERT INTO people (id, name, born) VALUES (4, 'Dee', NULL);`);
+    for (const [id, name, born] of [
+      [1, 'Ann', '1990-01-02'],
+      [2, 'Bo', null],
+      [3, 'Cy', '2001-12-31'],
+    ] as const)
+      await store.append(`person-${id}`, event('PersonCreated', { id, name, born }));
+    // Dee was loaded into the read model before dual-write: her first event is an update.
+    await store.append('person-4', event('PersonUpdated', { name: 'Dora' }));
+    await legacy.query(`UPDATE people SET name = 'Dora' WHERE id = 4`);
+    modules = Object.fromEntries((await loadProjections(config.entities, { legacy })).map((p) => [p.entity, p.module]));
+  }, 60_000);
+
+  afterAll(async () => {
+    await legacy?.close();
+    await store?.close();
+    await legacyDb?.drop();
+    await storeDb?.drop();
+  });
+
+  it('uses an existing table as it is: its types, its extra column, a row loaded before dual-write updated by its first event', async () => {
+    await project(store, modules.people!);
+    expect(await columnTypes(store.db, 'public', 'people')).toEqual({
+      id: 'integer',
+      name: 'character varying(50)',
+      born: 'date',
+      note: 'text',
+    });
+    const { rows } = await store.db.query('SELECT id, name, born::text AS born FROM people ORDER BY id');
+    expect(rows).toEqual([
+      { id: 1, name: 'Ann', born: '1990-01-02' },
+      { id: 2, name: 'Bo', born: null },
+      { id: 3, name: 'Cy', born: '2001-12-31' },
+      { id: 4, name: 'Dora', born: null },
+    ]);
+    const report = finished(
+      await createReconciler({
+        config,
+        legacy,
+        store: store.db,
+        projections: [{ entity: 'people', module: modules.people! }],
+        logger: silentLogger(),
+      }).run({ entity: 'people' }),
+    );
+    expect(report).toMatchObject({ matched: 4, differing: 0, missingInProjection: 0, extraInProjection: 0 });
+    expect(report.prefilter).toMatchObject({ enabled: true });
+  }, 60_000);
+
+  it('copies PostgreSQL legacy types (an enum as text), and a value that does not fit names its column', async () => {
+    const tags = modules.tags!;
+    const t = { tags: 'tags', tags__strangler_rows: 'tags__strangler_rows' };
+    await store.db.exec(tags.ddl(t));
+    expect(await columnTypes(store.db, 'public', 'tags')).toEqual({
+      id: 'bigint',
+      label: 'character varying(20)',
+      mood: 'text',
+      weight: 'numeric(6,2)',
+    });
+    const apply = async (streamId: string, data: unknown) => {
+      await store.append(streamId, event('TagCreated', data));
+      const [e] = (await store.readStream(streamId)).slice(-1);
+      await store.db.transaction((tx) => tags.apply(tx, [e!], t));
+    };
+    await apply('tag-7', { id: 7, label: 'ok', mood: 'calm', weight: 1.5 });
+    await expect(apply('tag-8', { id: 8, label: 'x'.repeat(21) })).rejects.toThrow(
+      /tags: a value of the events does not fit column "label" \(character varying\(20\)\): value too long/,
+    );
+    await expect(apply('tag-9', { id: 9, label: 'w', weight: 'heavy' })).rejects.toThrow(/column "weight" \(numeric\(6,2\)\)/);
+    await expect(apply('tag-ten', { label: 'k' })).rejects.toThrow(/column "id" \(bigint\)/);
+    expect((await store.db.query('SELECT id::int AS id, label, mood, weight::text AS weight FROM tags')).rows).toEqual([
+      { id: 7, label: 'ok', mood: 'calm', weight: '1.50' },
+    ]);
+  });
+
+  it('refuses a table of the old shape, saying to rebuild it', async () => {
+    await store.db.exec(`CREATE TABLE olds (id text PRIMARY KEY, document jsonb NOT NULL, last_version bigint NOT NULL)`);
+    const t = { olds: 'olds', olds__strangler_rows: 'olds__strangler_rows' };
+    await store.db.exec(modules.olds!.ddl(t));
+    await store.append('old-1', event('OldCreated', { id: '1' }));
+    const [e] = await store.readStream('old-1');
+    await expect(store.db.transaction((tx) => modules.olds!.apply(tx, [e!], t))).rejects.toThrow(
+      /olds has the row projection's old shape \(document and last_version columns\); rebuild it: strangler projections rebuild olds/,
+    );
+  });
+});

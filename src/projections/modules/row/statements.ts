@@ -9,6 +9,15 @@ const literal = (s: string) => `'${s.replaceAll("'", "''")}'`;
 const JSON_TYPES = new Set(['json', 'jsonb']);
 
 /**
+ * The type values are cast to before they are stored: a length-limited text type without its
+ * length, since an explicit cast to varchar(n) or char(n) cuts a longer value silently, where
+ * storing it (an assignment) refuses it. The unsized types still use the column's index.
+ */
+export function castType(type: string): string {
+  return type.replace(/^character varying\(\d+\)/, 'varchar').replace(/^character\(\d+\)/, 'bpchar');
+}
+
+/**
  * SQL of a column's value from a jsonb document: the first of its fields present, cast by
  * PostgreSQL to the column's type. A JSON column takes the field's JSON value (a string
  * holding JSON, as a repair's after-image carries it, is parsed); JSON null is NULL.
@@ -20,11 +29,11 @@ export function valueExpr(c: ShapeColumn, doc: string): string {
       return `CASE WHEN jsonb_typeof(${v}) = 'string' THEN CAST(${v} #>> '{}' AS jsonb) ELSE ${v} END`;
     };
     const value = c.fields.length === 1 ? one(c.fields[0]!) : `COALESCE(${c.fields.map(one).join(', ')})`;
-    return `CAST(${value} AS ${c.type})`;
+    return `CAST(${value} AS ${castType(c.type)})`;
   }
   const value =
     c.fields.length === 1 ? `${doc}->>${literal(c.fields[0]!)}` : `COALESCE(${c.fields.map((f) => `${doc}->>${literal(f)}`).join(', ')})`;
-  return `CAST(${value} AS ${c.type})`;
+  return `CAST(${value} AS ${castType(c.type)})`;
 }
 
 /**
@@ -40,7 +49,7 @@ export async function readRowState(
   const { shape } = t;
   const { rows } = await tx.query<{ k: string; v: string | null; d: boolean | null; present: boolean }>(
     `SELECT u.k, s.version AS v, s.deleted AS d,
-            s.key IS NULL AND EXISTS (SELECT 1 FROM ${tableIdent(shape.table)} r WHERE r.${ident(shape.key)} = CAST(u.k AS ${shape.keyType})) AS present
+            s.key IS NULL AND EXISTS (SELECT 1 FROM ${tableIdent(shape.table)} r WHERE r.${ident(shape.key)} = CAST(u.k AS ${castType(shape.keyType)})) AS present
        FROM unnest($1::text[]) AS u(k) LEFT JOIN ${tableIdent(t.side)} s ON s.key = u.k`,
     [keys],
   );
@@ -62,7 +71,7 @@ export async function writeRowChanges(tx: Executor, t: { shape: TableShape; side
   const table = tableIdent(shape.table);
   const side = tableIdent(t.side);
   const key = ident(shape.key);
-  const keyOf = (k: string) => `CAST(${k} AS ${shape.keyType})`;
+  const keyOf = (k: string) => `CAST(${k} AS ${castType(shape.keyType)})`;
   const guard = 's.version < EXCLUDED.version';
 
   const deleted = changes.filter((c) => c.deleted).map((c) => ({ k: c.key, v: c.lastVersion }));
@@ -134,12 +143,19 @@ export async function explainMisfits(
     let column = (err as { column?: string }).column;
     const candidates: ShapeColumn[] = column ? [] : [{ column: shape.key, type: shape.keyType, fields: [] }, ...shape.columns];
     for (const col of candidates) {
-      const expr = col.fields.length ? valueExpr(col, 'c.doc') : `CAST(c.k AS ${col.type})`;
+      // Stored into a scratch table of the column's type: the same check as the real write.
+      const expr = col.fields.length ? valueExpr(col, 'c.doc') : `CAST(c.k AS ${castType(col.type)})`;
       const bad = await tx
-        .transaction((sp) => sp.query(`SELECT ${expr} FROM json_to_recordset($1::json) AS c(k text, doc jsonb)`, [JSON.stringify(docs)]))
+        .transaction(async (sp) => {
+          await sp.query(`CREATE TEMP TABLE strangler_row_check (v ${col.type}) ON COMMIT DROP`);
+          await sp.query(`INSERT INTO strangler_row_check SELECT ${expr} FROM json_to_recordset($1::json) AS c(k text, doc jsonb)`, [
+            JSON.stringify(docs),
+          ]);
+          throw new Error('fits'); // never keep the scratch table
+        })
         .then(
           () => false,
-          () => true,
+          (e: unknown) => !(e instanceof Error && e.message === 'fits'),
         );
       if (bad) {
         column = col.column;
