@@ -346,5 +346,9 @@ describe('row projection over real tables, PostgreSQL legacy and a table the use
     await expect(store.db.transaction((tx) => modules.olds!.apply(tx, [e!], t))).rejects.toThrow(
       /olds has the row projection's old shape \(document and last_version columns\); rebuild it: strangler projections rebuild olds/,
     );
+    // The rebuild makes the table anew from the legacy columns, then serves it.
+    await rebuildProjection({ store, module: modules.olds!, owner: 'test' });
+    expect(await columnTypes(store.db, 'public', 'olds')).toEqual({ id: 'text' });
+    expect((await store.db.query('SELECT id FROM olds')).rows).toEqual([{ id: '1' }]);
   });
 });

@@ -5,7 +5,7 @@ import type { EntityConfig } from '../../src/config/schema.ts';
 import type { Executor } from '../../src/db/executor.ts';
 import { createPgliteExecutor } from '../../src/db/pgliteExecutor.ts';
 import type { RecordedEvent } from '../../src/eventstore/types.ts';
-import { createRowProjection, rowEventKinds } from '../../src/projections/modules/row/index.ts';
+import { createRowProjection, pgTypeOf, rowEventKinds } from '../../src/projections/modules/row/index.ts';
 import { recorded, type StreamEvent } from './projection-modules.events.ts';
 
 export const customers: EntityConfig = entitiesSchema.parse({
@@ -66,6 +66,40 @@ describe('rowEventKinds', () => {
     }).things!;
     expect(() => rowEventKinds(parsed.commands)).toThrow(/ThingChanged is written by commands that mean both "updated" and "deleted"/);
     expect(rowEventKinds(parsed.commands, { ThingChanged: 'deleted' }).get('ThingChanged')).toBe('deleted');
+  });
+});
+
+describe('pgTypeOf (MariaDB column → read-model column)', () => {
+  it('keeps ranges, lengths, precision and scale', () => {
+    const cases: [string, string, string][] = [
+      ['bigint', 'bigint(20)', 'bigint'],
+      ['bigint', 'bigint(20) unsigned', 'numeric(20,0)'],
+      ['int', 'int(11)', 'integer'],
+      ['int', 'int(10) unsigned', 'bigint'],
+      ['tinyint', 'tinyint(1)', 'boolean'],
+      ['tinyint', 'tinyint(4)', 'smallint'],
+      ['char', 'char(36)', 'char(36)'],
+      ['varchar', 'varchar(255)', 'varchar(255)'],
+      ['decimal', 'decimal(12,2)', 'numeric(12,2)'],
+      ['datetime', 'datetime(6)', 'timestamp(6)'],
+      ['timestamp', 'timestamp', 'timestamp(0)'],
+      ['json', 'json', 'jsonb'],
+      ['enum', "enum('a','b')", 'text'],
+      ['longtext', 'longtext', 'text'],
+      ['double', 'double', 'double precision'],
+      ['uuid', 'uuid', 'uuid'],
+      ['geometry', 'geometry', 'text'],
+    ];
+    for (const [dataType, columnType, pg] of cases) expect([columnType, pgTypeOf(dataType, columnType)]).toEqual([columnType, pg]);
+  });
+});
+
+describe('readModel.table', () => {
+  it('accepts a schema-qualified name, and says what it takes otherwise', () => {
+    expect(entitiesSchema.parse({ docs: { readModel: { table: 'rm.docs' } } }).docs!.readModel).toEqual({ table: 'rm.docs', key: 'id' });
+    expect(() => entitiesSchema.parse({ docs: { readModel: { table: 'a.b.c' } } })).toThrow(
+      /a table name, optionally schema-qualified \(orders or rm\.orders\)/,
+    );
   });
 });
 
