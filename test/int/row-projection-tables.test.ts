@@ -11,6 +11,8 @@ import { rebuildProjection } from '../../src/projections/runner/rebuild.ts';
 import { createProjectionRunner } from '../../src/projections/runner/runner.ts';
 import type { ProjectionModule } from '../../src/projections/types.ts';
 import { createReconciler } from '../../src/reconcile/reconciler.ts';
+import { repairRun } from '../../src/reconcile/repair/repair.ts';
+import { getRun } from '../../src/reconcile/store/runs.ts';
 import { until } from '../e2e/fixtures/wait.ts';
 import { createMysqlTestDb, createPgTestDb, type TestDb } from '../harness/db.ts';
 import { finished } from '../helpers/reconcile.ts';
@@ -101,16 +103,15 @@ describe('row projection over real tables, MariaDB legacy', () => {
   let legacy: Executor;
   let store: EventStore;
   let modules: Record<string, ProjectionModule>;
-  const reconcile = async (entity: string) =>
-    finished(
-      await createReconciler({
-        config,
-        legacy,
-        store: store.db,
-        projections: Object.entries(modules).map(([e, module]) => ({ entity: e, module })),
-        logger: silentLogger(),
-      }).run({ entity }),
-    );
+  const reconciler = () =>
+    createReconciler({
+      config,
+      legacy,
+      store: store.db,
+      projections: Object.entries(modules).map(([e, module]) => ({ entity: e, module })),
+      logger: silentLogger(),
+    });
+  const reconcile = async (entity: string) => finished(await reconciler().run({ entity }));
 
   beforeAll(async () => {
     legacyDb = await createMysqlTestDb('rowtables');
@@ -217,6 +218,34 @@ describe('row projection over real tables, MariaDB legacy', () => {
       missingInProjection: 0,
       extraInProjection: 0,
     });
+  }, 60_000);
+
+  it("a repair's after-image (canonical text: ISO instants, 1/0, JSON as text) lands in the typed columns", async () => {
+    const [, , third] = docs;
+    await legacy.query(`UPDATE docs SET body = '{"n": 2}', price = 7.25, published = '2026-03-04 05:06:07.890123' WHERE id = ?`, [
+      third!.id,
+    ]);
+    await legacy.query('UPDATE counters SET active = 1 - active, at = ? WHERE id = 9', ['2027-01-01 00:00:00.000009']);
+    for (const entity of ['docs', 'counters']) {
+      const drift = await reconcile(entity);
+      expect(drift).toMatchObject({ differing: 1 });
+      const r = reconciler();
+      const repair = await repairRun({
+        plan: await r.plan(entity),
+        run: (await getRun(store.db, drift.runId))!,
+        legacy,
+        store: store.db,
+        apply: true,
+      });
+      expect(repair.counts).toMatchObject({ appended: 1 });
+      await project(store, modules[entity]!);
+      expect(await reconcile(entity)).toMatchObject({ differing: 0, missingInProjection: 0, extraInProjection: 0 });
+    }
+    const { rows } = await store.db.query(
+      `SELECT body::text AS body, price::text AS price, published::text AS published FROM rm.docs WHERE id = $1`,
+      [third!.id],
+    );
+    expect(rows).toEqual([{ body: '{"n": 2}', price: '7.250', published: '2026-03-04 05:06:07.890123' }]);
   }, 60_000);
 
   it('a rebuild of the schema-qualified table carries the side table and keeps the types', async () => {
