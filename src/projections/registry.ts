@@ -1,8 +1,10 @@
 import type { EntityConfig } from '../config/schema.ts';
 import { projectionOwner } from '../config/entitySchema.ts';
 import { StranglerError } from '../errors/StranglerError.ts';
+import type { Executor } from '../db/executor.ts';
 import { loadUserModule } from './loader/loadUserModule.ts';
-import { createRowProjection } from './modules/row/rowProjection.ts';
+import { describeLegacyTable } from './modules/row/legacyTable.ts';
+import { createRowProjection, type RowProjectionOptions } from './modules/row/rowProjection.ts';
 import { projectionModuleProblems } from './define.ts';
 import type { ProjectionModule, Upcaster } from './types.ts';
 import { createUpcasterRegistry, type UpcasterRegistry } from './upcast.ts';
@@ -32,6 +34,11 @@ export interface RegisteredProjection {
 export interface LoadProjectionsOptions {
   /** Module loader, given the module file's absolute path; default loadUserModule (tests pass a fake). */
   importModule?: (file: string) => Promise<unknown>;
+  /**
+   * The legacy database (legacy.database): a row projection whose read-model table does not
+   * exist creates it from the legacy table's columns, read here.
+   */
+  legacy?: Executor | null;
 }
 
 /**
@@ -51,7 +58,9 @@ export async function loadProjections(
     // `of:ENTITY`: the read model comes from another entity's projection; nothing to run here.
     if (projectionOwner(config.projection) !== null) continue;
     if (config.projection === 'row') {
-      projections.push({ entity, source: 'row', module: createRowProjection({ entity, config }), upcasters: createUpcasterRegistry([]) });
+      const legacy = opts.legacy ? await legacyColumns(opts.legacy, config.legacy.table) : undefined;
+      const module = createRowProjection({ entity, config, ...(legacy ? { legacy } : {}) });
+      projections.push({ entity, source: 'row', module, upcasters: createUpcasterRegistry([]) });
       continue;
     }
     const source = config.projection;
@@ -76,6 +85,11 @@ export async function loadProjections(
     names.set(p.module.name, p.entity);
   }
   return projections;
+}
+
+/** Never fails start-up: an unreadable legacy table matters only if the read-model table must be created. */
+async function legacyColumns(db: Executor, table: string): Promise<RowProjectionOptions['legacy']> {
+  return describeLegacyTable(db, table).catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }));
 }
 
 async function fromExports(

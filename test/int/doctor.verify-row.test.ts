@@ -24,7 +24,8 @@ const module = createRowProjection({
     { column: 'credit_limit', fields: ['creditLimit'], type: 'numeric(12,2)' },
   ],
 });
-const tables = { customers: 'customers', customers_tombstones: 'customers_tombstones' };
+// The user's table and the projection's side table (customers__strangler_rows), under their own names.
+const tables = Object.fromEntries(module.tables.map((t) => [t, t]));
 const opts: VerifyOptions = {
   targets: [{ entity: 'customers', stream: 'customers-{id}', projection: 'customers', fold: module.fold }],
   snapshotInterval: 100,
