@@ -1,5 +1,5 @@
 import type { Executor } from '../../../db/executor.ts';
-import { ident, tableIdent } from '../sql.ts';
+import { arrayLiteral, ident, tableIdent } from '../sql.ts';
 import type { OrderChange } from './fold.ts';
 
 /**
@@ -84,14 +84,14 @@ interface ChangeRow {
 /** The rows as the eight parameters of CHANGE_ARRAYS. */
 function changeParams(rows: readonly ChangeRow[]): unknown[] {
   return [
-    rows.map((r) => r.id),
-    rows.map((r) => r.customerId),
-    rows.map((r) => r.status),
-    rows.map((r) => r.total),
-    rows.map((r) => r.added),
-    rows.map((r) => r.createdAt),
-    rows.map((r) => r.updatedAt),
-    rows.map((r) => r.v),
+    arrayLiteral(rows.map((r) => r.id)),
+    arrayLiteral(rows.map((r) => r.customerId)),
+    arrayLiteral(rows.map((r) => r.status)),
+    arrayLiteral(rows.map((r) => r.total)),
+    arrayLiteral(rows.map((r) => r.added)),
+    arrayLiteral(rows.map((r) => r.createdAt)),
+    arrayLiteral(rows.map((r) => r.updatedAt)),
+    arrayLiteral(rows.map((r) => r.v)),
   ];
 }
 
@@ -194,7 +194,7 @@ export async function writeOrderChanges(tx: Executor, t: OrdersTables, changes: 
       'orders_items',
       `INSERT INTO ${i} (order_id, sku, quantity, price)
       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::numeric[])`,
-      [orderIds, skus, quantities, prices],
+      [arrayLiteral(orderIds), arrayLiteral(skus), arrayLiteral(quantities), arrayLiteral(prices)],
     );
   }
 }
