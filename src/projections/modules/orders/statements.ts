@@ -5,8 +5,9 @@ import type { OrderChange } from './fold.ts';
 /**
  * Set-based SQL for a batch of order changes: a handful of statements per batch whatever
  * its size, each taking the whole batch as typed arrays (unnest), which PostgreSQL and
- * PGlite read alike. Arrays, not one JSON document: json_to_recordset parsed the document
- * and looked every field up by name, more than half of what an insert cost the server.
+ * PGlite read alike. Arrays, not one JSON document: with json_to_recordset (fields looked
+ * up by name) and a per-order json_array_elements subplan, inserting 3,300 orders took about
+ * twice as long on the server; the items insert costs about the same either way.
  * Money is exact all the way: amounts travel as decimal text into NUMERIC, and the lines an
  * order gained in the batch are summed in integer cents (BigInt), never as JS floats.
  * Instants travel as ISO text with a zone and land as UTC wall-clock timestamp(6), like
