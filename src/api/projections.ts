@@ -11,7 +11,7 @@ export type { RecordedEvent } from '../eventstore/types.ts';
 export type { Executor, QueryResult } from '../db/executor.ts';
 
 // Building blocks the built-in projections use too.
-export { ident, tableIdent, tableName } from '../projections/modules/sql.ts';
+export { arrayLiteral, ident, tableIdent, tableName } from '../projections/modules/sql.ts';
 export { streamCategory, streamKeyParser } from '../projections/modules/streamKey.ts';
 export { readAppliedVersions, tombstoneDdl, writeTombstones, type AppliedState } from '../projections/modules/appliedVersions.ts';
 export { normalizeTimestamp } from '../projections/aggregates/timestamps.ts';
