@@ -3,7 +3,7 @@ import type { EntityConfig, ReconciliationConfig } from '../../config/schema.ts'
 import type { Executor } from '../../db/executor.ts';
 import { StranglerError } from '../../errors/StranglerError.ts';
 import { readModelTables } from '../../doctor/verify/readModelTables.ts';
-import { describeTable, type ColumnInfo } from '../columns/describeTable.ts';
+import { describeTable, keyCollation, type ColumnInfo, type KeyCollation } from '../columns/describeTable.ts';
 import { planColumns } from '../columns/planColumns.ts';
 import { ENCODING_VERSION } from '../encoding/rowEncoding.ts';
 import type { ColumnKind, ColumnPlan } from '../encoding/kinds.ts';
@@ -21,6 +21,13 @@ export interface EntityPlan {
   keyKinds: ColumnKind[];
   legacy: SideShape;
   readModel: SideShape;
+  /**
+   * How the key is walked. `bytes`: both sides in byte order, chunk by key range (the fast
+   * path). `legacy`: a single text key under a non-binary legacy collation is walked in the
+   * legacy's own order (its index) and the read model's rows of each chunk are fetched by key
+   * (keyedWalk.ts); keys equal under the collation but not in bytes stay distinct.
+   */
+  keyWalk: { by: 'bytes' } | ({ by: 'legacy' } & KeyCollation);
   /**
    * The after-image a repair carries: the compared columns plus every other legacy column
    * the read model has a column for (same name), e.g. `updated_at` left out of the
@@ -84,23 +91,29 @@ export async function planEntity(opts: {
         { status: 400 },
       );
     }
-    const lc = legacyCols.find((c) => c.name === p.legacy);
-    // Both sides must order keys alike: byte order. A case-insensitive legacy collation would
-    // walk 'a', 'B', 'c' where PostgreSQL's "C" order walks 'B', 'a', 'c'.
-    if (opts.legacy.dialect === 'mysql' && p.kind === 'string' && lc?.collation && !/(_bin|^binary)$/i.test(lc.collation)) {
-      throw new StranglerError(
-        'reconcile_key',
-        `The legacy key ${legacyTable}.${p.legacy} uses collation ${lc.collation}, which does not order keys byte by byte like the read model; ` +
-          `reconciliation needs a binary collation on the key (e.g. ALTER TABLE ${legacyTable} MODIFY ${p.legacy} ... COLLATE utf8mb4_bin).`,
-        { status: 400 },
-      );
-    }
   }
-  const shape = (dialect: Executor['dialect'], table: string, names: string[]): SideShape => ({ dialect, table, columns: names, keyKinds });
+  const keyWalk = await chooseKeyWalk({ entity, legacyTable, legacy: opts.legacy, legacyCols, keyPlans });
+  const shape = (dialect: Executor['dialect'], table: string, names: string[], nativeOrder = false): SideShape => ({
+    dialect,
+    table,
+    columns: names,
+    keyKinds,
+    ...(nativeOrder ? { nativeOrder } : {}),
+  });
   const image = [...plans, ...imageExtras({ entity, legacyTable, physical, legacyCols, rmCols, compared: plans })];
   const template = config.stream;
   const configHash = createHash('sha256')
-    .update(JSON.stringify({ v: ENCODING_VERSION, algo: opts.settings.checksumAlgorithm, legacyTable, physical, columns: plans }))
+    .update(
+      JSON.stringify({
+        v: ENCODING_VERSION,
+        algo: opts.settings.checksumAlgorithm,
+        legacyTable,
+        physical,
+        columns: plans,
+        // A cursor of one walk means nothing to the other: a run never resumes across them.
+        ...(keyWalk.by === 'legacy' ? { keyWalk: keyWalk.by } : {}),
+      }),
+    )
     .digest('hex');
   return {
     entity,
@@ -109,10 +122,12 @@ export async function planEntity(opts: {
     readModelTable: physical,
     columns: plans,
     keyKinds,
+    keyWalk,
     legacy: shape(
       opts.legacy.dialect,
       legacyTable,
       plans.map((p) => p.legacy),
+      keyWalk.by === 'legacy',
     ),
     readModel: shape(
       opts.store.dialect,
@@ -125,11 +140,41 @@ export async function planEntity(opts: {
         opts.legacy.dialect,
         legacyTable,
         image.map((p) => p.legacy),
+        keyWalk.by === 'legacy',
       ),
     },
     streamOf: key.length === 1 ? (k) => template.replaceAll('{id}', k[0]!) : null,
     configHash,
   };
+}
+
+/**
+ * Byte order on both sides when every text key column of the legacy table orders byte by
+ * byte; the legacy's own order otherwise, which needs a single key column. A PostgreSQL
+ * legacy's composite key keeps the byte walk (COLLATE "C" on both sides: same rows, no index).
+ */
+async function chooseKeyWalk(o: {
+  entity: string;
+  legacyTable: string;
+  legacy: Executor;
+  legacyCols: ColumnInfo[];
+  keyPlans: readonly ColumnPlan[];
+}): Promise<EntityPlan['keyWalk']> {
+  for (const p of o.keyPlans) {
+    const lc = o.legacyCols.find((c) => c.name === p.legacy);
+    if (!lc || p.kind === 'integer') continue;
+    const facts = await keyCollation(o.legacy, lc);
+    if (facts.bytewise) continue;
+    if (o.keyPlans.length === 1) return { by: 'legacy', ...facts };
+    if (o.legacy.dialect !== 'mysql') continue;
+    throw new StranglerError(
+      'reconcile_key',
+      `The legacy key ${o.legacyTable}.${p.legacy} uses collation ${facts.collation}, which does not order keys byte by byte like the read model; ` +
+        `a composite key (entities.${o.entity}.reconcile.key) needs a binary collation on its text columns (e.g. utf8mb4_bin); a single key column may have any collation.`,
+      { status: 400 },
+    );
+  }
+  return { by: 'bytes' };
 }
 
 /**

@@ -3,7 +3,7 @@ import type { ColumnPlan } from '../encoding/kinds.ts';
 import { encodeRow, hashPrefix, MOD64, rowHash } from '../encoding/rowEncoding.ts';
 import type { EntityPlan } from '../engine/entityPlan.ts';
 import type { Prefilter } from '../engine/prefilter.ts';
-import { quoteIdent, rangeQuery, type Query, type SideShape } from '../engine/sideSql.ts';
+import { quoteIdent, quoteTableName, rangeQuery, type Query, type SideShape } from '../engine/sideSql.ts';
 import { cutsQuery, piecesQuery, rangesRowsQuery } from './segmentSql.ts';
 
 /**
@@ -155,6 +155,17 @@ export async function createSqlPrefilter(
         cuts: (side, after, upTo, step) => cutsQuery(plan[side], after, upTo, step),
         pieces: (side, after, upTo, cuts) => piecesQuery(plan[side], side === 'legacy' ? lp : rp, after, upTo, cuts),
         rows: (side, ranges) => rangesRowsQuery(plan[side], ranges),
+      },
+      keyed: {
+        legacy: (after, limit) =>
+          rangeQuery(plan.legacy, after, null, limit, `${quoteIdent(legacy.dialect, plan.legacy.columns[0]!)}, ${lp}`),
+        readModel: (keys) => {
+          const k = quoteIdent(store.dialect, plan.readModel.columns[0]!);
+          return {
+            sql: `SELECT ${k}, ${rp} FROM ${quoteTableName(store.dialect, plan.readModel.table)} WHERE ${k} = ANY($1)`,
+            params: [keys],
+          };
+        },
       },
     },
     status: { enabled: true, reason: `self-test passed on up to ${SAMPLE} rows per side` },
