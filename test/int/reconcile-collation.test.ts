@@ -123,10 +123,36 @@ describe('MariaDB legacy key under a non-binary collation, PostgreSQL read model
       await fill(maria, table, legacyRows);
       await fill(store.db, table, readModelRows);
       const { plan } = await reconcile(maria, table, 'off');
-      expect(plan).toEqual({ by: 'legacy', collation, bytewise: false, padSpace: true });
+      expect(plan).toEqual({ by: 'legacy', collation, bytewise: false, padSpace: true, readModelBytewise: true });
       await expectExactDifferences(maria, table);
     });
   }
+
+  it('keys whose collation order is their byte order (lower-case UUID-like): chunks checked as byte ranges, differences inside a range still exact', async () => {
+    const key = (n: number) => `${n.toString(16).padStart(8, '0')}-cafe`;
+    const rows = Array.from({ length: 400 }, (_, i) => [key(i * 7919 + 13), i] as [string, number]);
+    await maria.exec(`CREATE TABLE k_lower (id char(13) COLLATE utf8mb4_general_ci PRIMARY KEY, v int NOT NULL)`);
+    await store.db.exec(`CREATE TABLE k_lower (id varchar(14) PRIMARY KEY, v int NOT NULL)`);
+    await fill(maria, 'k_lower', rows);
+    await fill(store.db, 'k_lower', rows);
+    const sorted = rows.map((r) => r[0]).sort();
+    // Inside the byte ranges of chunks: an extra row between two legacy keys, a changed and a missing row.
+    await store.db.query(`INSERT INTO k_lower VALUES ($1, 1)`, [`${sorted[100]}x`]);
+    await store.db.query(`UPDATE k_lower SET v = v + 1 WHERE id = $1`, [sorted[200]]);
+    await store.db.query(`DELETE FROM k_lower WHERE id = $1`, [sorted[300]]);
+    for (const prefilter of ['auto', 'off'] as const) {
+      const { report } = await reconcile(maria, 'k_lower', prefilter);
+      expect(report.samples.map((d) => [d.key[0], d.class]).sort(), `prefilter ${prefilter}`).toEqual(
+        [
+          [`${sorted[100]}x`, 'extra'],
+          [sorted[200], 'differing'],
+          [sorted[300], 'missing'],
+        ].sort(),
+      );
+      expect(report).toMatchObject({ legacyRows: 400, readModelRows: 400, matched: 398 });
+      if (prefilter === 'auto') expect(report.prefilteredChunks).toBeGreaterThan(0);
+    }
+  });
 
   it('a binary key keeps the byte walk', async () => {
     await maria.exec(`CREATE TABLE k_bin (id varchar(40) COLLATE utf8mb4_bin PRIMARY KEY, v int NOT NULL)`);
@@ -144,6 +170,6 @@ describe('PostgreSQL legacy key under an ICU collation', () => {
     await fill(store.db, 'k_icu', readModelRows);
     await expectExactDifferences(pgLegacy, 'k_icu');
     const { plan } = await reconcile(pgLegacy, 'k_icu', 'off');
-    expect(plan).toEqual({ by: 'legacy', collation: 'en-US-x-icu', bytewise: false, padSpace: false });
+    expect(plan).toEqual({ by: 'legacy', collation: 'en-US-x-icu', bytewise: false, padSpace: false, readModelBytewise: false });
   });
 });

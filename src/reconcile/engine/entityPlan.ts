@@ -27,7 +27,7 @@ export interface EntityPlan {
    * legacy's own order (its index) and the read model's rows of each chunk are fetched by key
    * (keyedWalk.ts); keys equal under the collation but not in bytes stay distinct.
    */
-  keyWalk: { by: 'bytes' } | ({ by: 'legacy' } & KeyCollation);
+  keyWalk: { by: 'bytes' } | ({ by: 'legacy'; readModelBytewise: boolean } & KeyCollation);
   /**
    * The after-image a repair carries: the compared columns plus every other legacy column
    * the read model has a column for (same name), e.g. `updated_at` left out of the
@@ -92,7 +92,7 @@ export async function planEntity(opts: {
       );
     }
   }
-  const keyWalk = await chooseKeyWalk({ entity, legacyTable, legacy: opts.legacy, legacyCols, keyPlans });
+  const keyWalk = await chooseKeyWalk({ entity, legacyTable, legacy: opts.legacy, legacyCols, keyPlans, store: opts.store, rmCols });
   const shape = (dialect: Executor['dialect'], table: string, names: string[], nativeOrder = false): SideShape => ({
     dialect,
     table,
@@ -159,13 +159,20 @@ async function chooseKeyWalk(o: {
   legacy: Executor;
   legacyCols: ColumnInfo[];
   keyPlans: readonly ColumnPlan[];
+  store: Executor;
+  rmCols: ColumnInfo[];
 }): Promise<EntityPlan['keyWalk']> {
   for (const p of o.keyPlans) {
     const lc = o.legacyCols.find((c) => c.name === p.legacy);
     if (!lc || p.kind === 'integer') continue;
     const facts = await keyCollation(o.legacy, lc);
     if (facts.bytewise) continue;
-    if (o.keyPlans.length === 1) return { by: 'legacy', ...facts };
+    if (o.keyPlans.length === 1) {
+      // A read-model key in byte order lets a chunk whose keys come in byte order be checked as one range (keyedWalk.ts).
+      const rc = o.rmCols.find((c) => c.name === p.readModel);
+      const readModelBytewise = rc ? (await keyCollation(o.store, rc)).bytewise : false;
+      return { by: 'legacy', readModelBytewise, ...facts };
+    }
     if (o.legacy.dialect !== 'mysql') continue;
     throw new StranglerError(
       'reconcile_key',

@@ -6,9 +6,9 @@ import type { EntityPlan } from './entityPlan.ts';
 import { diffOf, hashRows } from './hashedRows.ts';
 import { keyText } from './keyText.ts';
 import type { LegacyReader } from './legacyLimits.ts';
-import { compareKeys, mergeRows, type HashedRow } from './merge.ts';
+import { compareCodePoints, compareKeys, mergeRows, type HashedRow } from './merge.ts';
 import type { Prefilter } from './prefilter.ts';
-import { keysQuery, quoteTableName, rangeQuery, type SideShape } from './sideSql.ts';
+import { keysQuery, quoteIdent, quoteTableName, rangeQuery, type Query, type SideShape } from './sideSql.ts';
 
 /**
  * The walk of a single text key under a non-binary legacy collation (utf8mb4_general_ci,
@@ -42,26 +42,88 @@ export interface KeyedWalk {
   extras(found: number): Promise<{ rows: number; sum: bigint; diffs: DiffRow[] } | null>;
 }
 
-/** Keys per lookup statement (an IN list of placeholders). */
+/** Keys per lookup statement. */
 const LOOKUP = 5_000;
 
-const mod64 = (v: unknown) => ((BigInt(String(v ?? '0')) % MOD64) + MOD64) % MOD64;
-const spread = (q: { sql: string; params: unknown[] }) => [q.sql, q.params] as const;
+/** Array types a key list is sent as, by the read-model key's declared type. */
+const KEY_ARRAY: Record<string, string> = { text: 'text', 'character varying': 'text', character: 'bpchar', uuid: 'uuid' };
 
-export function createKeyedWalk(o: { plan: EntityPlan; reader: LegacyReader; store: Executor; prefilter: Prefilter | null }): KeyedWalk {
+/**
+ * `select` over the read model's rows whose key is one of `keys`, one index probe per key:
+ * PostgreSQL plans `key = ANY(list)` or a join with the list as a scan of the whole table once
+ * the list is long (a tenth of a 200,000-row table already), which would make the walk
+ * quadratic; a LATERAL subquery behind OFFSET 0 is not flattened, so each key is a probe.
+ */
+export function probeQuery(plan: EntityPlan, select: string, keys: readonly unknown[]): Query {
+  const s = plan.readModel;
+  const k = quoteIdent(s.dialect, s.columns[0]!);
+  const table = quoteTableName(s.dialect, s.table);
+  const type = KEY_ARRAY[plan.columns[0]!.types.readModel];
+  if (!type || s.dialect === 'mysql') {
+    const ph = keys.map((_, i) => (s.dialect === 'mysql' ? '?' : `$${i + 1}`));
+    return { sql: `SELECT ${select} FROM ${table} WHERE ${k} IN (${ph.join(', ')})`, params: [...keys] };
+  }
+  return {
+    sql: `SELECT x.* FROM unnest($1::${type}[]) AS strangler_keys(strangler_key),
+      LATERAL (SELECT ${select} FROM ${table} WHERE ${k} = strangler_keys.strangler_key OFFSET 0) AS x`,
+    params: [keys],
+  };
+}
+
+const mod64 = (v: unknown) => ((BigInt(String(v ?? '0')) % MOD64) + MOD64) % MOD64;
+
+export function createKeyedWalk(o: {
+  plan: EntityPlan;
+  reader: LegacyReader;
+  store: Executor;
+  prefilter: Prefilter | null;
+  /**
+   * Read the next chunk's legacy rows while the read model answers for this one (the read
+   * model's query needs the legacy's keys, so the two sides cannot run side by side within a
+   * chunk). Off under maxRowsPerSecond / pauseWhenThreadsRunning: they pace every legacy read.
+   */
+  readAhead: boolean;
+}): KeyedWalk {
   const { plan, reader, store, prefilter } = o;
+  let ahead: { after: string; size: number; rows: Promise<unknown[][]> } | null = null;
+
+  /** The legacy rows of the chunk after `after` (as read ahead, if they were), and the size they were read at. */
+  async function legacyChunk(after: unknown[] | null, size: number): Promise<{ rows: unknown[][]; size: number }> {
+    const read = (from: unknown[] | null, n: number) => {
+      const q = prefilter ? prefilter.keyed.legacy(from, n) : rangeQuery(plan.legacy, from, null, n);
+      return reader.query<unknown[]>(q.sql, q.params).then((r) => r.rows);
+    };
+    const mine = ahead?.after === JSON.stringify(after) ? ahead : null;
+    ahead = null;
+    const used = mine?.size ?? size;
+    const rows = await (mine ? mine.rows : read(after, size));
+    if (o.readAhead && rows.length >= used) {
+      const next = [rows.at(-1)![0]];
+      const p = read(next, size);
+      p.catch(() => {}); // surfaces when the next chunk awaits it (a statement timeout retries smaller there)
+      ahead = { after: JSON.stringify(next), size, rows: p };
+    }
+    return { rows, size: used };
+  }
   const keyPlan = plan.columns[0]!;
   const textOf = (v: unknown) => keyText([canonicalValue(keyPlan, v)]);
   const byKey = (a: HashedRow, b: HashedRow) => compareKeys(plan.keyKinds, a.keyCanon, b.keyCanon);
+  const rangeable = plan.keyWalk.by === 'legacy' && plan.keyWalk.readModelBytewise && keyPlan.kind === 'string';
+  const inByteOrder = (keys: readonly unknown[]) =>
+    rangeable && keys.every((k, i) => typeof k === 'string' && (i === 0 || compareCodePoints(keys[i - 1] as string, k) < 0));
 
   /** Rows of a side whose key is one of `keys`, a statement per LOOKUP keys. */
   async function lookup(side: 'legacy' | 'readModel', keys: readonly unknown[], shape: SideShape = plan[side]): Promise<unknown[][]> {
     const out: unknown[][] = [];
     for (let i = 0; i < keys.length; i += LOOKUP) {
-      const q = keysQuery(
-        shape,
-        keys.slice(i, i + LOOKUP).map((k) => [k]),
-      );
+      const batch = keys.slice(i, i + LOOKUP);
+      const q =
+        side === 'legacy'
+          ? keysQuery(
+              shape,
+              batch.map((k) => [k]),
+            )
+          : probeQuery(plan, shape.columns.map((c) => quoteIdent(shape.dialect, c)).join(', '), batch);
       const { rows } =
         side === 'legacy'
           ? await reader.query<unknown[]>(q.sql, q.params)
@@ -83,8 +145,8 @@ export function createKeyedWalk(o: { plan: EntityPlan; reader: LegacyReader; sto
   }
 
   async function tsChunk(after: unknown[] | null, size: number): Promise<KeyedChunk> {
-    const rows = (await reader.query<unknown[]>(...spread(rangeQuery(plan.legacy, after, null, size)))).rows;
-    const c = start(rows.length < size, rows.at(-1));
+    const { rows, size: used } = await legacyChunk(after, size);
+    const c = start(rows.length < used, rows.at(-1));
     const { l, r } = await compare(
       rows,
       rows.map((row) => row[0]),
@@ -113,10 +175,26 @@ export function createKeyedWalk(o: { plan: EntityPlan; reader: LegacyReader; sto
   }
 
   async function prefilteredChunk(pre: Prefilter, after: unknown[] | null, size: number): Promise<KeyedChunk> {
-    const lrows = (await reader.query<unknown[]>(...spread(pre.keyed.legacy(after, size)))).rows;
-    const c = start(lrows.length < size, lrows.at(-1));
+    const { rows: lrows, size: used } = await legacyChunk(after, size);
+    const c = start(lrows.length < used, lrows.at(-1));
     if (!lrows.length) return { ...c, prefiltered: true };
-    const q = pre.keyed.readModel(lrows.map((r) => r[0]));
+    const keys = lrows.map((r) => r[0]);
+    // The chunk's sums first: equal, and no read-model row crosses the wire.
+    let legacySum = 0n;
+    for (const r of lrows) legacySum += mod64(r[1]);
+    const sumOf = async (q: Query) => pre.read((await store.query<unknown[]>(q.sql, q.params, { arrays: true })).rows[0]);
+    const same = (s: { count: number; sum: bigint }) => s.count === lrows.length && s.sum === legacySum % MOD64;
+    // Keys that came in byte order (lower-case UUIDs under a _ci collation do) are checked as
+    // one byte range of the read model, an index range scan; equal sums say the range holds
+    // exactly these rows. Otherwise, or when the range differs, each key is probed.
+    let sum = inByteOrder(keys) ? await sumOf(pre.keyed.readModelRangeSum(keys[0], keys.at(-1))) : null;
+    if (!sum || !same(sum)) sum = await sumOf(pre.keyed.readModelSum(keys));
+    if (same(sum)) {
+      c.counts = { legacy: lrows.length, readModel: sum.count, matched: lrows.length };
+      c.sums = { legacy: sum.sum, readModel: sum.sum };
+      return { ...c, prefiltered: true };
+    }
+    const q = pre.keyed.readModel(keys);
     const rrows = (await store.query<unknown[]>(q.sql, q.params, { arrays: true })).rows;
     const rm = new Map<string, bigint>();
     for (const r of rrows) {

@@ -30,6 +30,10 @@ export interface Prefilter {
     legacy(after: unknown[] | null, limit: number): Query;
     /** The read model's rows whose key is one of `keys` (any order). */
     readModel(keys: readonly unknown[]): Query;
+    /** (count, sum) of those rows' prefixes, read with read(): equal to the legacy's, no row crosses the wire. */
+    readModelSum(keys: readonly unknown[]): Query;
+    /** (count, sum) of the read model's rows with key in [first, last] in byte order, read with read(). */
+    readModelRangeSum(first: unknown, last: unknown): Query;
   };
 }
 

@@ -129,7 +129,16 @@ async function walkChunks(
 ): Promise<string | null> {
   const { plan, store, settings } = opts;
   // A key under a non-binary legacy collation is walked in the legacy's order (keyedWalk.ts).
-  const keyed = plan.keyWalk.by === 'legacy' ? createKeyedWalk({ plan, reader, store, prefilter: opts.prefilter ?? null }) : null;
+  const keyed =
+    plan.keyWalk.by === 'legacy'
+      ? createKeyedWalk({
+          plan,
+          reader,
+          store,
+          prefilter: opts.prefilter ?? null,
+          readAhead: settings.maxRowsPerSecond === 0 && settings.pauseWhenThreadsRunning === 0,
+        })
+      : null;
   const narrower = opts.prefilter && !keyed ? createNarrower({ plan, prefilter: opts.prefilter, reader, store }) : null;
   const maxChunk = () => (opts.prefilter ? MAX_PREFILTER_CHUNK : MAX_TS_CHUNK);
   let after: unknown[] | null = run.cursor;

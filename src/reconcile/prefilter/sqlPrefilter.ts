@@ -3,8 +3,9 @@ import type { ColumnPlan } from '../encoding/kinds.ts';
 import { encodeRow, hashPrefix, MOD64, rowHash } from '../encoding/rowEncoding.ts';
 import type { EntityPlan } from '../engine/entityPlan.ts';
 import type { Prefilter } from '../engine/prefilter.ts';
-import { quoteIdent, quoteTableName, rangeQuery, type Query, type SideShape } from '../engine/sideSql.ts';
+import { keyExprs, quoteIdent, rangeQuery, type Query, type SideShape } from '../engine/sideSql.ts';
 import { cutsQuery, piecesQuery, rangesRowsQuery } from './segmentSql.ts';
+import { probeQuery } from '../engine/keyedWalk.ts';
 
 /**
  * The row encoding written in SQL, so a database can checksum a key range itself: count and
@@ -93,6 +94,9 @@ function prefixExpr(d: Dialect, plan: EntityPlan, side: 'legacy' | 'readModel'):
 
 const mod64 = (v: unknown) => ((BigInt(String(v ?? '0')) % MOD64) + MOD64) % MOD64;
 
+const sumOf = (dialect: Executor['dialect'], prefix: string) =>
+  dialect === 'mysql' ? `CAST(COALESCE(SUM(${prefix}), 0) AS CHAR)` : `COALESCE(sum(${prefix}), 0)::text`;
+
 function checksumQuery(
   dialect: Executor['dialect'],
   shape: SideShape,
@@ -159,12 +163,16 @@ export async function createSqlPrefilter(
       keyed: {
         legacy: (after, limit) =>
           rangeQuery(plan.legacy, after, null, limit, `${quoteIdent(legacy.dialect, plan.legacy.columns[0]!)}, ${lp}`),
-        readModel: (keys) => {
-          const k = quoteIdent(store.dialect, plan.readModel.columns[0]!);
-          return {
-            sql: `SELECT ${k}, ${rp} FROM ${quoteTableName(store.dialect, plan.readModel.table)} WHERE ${k} = ANY($1)`,
-            params: [keys],
-          };
+        readModel: (keys) => probeQuery(plan, `${quoteIdent(store.dialect, plan.readModel.columns[0]!)}, ${rp} AS strangler_p`, keys),
+        readModelSum: (keys) => {
+          const q = probeQuery(plan, `${rp} AS strangler_p`, keys);
+          return { sql: `SELECT COUNT(*), COALESCE(sum(strangler_p), 0)::text FROM (${q.sql}) AS probed`, params: q.params };
+        },
+        readModelRangeSum: (first, last) => {
+          const k = keyExprs(plan.readModel)[0]!;
+          const where = store.dialect === 'mysql' ? `${k} >= ? AND ${k} <= ?` : `${k} >= $1 AND ${k} <= $2`;
+          const q = rangeQuery(plan.readModel, null, null, null, `COUNT(*), ${sumOf(store.dialect, rp)}`);
+          return { sql: `${q.sql.replace(/ ORDER BY [^]*$/, '')} WHERE ${where}`, params: [first, last] };
         },
       },
     },
