@@ -186,6 +186,22 @@ describe('MariaDB legacy key under a non-binary collation, PostgreSQL read model
     expect(b).toMatchObject({ legacyRows: legacyRows.length, readModelRows: readModelRows.length, matched: SAME.length - 1 });
   }, 60_000);
 
+  it('a composite key with a case-insensitive text column is refused with the reason and the way out', async () => {
+    await maria.exec(`CREATE TABLE k_pair (a varchar(10) COLLATE utf8mb4_general_ci NOT NULL, b int NOT NULL, v int, PRIMARY KEY (a, b))`);
+    await store.db.exec(`CREATE TABLE k_pair (a text NOT NULL, b int NOT NULL, v int, PRIMARY KEY (a, b))`);
+    const config = configSchema.parse({
+      legacy: { upstream: 'http://127.0.0.1:3000' },
+      entities: { k_pair: { projection: 'row', reconcile: { key: ['a', 'b'], columns: ['a', 'b', 'v'] } } },
+    });
+    const reconciler = createReconciler({
+      config,
+      legacy: maria,
+      store: store.db,
+      projections: [{ entity: 'k_pair', module: { name: 'k_pair' } }],
+    });
+    await expect(reconciler.plan('k_pair')).rejects.toThrow(/k_pair\.a uses collation utf8mb4_general_ci.*composite key.*utf8mb4_bin/);
+  });
+
   it('a binary key keeps the byte walk', async () => {
     await maria.exec(`CREATE TABLE k_bin (id varchar(40) COLLATE utf8mb4_bin PRIMARY KEY, v int NOT NULL)`);
     await store.db.exec(`CREATE TABLE k_bin (id text PRIMARY KEY, v int NOT NULL)`);
