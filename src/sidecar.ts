@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import { createAdminServer } from './admin/adminServer.ts';
 import { createEventWriter } from './capture/eventWriter.ts';
 import { createEventStoreHealth, runDoctor } from './doctor/index.ts';
-import { createLegacyRowReader } from './capture/legacyRow.ts';
+import { createLegacyLookupReader, createLegacyRowReader } from './capture/legacyRow.ts';
+import { refuseMissingLookupColumns } from './capture/lookupColumns.ts';
 import { redactUrl } from './config/redactUrl.ts';
 import type { Config } from './config/schema.ts';
 import { connect } from './db/connect.ts';
@@ -25,6 +26,7 @@ import { createProjectionWorkers, runnerOwnerId, type RunnableProjection } from 
 import { createReconciliationRoutes } from './admin/reconciliationRoutes.ts';
 import { createProjectionRoutes } from './admin/projectionRoutes.ts';
 import { createStatusRoutes } from './admin/statusRoutes.ts';
+import { startCanary } from './canary/startCanary.ts';
 import type { Readiness } from './admin/adminServer.ts';
 import { createReconciler } from './reconcile/reconciler.ts';
 import { repairRun } from './reconcile/repair/repair.ts';
@@ -188,6 +190,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       onClose('legacy database', () => own.close());
       legacyDb = own;
     }
+    if (legacyDb) await refuseMissingLookupColumns(legacyDb, config.entities, logger);
 
     // Reconciliation needs the legacy database; without one it is off (said at start-up).
     let scheduler: ReconcileScheduler | null = null;
@@ -251,7 +254,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
         entities: config.entities,
         writer,
         keyLock,
-        ...(legacyDb ? { readRow: createLegacyRowReader(legacyDb) } : {}),
+        ...(legacyDb ? { readRow: createLegacyRowReader(legacyDb), lookupRow: createLegacyLookupReader(legacyDb) } : {}),
         actorHeader: config.server.actorHeader,
         ...(config.server.actor ? { actorJwtClaim: config.server.actor.jwtClaim } : {}),
         metrics,
@@ -286,7 +289,10 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       owner: projectionWorkers?.owner ?? runnerOwnerId(),
     });
     onClose('projection rebuilds', () => projectionRoutes.stop()); // between batches; the next rebuild resumes
+    const canary = await startCanary({ db: store.db, config, logger, metrics });
+    onClose('canary state', () => canary.stop());
     const statusRoutes = createStatusRoutes({
+      canary: (entity) => canary.follower.current(entity),
       readiness,
       store,
       entities: config.entities,
@@ -301,7 +307,14 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       registry: metrics.registry,
       logger,
       routes: [statusRoutes, projectionRoutes, ...(reconciliationRoutes ? [reconciliationRoutes] : [])],
-      endpoints: ['/admin/status', '/admin/projections', ...(reconciliationRoutes ? ['/admin/reconciliations'] : [])],
+      routers: [{ path: '/admin', router: canary.router }],
+      endpoints: [
+        '/admin/status',
+        '/admin/projections',
+        ...(reconciliationRoutes ? ['/admin/reconciliations'] : []),
+        '/admin/canary',
+        '/admin/audit',
+      ],
       eventStoreHealth: async () => {
         const h = await eventStoreHealth();
         return { ...h.report, ok: h.ok, ageMs: h.ageMs };

@@ -1,6 +1,8 @@
 import http from 'node:http';
+import express from 'express';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
+import { problemMiddleware } from './problemMiddleware.ts';
 
 export interface Readiness {
   /** Ready to take traffic: listening, not shutting down. Spooling is still ready. */
@@ -20,6 +22,8 @@ export interface AdminServerOptions {
   eventStoreHealth?: () => Promise<{ ok: boolean } & Record<string, unknown>>;
   /** Operator API handlers (behind bearer tokens); each returns false for paths it does not own. */
   routes?: readonly ((req: http.IncomingMessage, res: http.ServerResponse) => boolean)[];
+  /** Express routers of the operator API, mounted at their paths. */
+  routers?: readonly AdminRouter[];
   /** The paths those routes serve, listed by the 404 answer (e.g. `/admin/status`). */
   endpoints?: readonly string[];
 }
@@ -35,65 +39,77 @@ export function json(res: http.ServerResponse, status: number, body: unknown, he
   res.end(text);
 }
 
+/** An Express router mounted on the admin app (`/admin/canary`…); its errors become problem+json. */
+export interface AdminRouter {
+  path: string;
+  router: express.Router;
+}
+
 /**
- * The admin port, separate from the public one: probes and metrics. Operator endpoints
- * (behind bearer tokens) join here as later parts of the product land.
+ * The admin port, separate from the public one: probes, metrics and the operator API, as
+ * an Express 5 app (router, JSON body limits, one error middleware answering problem+json).
+ * The public port stays plain node:http. Older operator handlers (`routes`) are mounted as
+ * middleware ahead of the routers; both sit behind bearer tokens of their own.
  */
 export function createAdminServer(opts: AdminServerOptions): http.Server {
   const probes = ['/healthz', '/readyz', ...(opts.eventStoreHealth ? ['/health/event-store'] : []), '/metrics'];
   const endpoints = [...probes, ...(opts.endpoints ?? [])];
-  return http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    for (const route of opts.routes ?? []) if (route(req, res)) return;
-    if (req.method !== 'GET' && req.method !== 'HEAD' && probes.includes(path))
-      return json(res, 405, { title: 'method_not_allowed', status: 405, detail: `${path} answers GET.` }, { allow: 'GET' });
-    switch (path) {
-      case '/healthz':
-        return json(res, 200, { status: 'ok' });
-      case '/readyz':
-        void opts.readiness.details().then(
-          (details) =>
-            json(res, opts.readiness.ready() ? 200 : 503, { status: opts.readiness.ready() ? 'ready' : 'not_ready', ...details }),
-          (err: Error) => json(res, 503, { status: 'not_ready', error: err.message }),
-        );
-        return;
-      case '/health/event-store': {
-        const health = opts.eventStoreHealth;
-        if (!health)
-          return json(res, 404, {
-            title: 'not_found',
-            status: 404,
-            detail: 'The event store health check is not enabled on this sidecar.',
-          });
-        void health().then(
-          (h) => json(res, h.ok ? 200 : 503, { status: h.ok ? 'healthy' : 'unhealthy', ...h }),
-          (err: Error) => {
-            opts.logger.error({ err }, 'event store health check failed');
-            json(res, 503, { status: 'error', ok: false, error: err.message });
-          },
-        );
-        return;
-      }
-      case '/metrics':
-        void opts.registry.metrics().then(
-          (text) => {
-            res.writeHead(200, { 'content-type': opts.registry.contentType });
-            res.end(text);
-          },
-          (err: Error) => {
-            opts.logger.error({ err }, 'metrics collection failed');
-            json(res, 500, { title: 'metrics_failed', status: 500, detail: err.message });
-          },
-        );
-        return;
-      default:
-        // The list is what this sidecar serves, never the path just asked for (a 404 that
-        // suggests the very path it refused sends the reader in a circle).
-        return json(res, 404, {
-          title: 'not_found',
-          status: 404,
-          detail: `No admin endpoint at ${path}. This sidecar serves ${endpoints.filter((e) => e !== path).join(', ')}.`,
-        });
-    }
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  // Exact paths, as before Express: /metrics/ and /Metrics are not /metrics.
+  app.set('strict routing', true);
+  app.set('case sensitive routing', true);
+  for (const route of opts.routes ?? []) app.use((req, res, next) => (route(req, res) ? undefined : next()));
+  app.use((req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD' && probes.includes(req.path))
+      return json(res, 405, { title: 'method_not_allowed', status: 405, detail: `${req.path} answers GET.` }, { allow: 'GET' });
+    next();
   });
+  app.get('/healthz', (_req, res) => json(res, 200, { status: 'ok' }));
+  app.get('/readyz', (_req, res) => {
+    void opts.readiness.details().then(
+      (details) => json(res, opts.readiness.ready() ? 200 : 503, { status: opts.readiness.ready() ? 'ready' : 'not_ready', ...details }),
+      (err: Error) => json(res, 503, { status: 'not_ready', error: err.message }),
+    );
+  });
+  const health = opts.eventStoreHealth;
+  if (health)
+    app.get('/health/event-store', (_req, res) => {
+      void health().then(
+        (h) => json(res, h.ok ? 200 : 503, { status: h.ok ? 'healthy' : 'unhealthy', ...h }),
+        (err: Error) => {
+          opts.logger.error({ err }, 'event store health check failed');
+          json(res, 503, { status: 'error', ok: false, error: err.message });
+        },
+      );
+    });
+  else
+    app.get('/health/event-store', (_req, res) =>
+      json(res, 404, { title: 'not_found', status: 404, detail: 'The event store health check is not enabled on this sidecar.' }),
+    );
+  app.get('/metrics', (_req, res) => {
+    void opts.registry.metrics().then(
+      (text) => {
+        res.writeHead(200, { 'content-type': opts.registry.contentType });
+        res.end(text);
+      },
+      (err: Error) => {
+        opts.logger.error({ err }, 'metrics collection failed');
+        json(res, 500, { title: 'metrics_failed', status: 500, detail: err.message });
+      },
+    );
+  });
+  for (const { path, router } of opts.routers ?? []) app.use(path, router);
+  // The list is what this sidecar serves, never the path just asked for (a 404 that
+  // suggests the very path it refused sends the reader in a circle).
+  app.use((req, res) =>
+    json(res, 404, {
+      title: 'not_found',
+      status: 404,
+      detail: `No admin endpoint at ${req.path}. This sidecar serves ${endpoints.filter((e) => e !== req.path).join(', ')}.`,
+    }),
+  );
+  app.use(problemMiddleware(opts.logger));
+  return http.createServer(app);
 }

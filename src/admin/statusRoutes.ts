@@ -18,16 +18,25 @@ export interface StatusRoutesOptions {
   projections: () => Promise<ProjectionView[]>;
   tokens: readonly ResolvedAdminToken[];
   logger: Logger;
+  /** The entity's canary state as this replica follows it (stage, percent); absent: dual_write. */
+  canary?: (entity: string) => { stage: Exclude<EntityStage, 'passthrough'>; percent: number; paused: boolean };
   /** Longest one part of the answer may take before it is reported as unavailable (default 5 s). */
   partTimeoutMs?: number;
 }
 
-/** Where an entity is in the migration lifecycle; canary stages (shadow, canary, complete) come later. */
+/**
+ * Where an entity is in the migration lifecycle: its canary stage; `passthrough` for an
+ * entity no command of the spec writes (nothing is captured for it, so there is nothing to move).
+ */
 export type EntityStage = 'passthrough' | 'dual_write' | 'shadow' | 'canary' | 'complete';
 
 export interface EntityStatus {
   name: string;
   stage: EntityStage;
+  /** Share of keys read from the read model (canary), 0 at dual_write and shadow, 100 at complete. */
+  percent: number;
+  /** Promotion held by an operator or the guard. */
+  paused: boolean;
   /** The projection whose tables serve this entity's read model. */
   projection: string | null;
   lastReconciliation: {
@@ -61,6 +70,11 @@ export interface SidecarStatus {
  * rest of the screen (and says what is missing), rather than failing the whole answer.
  */
 export function createStatusRoutes(opts: StatusRoutesOptions) {
+  // An entity is dual-written when one of its own commands, or its owner's (`of:X`), captures events.
+  const stageOf = (name: string, entity: EntityConfig): Pick<EntityStatus, 'stage' | 'percent' | 'paused'> =>
+    entity.commands.length > 0 || projectionOwner(entity.projection) !== null
+      ? (opts.canary?.(name) ?? { stage: 'dual_write', percent: 0, paused: false })
+      : { stage: 'passthrough', percent: 0, paused: false };
   const timeoutMs = opts.partTimeoutMs ?? 5_000;
   const within = <T>(what: string, p: Promise<T>): Promise<T> => {
     let timer: NodeJS.Timeout | undefined;
@@ -102,7 +116,7 @@ export function createStatusRoutes(opts: StatusRoutesOptions) {
         const verdict = run?.report?.verdict ?? (run?.status === 'failed' ? 'failed' : null);
         return {
           name,
-          stage: entity.commands.length > 0 ? 'dual_write' : 'passthrough',
+          ...stageOf(name, entity),
           projection: opts.projectionNames[projectionOwner(entity.projection) ?? name] ?? null,
           lastReconciliation: run
             ? {

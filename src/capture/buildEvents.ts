@@ -1,10 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { withSoftDelete } from '../config/deleteRoutes.ts';
 import type { CommandSpec, EntityConfig } from '../config/schema.ts';
 import type { NewEvent } from '../eventstore/types.ts';
 import { actorOf } from './actor.ts';
 import { captureEventId } from './eventId.ts';
 import { readJsonPath } from './jsonPath.ts';
-import type { RowReader } from './legacyRow.ts';
+import type { LookupReader, RowReader } from './legacyRow.ts';
+import { findByLookup, lookupSource, lookupValue, type LookupFailure } from './lookup.ts';
 import { pick, redact } from './redact.ts';
 
 /** Metadata schema version of captured events; upcasters key on it. */
@@ -26,11 +28,15 @@ export interface CaptureInput {
   /** A claim of the bearer JWT naming the actor (server.actor.jwtClaim); wins over actorHeader. */
   actorJwtClaim?: string;
   readRow?: RowReader;
+  /** Reads rows by a lookup column (commands with `lookup`). */
+  lookupRow?: LookupReader;
+  /** The row key a `lookup` found before forwarding (param and request sources); else looked up now. */
+  identity?: string;
 }
 
 export type CaptureResult =
   | { ok: true; streamId: string; events: (NewEvent & { id: string })[] }
-  | { ok: false; reason: 'no_id' | 'not_json' | 'row_not_found' | 'no_row_reader' | 'row_read_failed' | 'empty_data'; detail: string };
+  | { ok: false; reason: 'not_json' | 'empty_data' | LookupFailure['reason']; detail: string };
 
 function parseJson(buf: Buffer): { ok: true; value: unknown } | { ok: false } {
   if (buf.length === 0) return { ok: true, value: {} };
@@ -57,31 +63,55 @@ const header = (h: IncomingHttpHeaders, name: string): string | undefined => {
 
 /**
  * Builds the domain event(s) for a command legacy answered with 2xx, from the spec:
- * type, stream id (template + id from a route param or a JSON path of the answer), data
+ * type, stream id (template + id from a route param, a JSON path of the answer, or the key of
+ * the legacy row a `lookup` finds), data
  * (request body, response body or the legacy row read back), redaction, metadata.
  */
 export async function buildEvents(input: CaptureInput): Promise<CaptureResult> {
   const { command, entityConfig } = input;
+  const lookup = command.lookup;
   let response: unknown;
-  if (command.id !== undefined || command.capture === 'response') {
+  if (command.id !== undefined || command.capture === 'response' || (lookup?.response !== undefined && input.identity === undefined)) {
     const parsed = parseJson(input.responseBody);
     if (!parsed.ok) return { ok: false, reason: 'not_json', detail: 'the legacy answer is not JSON' };
     response = parsed.value;
   }
-  const rawId = command.id !== undefined ? readJsonPath(response, command.id) : input.params.id;
-  if ((typeof rawId !== 'string' || rawId === '') && typeof rawId !== 'number') {
-    return { ok: false, reason: 'no_id', detail: command.id ? `no id at ${command.id} in the legacy answer` : 'the route has no :id' };
+  let request: unknown;
+  if (command.capture === 'request' || (lookup?.request !== undefined && input.identity === undefined)) {
+    const parsed = parseJson(input.requestBody);
+    if (!parsed.ok) return { ok: false, reason: 'not_json', detail: 'the request body is not JSON' };
+    request = parsed.value;
   }
-  const id = String(rawId);
+
+  let id: string;
+  // A row read after legacy answered (a lookup resolved now): it is the after-image.
+  let rowAfter: Record<string, unknown> | undefined;
+  if (lookup !== undefined) {
+    if (input.identity !== undefined) id = input.identity;
+    else {
+      const value = lookupValue(lookup, { params: input.params, request, response });
+      if (value === undefined) return { ok: false, reason: 'no_id', detail: `lookup: no value at ${lookupSource(lookup)}` };
+      const found = await findByLookup(input.lookupRow, entityConfig, lookup.column, value);
+      if (!found.ok) return found;
+      id = found.id;
+      rowAfter = found.row;
+    }
+  } else {
+    const rawId = command.id !== undefined ? readJsonPath(response, command.id) : input.params.id;
+    if ((typeof rawId !== 'string' || rawId === '') && typeof rawId !== 'number') {
+      return { ok: false, reason: 'no_id', detail: command.id ? `no id at ${command.id} in the legacy answer` : 'the route has no :id' };
+    }
+    id = String(rawId);
+  }
   const streamId = entityConfig.stream.replace('{id}', id);
 
   let data: unknown;
   if (command.capture === 'request') {
-    const parsed = parseJson(input.requestBody);
-    if (!parsed.ok) return { ok: false, reason: 'not_json', detail: 'the request body is not JSON' };
-    data = parsed.value;
+    data = request;
   } else if (command.capture === 'response') {
     data = response;
+  } else if (rowAfter !== undefined) {
+    data = rowAfter;
   } else {
     if (!input.readRow) return { ok: false, reason: 'no_row_reader', detail: 'capture: row needs legacy.database.url' };
     let row: Record<string, unknown> | null;
@@ -103,6 +133,7 @@ export async function buildEvents(input: CaptureInput): Promise<CaptureResult> {
   if ((command.root !== undefined || command.data !== undefined) && isEmpty(data)) {
     return { ok: false, reason: 'empty_data', detail: emptyDetail(command) };
   }
+  data = withSoftDelete(entityConfig, command, data);
 
   const h = input.requestHeaders;
   const idempotencyKey = header(h, 'idempotency-key');

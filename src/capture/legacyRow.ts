@@ -2,6 +2,8 @@ import { sqlState, type Executor } from '../db/executor.ts';
 import { StranglerError } from '../errors/StranglerError.ts';
 
 export type RowReader = (table: string, key: string, id: string) => Promise<Record<string, unknown> | null>;
+/** Up to two rows with `column = value`: a lookup column that holds a value twice is not unique. */
+export type LookupReader = (table: string, column: string, value: string | number) => Promise<Record<string, unknown>[]>;
 
 /** Quotes an identifier the spec validated as [A-Za-z_][A-Za-z0-9_]*, for either dialect. */
 export function quoteIdent(db: Executor, name: string): string {
@@ -14,7 +16,7 @@ export function quoteIdent(db: Executor, name: string): string {
  * the column and the value; the command handler reports it as a capture error.
  */
 export class LegacyRowReadError extends StranglerError {
-  constructor(table: string, key: string, id: string, cause: unknown) {
+  constructor(table: string, key: string, id: string | number, cause: unknown) {
     const state = sqlState(cause);
     super(
       'legacy_row_read_failed',
@@ -40,6 +42,22 @@ export function createLegacyRowReader(db: Executor): RowReader {
       return rows[0] ?? null;
     } catch (err) {
       throw new LegacyRowReadError(table, key, id, err);
+    }
+  };
+}
+
+/** Reads the rows behind a `lookup` (`WHERE column = value LIMIT 2`); errors as LegacyRowReadError. */
+export function createLegacyLookupReader(db: Executor): LookupReader {
+  const ph = db.dialect === 'mysql' ? '?' : '$1';
+  return async (table, column, value) => {
+    try {
+      const { rows } = await db.query<Record<string, unknown>>(
+        `SELECT * FROM ${quoteIdent(db, table)} WHERE ${quoteIdent(db, column)} = ${ph} LIMIT 2`,
+        [value],
+      );
+      return rows;
+    } catch (err) {
+      throw new LegacyRowReadError(table, column, value, err);
     }
   };
 }

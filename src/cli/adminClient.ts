@@ -60,6 +60,8 @@ export function createAdminClient(opts: AdminClientOptions): AdminClient {
         method,
         headers: {
           accept: 'application/json',
+          // The audit log says whether a change came from the CLI or another API client.
+          'x-strangler-client': 'cli',
           ...(token ? { authorization: `Bearer ${token}` } : {}),
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },

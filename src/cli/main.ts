@@ -3,6 +3,7 @@ import { StranglerError } from '../errors/StranglerError.ts';
 import { runDemo } from '../demo/runDemo.ts';
 import { AdminApiError } from './adminClient.ts';
 import { parseCommand, UsageError, wantsHelp } from './args.ts';
+import { runCanaryCommand } from './canary.ts';
 import { runConfigCheck } from './configCheck.ts';
 import { runDoctorCommand } from './doctor.ts';
 import { runMigrate } from './migrate.ts';
@@ -66,6 +67,7 @@ const COMMANDS: Record<CommandName, (args: string[], io: CliIo) => Promise<numbe
   },
   status: runStatusCommand,
   projections: runProjectionsCommand,
+  canary: runCanaryCommand,
   // doctor and reconcile parse their own options and own their exit codes (2 = error).
   doctor: runDoctorCommand,
   reconcile: runReconcileCommand,

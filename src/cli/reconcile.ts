@@ -30,7 +30,8 @@ export interface ReconcileArgs {
   runs: number[];
 }
 
-const usage = (message: string) => new StranglerError('usage', `${message}\n\n${RECONCILE_USAGE}`, { status: 400 });
+const usage = (message: string) =>
+  new StranglerError('usage', `strangler reconcile: ${message}\n\nUsage:\n${RECONCILE_USAGE}`, { status: 400 });
 
 function parse(args: string[]) {
   try {

@@ -83,7 +83,10 @@ export function formatStatus(s: SidecarStatus, adminUrl: string): string[] {
             : `run ${r.runId} ${r.verdict ?? r.status}${r.mismatchRate !== null ? `, mismatch ${pct(r.mismatchRate)}` : ''}` +
               (r.finishedAt ? `, finished ${r.finishedAt}` : '') +
               (r.error ? `: ${r.error}` : '');
-          return [e.name, e.stage, e.projection ?? '-', last];
+          // percent and paused are absent in answers from sidecars older than the canary.
+          const stage =
+            (e.stage === 'canary' && typeof e.percent === 'number' ? `canary ${e.percent} %` : e.stage) + (e.paused ? ' (paused)' : '');
+          return [e.name, stage, e.projection ?? '-', last];
         }),
       ),
     );

@@ -32,6 +32,16 @@ ${ADMIN_NOTE}`,
 ${ADMIN_NOTE}
 Offline, with --config FILE (or --url URL for the event store), status, pause, resume, skip and rebuild use the
 event store directly instead, e.g. when no sidecar runs.`,
+  canary: `  strangler canary status [ENTITY] [--json]
+                                         each entity's stage (dual_write, shadow, canary N %, complete), paused, last change
+  strangler canary set ENTITY --percent N | --stage S --reason TEXT
+  strangler canary promote|rollback|pause|resume ENTITY --reason TEXT
+                                         promote: next step (dual_write → shadow → steps → complete); rollback: back to
+                                         shadow, every read from legacy; pause: no promotion until resumed
+  strangler canary audit [ENTITY] [--limit N]
+                                         who changed what, when, from where and why (newest first)
+
+${ADMIN_NOTE}`,
   selfcheck: `  strangler selfcheck [--url URL]        exercise an event store (default: embedded, in memory)`,
   migrate: `  strangler migrate [--config FILE] [--url URL]
                                          apply event store migrations (under an advisory lock); uses the database directly`,
@@ -55,6 +65,7 @@ default ${DEFAULT_ADMIN_URL}; --token TOKEN / STRANGLER_ADMIN_TOKEN):
   strangler status [--json]              upstream, event store, spool, projections, entities at a glance
   strangler projections status|pause|resume|skip|rebuild [NAME] [--reason TEXT] [--json]
   strangler reconcile ...                start a reconciliation and print the report; --repair (see reconcile --help)
+  strangler canary status|set|promote|rollback|pause|resume|audit [ENTITY] --reason TEXT
 
 Use the databases directly (offline, or set-up):
   strangler projections status|pause|resume|skip|rebuild ... --config FILE

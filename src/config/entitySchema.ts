@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { expected, matching, modulePath, oneOf, sqlIdentifier } from './fields.ts';
 import { commandRoute, readRoute, splitRoute } from './routes.ts';
 import { dataFieldName, toJsonPath } from '../capture/jsonPath.ts';
+import { whereSchema } from './whereSchema.ts';
 
 /** One entity of the migration spec (`entities.orders`): where it lives, which routes write and read it. */
 
@@ -33,6 +34,50 @@ function jsonPath(what: string) {
   return matching(JSON_PATH, what).transform(toJsonPath);
 }
 
+const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const LOOKUP_SOURCES = ['param', 'request', 'response'] as const;
+
+/**
+ * Finds the legacy row by another unique column (a slug, a username) when the stream id is
+ * the table key (`legacy.key`, e.g. a UUID the API never shows): `WHERE column = value`, the
+ * value taken from one source. See src/capture/lookup.ts.
+ */
+const lookupSchema = z
+  .strictObject(
+    {
+      column: sqlIdentifier(),
+      /** A route parameter (`slug` for `/api/articles/:slug`). */
+      param: matching(PARAM_NAME, 'a route parameter name like slug').optional(),
+      /** A JSON path into the whole request body. */
+      request: jsonPath('a JSON path into the request body like "$.article.slug"').optional(),
+      /** A JSON path into the whole legacy response (e.g. the new slug after a rename). */
+      response: jsonPath('a JSON path into the response body like "$.user.username"').optional(),
+    },
+    expected('a mapping with column and one of param, request or response'),
+  )
+  .superRefine((lookup, ctx) => {
+    const given = LOOKUP_SOURCES.filter((s) => lookup[s] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message:
+          given.length === 0
+            ? 'needs one source of the value: param (a route parameter), request or response (a JSON path)'
+            : `has ${given.join(' and ')}; keep one source of the value`,
+      });
+    }
+  });
+
+/** What config check says when a command cannot tell which row (stream) it writes. */
+function noKeyMessage(route: string): string {
+  return (
+    `required because "${route}" has no :id parameter: set id (a JSON path into the response body), ` +
+    'or lookup: { column, param|request|response } to find the legacy row by another unique column ' +
+    '(the stream id is then the row\'s legacy.key), e.g. lookup: { column: username, response: "$.user.username" }'
+  );
+}
+
 export const commandSchema = z
   .strictObject(
     {
@@ -59,6 +104,12 @@ export const commandSchema = z
         .array(matching(DATA_PATH, 'a field name or a JSON path like article.title'), expected('a list of field names or JSON paths'))
         .optional(),
       expectedVersion: oneOf(['any', 'no_stream', 'stream_exists']).default('any'),
+      /**
+       * The stream id is the legacy row's `legacy.key`, found by `column = value`; the value
+       * from a route parameter or the request (looked up before forwarding, so a delete or a
+       * rename still finds its row) or from the response (after the 2xx answer).
+       */
+      lookup: lookupSchema.optional(),
     },
     expected('a mapping with route and event'),
   )
@@ -84,12 +135,20 @@ export const commandSchema = z
     }
     // zod runs this even when `route` failed its pattern; a bad route is reported once, by itself.
     if (!commandRoute().safeParse(cmd.route).success) return;
-    if (cmd.id === undefined && !splitRoute(cmd.route).params.includes('id')) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['id'],
-        message: `required because "${cmd.route}" has no :id parameter (a JSON path into the response body)`,
-      });
+    const params = splitRoute(cmd.route).params;
+    if (cmd.lookup !== undefined) {
+      if (cmd.id !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['id'], message: "with lookup the stream id is the row's legacy.key; remove id" });
+      const param = cmd.lookup.param;
+      if (param !== undefined && !params.includes(param)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['lookup', 'param'],
+          message: `"${cmd.route}" has no :${param} parameter (${params.length ? `it has ${params.map((p) => `:${p}`).join(', ')}` : 'it has none'})`,
+        });
+      }
+    } else if (cmd.id === undefined && !params.includes('id')) {
+      ctx.addIssue({ code: 'custom', path: ['id'], message: noKeyMessage(cmd.route) });
     }
   });
 
@@ -164,6 +223,8 @@ const reconcileSchema = z
           expected('a mapping of column → rule'),
         )
         .default({}),
+      /** Row filter per side (whereSchema.ts): e.g. only live rows, `{ record_status: { not: deleted } }`. */
+      where: whereSchema,
     },
     expected('a mapping with columns and rules'),
   )
@@ -196,6 +257,27 @@ export const entitySchema = z.strictObject(
     /** Fields removed from captured bodies before they become event data (card numbers, passwords). */
     redact: fieldList().default([]),
     commands: z.array(commandSchema, expected('a list of commands')).default([]),
+    /**
+     * The entity's item DELETE (deleteRoutes.ts) keeps the row: an update re-reading it from
+     * legacy (capture: row) when there is a legacy database, else setting `column` to `value`.
+     */
+    softDelete: z
+      .strictObject(
+        {
+          column: sqlIdentifier(),
+          value: z.union([z.string(), z.number(), z.boolean()], expected('a string, number or true/false')),
+        },
+        expected('a mapping with column and value, like { column: record_status, value: deleted }'),
+      )
+      .optional(),
+    /** Event type → what it does to the row for `projection: row`, over the rule of row/kinds.ts. */
+    rowEvents: z
+      .record(
+        matching(EVENT_TYPE, 'an event type name like ArticleArchived'),
+        oneOf(['created', 'updated', 'deleted']),
+        expected('a mapping of event type → created, updated or deleted'),
+      )
+      .optional(),
     reads: z.array(readSchema, expected('a list of reads')).default([]),
     reconcile: reconcileSchema,
   },

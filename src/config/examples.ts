@@ -108,6 +108,11 @@ export const EXAMPLES: Readonly<Record<string, string>> = {
   'entities.*.commands[*].data': 'data: [customerId, items]',
   'entities.*.commands[*].root': 'root: $.article',
   'entities.*.commands[*].expectedVersion': 'expectedVersion: stream_exists',
+  'entities.*.commands[*].lookup': 'lookup: { column: slug, param: slug }',
+  'entities.*.commands[*].lookup.column': 'column: slug',
+  'entities.*.commands[*].lookup.param': 'param: slug',
+  'entities.*.commands[*].lookup.request': 'request: "$.article.slug"',
+  'entities.*.commands[*].lookup.response': 'response: "$.article.slug"',
   'entities.*.reads': 'reads: [{ route: "GET /orders/:id", handler: ./reads/getOrder.ts }]',
   'entities.*.reads[*]': '- { route: "GET /orders/:id", handler: ./reads/getOrder.ts }',
   'entities.*.reads[*].route': 'route: "GET /orders/:id"',
@@ -123,6 +128,13 @@ export const EXAMPLES: Readonly<Record<string, string>> = {
   'entities.*.reconcile.columns.*': 'total_amount: total',
   'entities.*.reconcile.rules': 'rules: { customer_id: rtrim }',
   'entities.*.reconcile.rules.*': 'customer_id: rtrim',
+  'entities.*.reconcile.where': 'where: { legacy: { record_status: { not: deleted } }, readModel: { record_status: { not: deleted } } }',
+  'entities.*.reconcile.where.*': 'legacy: { record_status: { not: deleted } }',
+  'entities.*.reconcile.where.*.*': 'record_status: { not: deleted }   # or: column: value, column: null, { in: [a, b] }',
+  'entities.*.softDelete': 'softDelete: { column: record_status, value: deleted }',
+  'entities.*.softDelete.*': 'softDelete: { column: record_status, value: deleted }',
+  'entities.*.rowEvents': 'rowEvents: { ArticleArchived: updated }',
+  'entities.*.rowEvents.*': 'ArticleArchived: updated   # created, updated or deleted',
 };
 
 const PATTERNS = Object.entries(EXAMPLES).map(([pattern, example]) => ({ segments: pathSegments(pattern), example }));

@@ -1,3 +1,4 @@
+import { rereadsRow } from './deleteRoutes.ts';
 import type { ConfigSpec } from './schema.ts';
 
 /**
@@ -33,24 +34,33 @@ export const OPTIONAL_FIELDS: readonly OptionalField[] = [
     placeholder: 'postgres://legacy-database.unset.invalid/off',
     turnOff(spec) {
       // A `capture: row` command cannot read its row: the route passes through, recording nothing.
+      // A sub-resource DELETE or soft delete captures its request instead (deleteRoutes.ts).
       const dropped: string[] = [];
+      const fallBack: string[] = [];
       const entities = Object.fromEntries(
         Object.entries(spec.entities).map(([name, e]) => [
           name,
           {
             ...e,
-            commands: e.commands.filter((c, i) => {
-              if (c.capture !== 'row') return true;
-              dropped.push(`${c.route} (entities.${name}.commands[${i}])`);
-              return false;
-            }),
+            commands: e.commands
+              .map((c) => {
+                if (c.capture !== 'row' || !rereadsRow(e, c.route)) return c;
+                fallBack.push(c.route);
+                return { ...c, capture: 'request' as const };
+              })
+              .filter((c, i) => {
+                if (c.capture !== 'row') return true;
+                dropped.push(`${c.route} (entities.${name}.commands[${i}])`);
+                return false;
+              }),
           },
         ]),
       );
-      const off =
+      let off =
         dropped.length === 0
           ? 'reconciliation is off'
           : `reconciliation is off, and so is capture: row: ${dropped.join(', ')} pass through without recording an event`;
+      if (fallBack.length) off += `; ${fallBack.join(', ')} capture the request instead of re-reading the row`;
       return { spec: { ...spec, legacy: { ...spec.legacy, database: { url: null } }, entities }, off };
     },
   },

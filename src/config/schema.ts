@@ -17,6 +17,7 @@ import {
 } from './fields.ts';
 import { commandSchema, entitiesSchema, entitySchema, projectionOwner, readSchema } from './entitySchema.ts';
 import { routeShape } from './routes.ts';
+import { defaultRowRereads } from './deleteRoutes.ts';
 import type { Secret } from './secret.ts';
 import { DEFAULT_APPEND_GROUPS } from '../eventstore/appendGroups.ts';
 import { isCredentialHeader } from '../capture/actor.ts';
@@ -234,7 +235,7 @@ const rollbackSchema = section(
   'a mapping with the guard thresholds',
 ).prefault({});
 
-export const configSchema = section(
+const configSections = section(
   {
     server: serverSchema,
     admin: adminSchema,
@@ -286,6 +287,13 @@ export const configSchema = section(
       if (owner !== undefined) ctx.addIssue({ code: 'custom', path, message: `"${route}" is already routed by ${owner}` });
       else owners.set(routeShape(route), at);
     }
+    if (entity.rowEvents !== undefined && entity.projection !== 'row') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['entities', name, 'rowEvents'],
+        message: `applies to projection: row only (this entity's projection, ${entity.projection}, decides what its events do); remove it`,
+      });
+    }
     entity.commands.forEach((c, i) => {
       if (c.capture === 'row' && config.legacy.database.url === null) {
         ctx.addIssue({
@@ -294,14 +302,24 @@ export const configSchema = section(
           message: 'capture: row reads the legacy row back, so legacy.database.url must be set',
         });
       }
+      if (c.lookup !== undefined && config.legacy.database.url === null) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['entities', name, 'commands', i, 'lookup'],
+          message: `lookup finds the row in the legacy table ${entity.legacy.table}, so legacy.database.url must be set, e.g. legacy: { database: { url: "\${STRANGLER_LEGACY_DB_URL}" } }`,
+        });
+      }
     });
   }
 });
 
+/** The spec's schema; sub-resource DELETEs and soft deletes default to `capture: row` first (deleteRoutes.ts). */
+export const configSchema = z.preprocess(defaultRowRereads, configSections);
+
 /** The validated spec, defaults applied, exactly as the schema produces it. */
 export type ConfigSpec = z.output<typeof configSchema>;
 /** What may be written in the YAML file. */
-export type ConfigInput = z.input<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSections>;
 export type ServerConfig = ConfigSpec['server'];
 export type AdminSpec = ConfigSpec['admin'];
 export type AdminTokenSpec = z.output<typeof adminTokenSchema>;

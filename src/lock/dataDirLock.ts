@@ -14,7 +14,8 @@ import { StranglerError } from '../errors/StranglerError.ts';
  * - the file is created with `wx` and never overwritten in place: whoever creates it owns it;
  * - a lock is only taken over when its holder is provably gone: same host and the pid no
  *   longer exists (or is this very process, which does not hold it: a restarted container
- *   gets the same pid). A holder on another host is never judged from here;
+ *   gets the same pid), or the pid now names another process (its start time differs from the
+ *   one recorded, where /proc tells it). A holder on another host is never judged from here;
  * - release removes the file only while it is still ours (the nonce matches).
  */
 
@@ -28,6 +29,8 @@ export interface LockHolder {
   /** What holds it: `strangler demo`, `embedded event store`, `spool`. */
   purpose: string;
   nonce: string;
+  /** The holder's start time in clock ticks since boot (/proc/PID/stat), so a reused pid is not taken for it. */
+  procStart?: string;
 }
 
 export interface DataDirLock {
@@ -80,6 +83,7 @@ export function lockDataDir(dir: string, opts: LockOptions): DataDirLock {
     since: new Date().toISOString(),
     purpose: opts.purpose,
     nonce: randomUUID(),
+    ...withProcStart(process.pid),
   };
   const warn = opts.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
 
@@ -146,7 +150,14 @@ function readHolder(file: string): LockHolder | null | undefined {
   try {
     const h = JSON.parse(text) as Partial<LockHolder>;
     if (typeof h.pid === 'number' && typeof h.host === 'string' && typeof h.nonce === 'string')
-      return { pid: h.pid, host: h.host, since: String(h.since), purpose: String(h.purpose ?? 'strangler'), nonce: h.nonce };
+      return {
+        pid: h.pid,
+        host: h.host,
+        since: String(h.since),
+        purpose: String(h.purpose ?? 'strangler'),
+        nonce: h.nonce,
+        ...(typeof h.procStart === 'string' ? { procStart: h.procStart } : {}),
+      };
   } catch {
     // A holder that died between creating the file and writing it leaves it empty: the
     // file's age decides below (an empty file older than a few seconds is abandoned).
@@ -171,11 +182,29 @@ function isStale(holder: LockHolder, file: string): boolean {
   if (holder.pid <= 0) return true;
   try {
     process.kill(holder.pid, 0);
-    return false;
   } catch (err) {
     // EPERM: the process exists under another user, so it is alive.
     return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
+  // Alive: the holder itself, unless the pid was reused by a process started later.
+  const now = procStartOf(holder.pid);
+  return holder.procStart !== undefined && now !== undefined && now !== holder.procStart;
+}
+
+/** Field 22 of /proc/PID/stat (start time in clock ticks since boot); undefined where there is no /proc. */
+export function procStartOf(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces: count from after it.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function withProcStart(pid: number): { procStart?: string } {
+  const procStart = procStartOf(pid);
+  return procStart === undefined ? {} : { procStart };
 }
 
 /**

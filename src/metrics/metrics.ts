@@ -185,6 +185,18 @@ export function createMetrics(registry = new Registry(), opts: { defaults?: bool
       labelNames: ['entity'] as const,
       registers: r,
     }),
+    canaryPercent: new Gauge({
+      name: 'strangler_canary_percent',
+      help: "Share of the entity's keys whose reads the read model answers (0-100), as this replica follows it.",
+      labelNames: ['entity'] as const,
+      registers: r,
+    }),
+    canaryStage: new Gauge({
+      name: 'strangler_canary_stage',
+      help: "1 for the entity's current stage (dual_write, shadow, canary, complete), 0 for the others.",
+      labelNames: ['entity', 'stage'] as const,
+      registers: r,
+    }),
     projectionLeader: new Gauge({
       name: 'strangler_projection_leader',
       help: '1 while this process holds the projection lease, else 0.',

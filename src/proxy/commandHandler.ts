@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import type { EntityConfig } from '../config/schema.ts';
 import { buildEvents } from '../capture/buildEvents.ts';
 import type { EventWriter } from '../capture/eventWriter.ts';
-import type { RowReader } from '../capture/legacyRow.ts';
+import type { LookupReader, RowReader } from '../capture/legacyRow.ts';
+import { findByLookup, lookupValueBefore } from '../capture/lookup.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { forward, type UpstreamAnswer } from './forward.ts';
 import type { KeyLock } from './keyLock.ts';
@@ -22,6 +23,7 @@ export interface CommandHandlerOptions {
   writer: EventWriter;
   keyLock: KeyLock;
   readRow?: RowReader;
+  lookupRow?: LookupReader;
   actorHeader: string;
   actorJwtClaim?: string;
   metrics?: Metrics;
@@ -46,6 +48,7 @@ export function createCommandHandler(opts: CommandHandlerOptions) {
     requestId: string,
     body: Buffer,
     answer: UpstreamAnswer,
+    turn: { held?: string; identity?: string },
   ): Promise<void> {
     const entityConfig = opts.entities[route.entity]!;
     const captured = await buildEvents({
@@ -63,6 +66,8 @@ export function createCommandHandler(opts: CommandHandlerOptions) {
       actorHeader: opts.actorHeader,
       ...(opts.actorJwtClaim !== undefined ? { actorJwtClaim: opts.actorJwtClaim } : {}),
       ...(opts.readRow ? { readRow: opts.readRow } : {}),
+      ...(opts.lookupRow ? { lookupRow: opts.lookupRow } : {}),
+      ...(turn.identity !== undefined ? { identity: turn.identity } : {}),
     });
     if (!captured.ok) {
       // Legacy applied the command but the spec cannot describe it: counted and logged for
@@ -75,8 +80,9 @@ export function createCommandHandler(opts: CommandHandlerOptions) {
       return;
     }
     const write = () => opts.writer.write(route.entity, captured.streamId, captured.events, route.spec.expectedVersion);
-    // A create learns its key from the answer: the append still takes the key's turn.
-    const outcome = route.params.id === undefined ? await opts.keyLock.run(captured.streamId, write) : await write();
+    // A create learns its key from the answer: the append still takes the key's turn. A
+    // command holding a turn appends in it (taking a second key's turn could deadlock).
+    const outcome = turn.held === undefined ? await opts.keyLock.run(captured.streamId, write) : await write();
     if (outcome === 'spooled') logger.debug({ requestId, streamId: captured.streamId }, 'events spooled');
   }
 
@@ -106,8 +112,8 @@ export function createCommandHandler(opts: CommandHandlerOptions) {
       return;
     }
     const entityConfig = opts.entities[route.entity]!;
-    const key = route.params.id !== undefined ? entityConfig.stream.replace('{id}', route.params.id) : undefined;
-    const work = async () => {
+    const streamOf = (id: string) => entityConfig.stream.replace('{id}', id);
+    const work = async (turn: { held?: string; identity?: string }) => {
       let answer: UpstreamAnswer;
       try {
         answer = await forward({ req, body, upstream: opts.upstream, agent: opts.agent, timeoutMs: opts.timeoutMs });
@@ -119,7 +125,7 @@ export function createCommandHandler(opts: CommandHandlerOptions) {
       opts.upstreamHealth?.succeeded();
       if (answer.status >= 200 && answer.status < 300) {
         try {
-          await capture(req, route, requestId, body, answer);
+          await capture(req, route, requestId, body, answer, turn);
         } catch (err) {
           // Only a spool that cannot write lands here: nothing on disk, so say it loudly.
           metrics?.captureErrors.inc({ entity: route.entity, reason: 'spool_failed' });
@@ -132,6 +138,36 @@ export function createCommandHandler(opts: CommandHandlerOptions) {
       res.writeHead(answer.status, answer.statusMessage, answer.rawHeaders);
       res.end(req.method === 'HEAD' ? undefined : answer.body);
     };
-    await (key ? opts.keyLock.run(key, work) : work());
+    const lookup = route.spec.lookup;
+    if (lookup === undefined) {
+      const key = route.params.id !== undefined ? streamOf(route.params.id) : undefined;
+      await (key ? opts.keyLock.run(key, () => work({ held: key })) : work({}));
+      return;
+    }
+    // A lookup: find the row before forwarding when the value is known (route parameter,
+    // request body), and take its stream's turn. Under the turn, look again: a rename that
+    // held the turn may have moved the value to another row meanwhile (then take that turn).
+    const value = lookupValueBefore(route.spec, route.params, body);
+    const find = async () => {
+      if (value === undefined) return undefined;
+      const found = await findByLookup(opts.lookupRow, entityConfig, lookup.column, value);
+      return found.ok ? found.id : undefined;
+    };
+    // Only a param or request lookup names the stream; a response lookup's value before
+    // forwarding (a `:slug` route parameter) only orders the command.
+    const names = lookup.response === undefined;
+    let found = await find();
+    for (let attempt = 0; found !== undefined; attempt++) {
+      const identity = found;
+      const held = streamOf(identity);
+      const done = await opts.keyLock.run(held, async () => {
+        if (attempt < 3 && (found = await find()) !== identity) return false;
+        await work({ held, ...(names ? { identity } : {}) });
+        return true;
+      });
+      if (done) return;
+    }
+    // Not found before forwarding (a create, or a row gone): resolved after the answer.
+    await work({});
   };
 }

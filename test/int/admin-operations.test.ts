@@ -103,7 +103,7 @@ describe('admin API: status and projections', () => {
       projections: [{ name: 'orders', state: 'running', position: 3, lagEvents: 0 }],
       entities: [
         { name: 'orders', stage: 'dual_write', projection: 'orders', lastReconciliation: { verdict: 'inconclusive', mismatchRate: 0.25 } },
-        { name: 'order_items', stage: 'passthrough', projection: 'orders', lastReconciliation: null },
+        { name: 'order_items', stage: 'dual_write', percent: 0, paused: false, projection: 'orders', lastReconciliation: null },
       ],
     });
   });
@@ -215,7 +215,7 @@ describe('admin API: status and projections', () => {
     const r = await api('GET', '/admin/reconciliations', VIEWER); // reconciliation is off: no legacy database here
     expect(r.status).toBe(404);
     expect(r.body.detail).toMatch(
-      /This sidecar serves \/healthz, \/readyz, \/health\/event-store, \/metrics, \/admin\/status, \/admin\/projections\.$/,
+      /This sidecar serves \/healthz, \/readyz, \/health\/event-store, \/metrics, \/admin\/status, \/admin\/projections, \/admin\/canary, \/admin\/audit\.$/,
     );
     expect(r.body.detail!.replace('No admin endpoint at /admin/reconciliations.', '')).not.toContain('/admin/reconciliations');
   });
@@ -243,7 +243,7 @@ describe('the CLI against the running sidecar', () => {
     expect(s.out).toMatch(/spool {8}depth 0/);
     expect(s.out).toMatch(/orders\s+running\s+\d+\s+\d+/);
     expect(s.out).toMatch(/orders\s+dual_write\s+orders\s+run \d+ inconclusive, mismatch 25 %/);
-    expect(s.out).toMatch(/order_items\s+passthrough\s+orders\s+none yet/);
+    expect(s.out).toMatch(/order_items\s+dual_write\s+orders\s+none yet/);
     const j = await cli('status', '--json');
     expect(JSON.parse(j.out)).toMatchObject({ ready: true, eventStore: { reachable: true } });
   });

@@ -69,6 +69,7 @@ describe('strangler --help, --version, unknown options and commands', () => {
     ['doctor', '--bogus'],
     ['start', '-x'],
     ['config', 'check', '--bogus'],
+    ['reconcile', '--bogus'],
   ])('strangler %s %s: names the option, prints that command’s usage, nothing else, exit 2', async (...args) => {
     const r = await cli(...args);
     const command = args[0] as keyof typeof COMMAND_USAGE;
@@ -114,10 +115,13 @@ describe('strangler status screen', () => {
       {
         name: 'orders',
         stage: 'dual_write',
+        percent: 0,
+        paused: false,
         projection: 'orders',
         lastReconciliation: { runId: 7, status: 'failed', verdict: 'failed', mismatchRate: null, finishedAt: 'T', error: 'legacy down' },
       },
-      { name: 'notes', stage: 'passthrough', projection: null, lastReconciliation: null },
+      { name: 'notes', stage: 'passthrough', percent: 0, paused: false, projection: null, lastReconciliation: null },
+      { name: 'customers', stage: 'canary', percent: 25, paused: true, projection: 'customers', lastReconciliation: null },
     ],
     reconciliationsError: null,
     generatedAt: 'T',
@@ -148,6 +152,7 @@ describe('strangler status screen', () => {
     expect(lines).toContain('projections: unavailable (the projection status did not answer within 5000 ms)');
     expect(lines).toMatch(/orders\s+dual_write\s+orders\s+run 7 failed, finished T: legacy down/);
     expect(lines).toMatch(/notes\s+passthrough\s+-\s+none yet/);
+    expect(lines).toMatch(/customers\s+canary 25 % \(paused\)\s+customers\s+none yet/);
   });
 });
 

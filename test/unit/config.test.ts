@@ -230,7 +230,10 @@ describe('invalid configuration', () => {
     expect(failure(`${UPSTREAM}entities: { orders: { commands: [{ route: "POST /orders", event: OrderCreated }] } }\n`).issues).toEqual([
       {
         path: 'entities.orders.commands[0].id',
-        message: 'required because "POST /orders" has no :id parameter (a JSON path into the response body)',
+        message:
+          'required because "POST /orders" has no :id parameter: set id (a JSON path into the response body), ' +
+          'or lookup: { column, param|request|response } to find the legacy row by another unique column ' +
+          '(the stream id is then the row\'s legacy.key), e.g. lookup: { column: username, response: "$.user.username" }',
         example: 'id: "$.id"',
       },
     ]);

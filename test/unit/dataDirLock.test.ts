@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DataDirLockedError, LOCK_FILE, lockDataDir, type DataDirLock } from '../../src/lock/dataDirLock.ts';
+import { DataDirLockedError, LOCK_FILE, lockDataDir, procStartOf, type DataDirLock } from '../../src/lock/dataDirLock.ts';
 import { createPgliteExecutor } from '../../src/db/pgliteExecutor.ts';
 import { openSpool } from '../../src/spool/index.ts';
 import net from 'node:net';
@@ -103,6 +103,31 @@ describe('data directory lock', () => {
     );
     const now = JSON.parse(fs.readFileSync(path.join(dir, LOCK_FILE), 'utf8')) as { pid: number };
     expect(now.pid).toBe(process.pid);
+  });
+
+  it('a pid now used by another process (start time differs) is a stale lock; the same start time is the holder', () => {
+    // The parent of this test process stands for "a live process that got the holder's pid".
+    const pid = process.ppid;
+    const started = procStartOf(pid);
+    expect(started).toMatch(/^\d+$/); // Linux: /proc is there
+    const lock = (procStart: string) => ({
+      pid,
+      host: os.hostname(),
+      since: '2026-01-01T00:00:00.000Z',
+      purpose: 'strangler demo',
+      nonce: 'n',
+      procStart,
+    });
+
+    const reused = tempDir();
+    fs.writeFileSync(path.join(reused, LOCK_FILE), JSON.stringify(lock(String(Number(started) - 1))));
+    const lines: string[] = [];
+    locks.push(lockDataDir(reused, { purpose: 'test', hint: '', warn: (l) => lines.push(l) }));
+    expect(lines[0]).toContain(`took over a stale lock from pid ${pid}`);
+
+    const live = tempDir();
+    fs.writeFileSync(path.join(live, LOCK_FILE), JSON.stringify(lock(started!)));
+    expect(() => lockDataDir(live, { purpose: 'test', hint: 'use another' })).toThrow(DataDirLockedError);
   });
 
   it('a lock held on another host is never taken over', async () => {

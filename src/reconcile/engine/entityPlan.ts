@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { EntityConfig, ReconciliationConfig } from '../../config/schema.ts';
+import type { WhereSpec } from '../../config/whereSchema.ts';
 import type { Executor } from '../../db/executor.ts';
 import { StranglerError } from '../../errors/StranglerError.ts';
 import { readModelTables } from '../../doctor/verify/readModelTables.ts';
@@ -8,6 +9,7 @@ import { planColumns } from '../columns/planColumns.ts';
 import { ENCODING_VERSION } from '../encoding/rowEncoding.ts';
 import type { ColumnKind, ColumnPlan } from '../encoding/kinds.ts';
 import { refuseSameTable } from './sameTable.ts';
+import { checkWhere } from './sideFilter.ts';
 import type { SideShape } from './sideSql.ts';
 
 /** Everything a run of one entity needs to know, decided before the first row is read. */
@@ -61,6 +63,9 @@ export async function planEntity(opts: {
     describeTable(opts.legacy, legacyTable, 'legacy'),
     describeTable(opts.store, physical, 'read model'),
   ]);
+  const where = config.reconcile.where;
+  checkWhere({ entity, side: 'legacy', table: legacyTable, dialect: opts.legacy.dialect, where: where?.legacy, columns: legacyCols });
+  checkWhere({ entity, side: 'readModel', table: physical, dialect: opts.store.dialect, where: where?.readModel, columns: rmCols });
   const key = config.reconcile.key ?? [config.legacy.key];
   const columns = planColumns({
     entity,
@@ -93,11 +98,13 @@ export async function planEntity(opts: {
     }
   }
   const keyWalk = await chooseKeyWalk({ entity, legacyTable, legacy: opts.legacy, legacyCols, keyPlans, store: opts.store, rmCols });
-  const shape = (dialect: Executor['dialect'], table: string, names: string[], nativeOrder = false): SideShape => ({
+  // The sides' filters; not the image's (a repair reads a filtered-out legacy row too: sideFilter.ts).
+  const shape = (dialect: Executor['dialect'], table: string, names: string[], filter?: WhereSpec, nativeOrder = false): SideShape => ({
     dialect,
     table,
     columns: names,
     keyKinds,
+    where: filter,
     ...(nativeOrder ? { nativeOrder } : {}),
   });
   const image = [...plans, ...imageExtras({ entity, legacyTable, physical, legacyCols, rmCols, compared: plans })];
@@ -114,6 +121,7 @@ export async function planEntity(opts: {
         ...(keyWalk.by === 'legacy' ? { keyWalk: keyWalk.by } : {}),
       }),
     )
+    .update(where ? JSON.stringify(where) : '')
     .digest('hex');
   return {
     entity,
@@ -127,12 +135,14 @@ export async function planEntity(opts: {
       opts.legacy.dialect,
       legacyTable,
       plans.map((p) => p.legacy),
+      where?.legacy,
       keyWalk.by === 'legacy',
     ),
     readModel: shape(
       opts.store.dialect,
       physical,
       plans.map((p) => p.readModel),
+      where?.readModel,
     ),
     image: {
       columns: image,
@@ -140,6 +150,7 @@ export async function planEntity(opts: {
         opts.legacy.dialect,
         legacyTable,
         image.map((p) => p.legacy),
+        undefined,
         keyWalk.by === 'legacy',
       ),
     },

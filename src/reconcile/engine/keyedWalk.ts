@@ -8,7 +8,8 @@ import { keyText } from './keyText.ts';
 import type { LegacyReader } from './legacyLimits.ts';
 import { compareCodePoints, compareKeys, mergeRows, type HashedRow } from './merge.ts';
 import type { Prefilter } from './prefilter.ts';
-import { keysQuery, quoteIdent, quoteTableName, rangeQuery, type Query, type SideShape } from './sideSql.ts';
+import { whereConditions } from './sideFilter.ts';
+import { keysQuery, placeholders, quoteIdent, quoteTableName, rangeQuery, type Query, type SideShape } from './sideSql.ts';
 
 /**
  * The walk of a single text key under a non-binary legacy collation (utf8mb4_general_ci,
@@ -59,14 +60,19 @@ export function probeQuery(plan: EntityPlan, select: string, keys: readonly unkn
   const k = quoteIdent(s.dialect, s.columns[0]!);
   const table = quoteTableName(s.dialect, s.table);
   const type = KEY_ARRAY[plan.columns[0]!.types.readModel];
+  const params: unknown[] = [];
   if (!type || s.dialect === 'mysql') {
-    const ph = keys.map((_, i) => (s.dialect === 'mysql' ? '?' : `$${i + 1}`));
-    return { sql: `SELECT ${select} FROM ${table} WHERE ${k} IN (${ph.join(', ')})`, params: [...keys] };
+    const next = placeholders(s.dialect, 1);
+    const conds = whereConditions(s, next, params);
+    const ph = keys.map((v) => (params.push(v), next()));
+    return { sql: `SELECT ${select} FROM ${table} WHERE ${[...conds, `${k} IN (${ph.join(', ')})`].join(' AND ')}`, params };
   }
+  params.push(keys);
+  const conds = whereConditions(s, placeholders(s.dialect, 2), params);
   return {
     sql: `SELECT x.* FROM unnest($1::${type}[]) AS strangler_keys(strangler_key),
-      LATERAL (SELECT ${select} FROM ${table} WHERE ${k} = strangler_keys.strangler_key OFFSET 0) AS x`,
-    params: [keys],
+      LATERAL (SELECT ${select} FROM ${table} WHERE ${[...conds, `${k} = strangler_keys.strangler_key`].join(' AND ')} OFFSET 0) AS x`,
+    params,
   };
 }
 
@@ -228,7 +234,10 @@ export function createKeyedWalk(o: {
 
     async extras(found) {
       const table = quoteTableName(store.dialect, plan.readModel.table);
-      const { rows: n } = await store.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`);
+      const params: unknown[] = [];
+      const conds = whereConditions(plan.readModel, placeholders(store.dialect, 1), params);
+      const filter = conds.length ? ` WHERE ${conds.join(' AND ')}` : '';
+      const { rows: n } = await store.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}${filter}`, params);
       if (Number(n[0]?.n ?? 0) <= found) return null;
       // The read model in its own key order (its index); the legacy looked up by key.
       const shape: SideShape = { ...plan.readModel, nativeOrder: true };

@@ -1,5 +1,7 @@
 import type { Dialect } from '../../db/executor.ts';
+import type { WhereSpec } from '../../config/whereSchema.ts';
 import type { ColumnKind } from '../encoding/kinds.ts';
+import { whereConditions } from './sideFilter.ts';
 
 /**
  * SQL for one side of a comparison. Identifiers come from the validated spec and from
@@ -14,6 +16,8 @@ export interface SideShape {
   keyKinds: readonly ColumnKind[];
   /** Walk the key in the table's own collation (no COLLATE "C"): a legacy key under a non-binary collation (keyedWalk.ts). */
   nativeOrder?: boolean;
+  /** Only the rows this filter keeps (reconcile.where; sideFilter.ts). */
+  where?: WhereSpec | undefined;
 }
 
 export function quoteIdent(dialect: Dialect, name: string): string {
@@ -85,7 +89,7 @@ export function rangeQuery(
   const keys = keyExprs(s);
   const next = placeholders(s.dialect, 1);
   const params: unknown[] = [];
-  const where: string[] = [];
+  const where = whereConditions(s, next, params);
   if (after) where.push(keysetPredicate(keys, '>', next, after, params));
   if (upTo) where.push(keysetPredicate(keys, '<=', next, upTo, params));
   const cols = select ?? s.columns.map((c) => quoteIdent(s.dialect, c)).join(', ');
@@ -118,6 +122,7 @@ export function boundaryQuery(s: SideShape, after: readonly unknown[] | null, of
 export function keysQuery(s: SideShape, keys: readonly (readonly unknown[])[]): Query {
   const next = placeholders(s.dialect, 1);
   const params: unknown[] = [];
+  const filter = whereConditions(s, next, params);
   const kcols = s.keyKinds.map((_, i) => quoteIdent(s.dialect, s.columns[i]!));
   const tuple = (k: readonly unknown[]) => {
     const ph = k.map((v) => {
@@ -128,5 +133,6 @@ export function keysQuery(s: SideShape, keys: readonly (readonly unknown[])[]): 
   };
   const lhs = kcols.length > 1 ? `(${kcols.join(', ')})` : kcols[0]!;
   const cols = s.columns.map((c) => quoteIdent(s.dialect, c)).join(', ');
-  return { sql: `SELECT ${cols} FROM ${quoteTableName(s.dialect, s.table)} WHERE ${lhs} IN (${keys.map(tuple).join(', ')})`, params };
+  const where = [...filter, `${lhs} IN (${keys.map(tuple).join(', ')})`].join(' AND ');
+  return { sql: `SELECT ${cols} FROM ${quoteTableName(s.dialect, s.table)} WHERE ${where}`, params };
 }

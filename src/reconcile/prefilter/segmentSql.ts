@@ -1,3 +1,4 @@
+import { whereConditions } from '../engine/sideFilter.ts';
 import { keyExprs, keysetPredicate, placeholders, quoteIdent, quoteTableName, type Query, type SideShape } from '../engine/sideSql.ts';
 
 /**
@@ -5,7 +6,7 @@ import { keyExprs, keysetPredicate, placeholders, quoteIdent, quoteTableName, ty
  * it, k-way): where to cut the range, and the checksum of each piece on either side.
  */
 
-/** `WHERE` for keys in (after, upTo]; either bound may be absent. */
+/** `WHERE` for the side's filtered rows with keys in (after, upTo]; either bound may be absent. */
 function rangeWhere(
   s: SideShape,
   after: readonly unknown[] | null,
@@ -14,7 +15,7 @@ function rangeWhere(
   params: unknown[],
 ) {
   const keys = keyExprs(s);
-  const where: string[] = [];
+  const where = whereConditions(s, next, params);
   if (after) where.push(keysetPredicate(keys, '>', next, after, params));
   if (upTo) where.push(keysetPredicate(keys, '<=', next, upTo, params));
   return where.length ? ` WHERE ${where.join(' AND ')}` : '';
@@ -77,6 +78,7 @@ export function rangesRowsQuery(
   const keys = keyExprs(s);
   const next = placeholders(s.dialect, 1);
   const params: unknown[] = [];
+  const filter = whereConditions(s, next, params);
   const ors = ranges.map(({ after, upTo }) => {
     const parts: string[] = [];
     if (after) parts.push(keysetPredicate(keys, '>', next, after, params));
@@ -85,7 +87,7 @@ export function rangesRowsQuery(
   });
   const cols = s.columns.map((c) => quoteIdent(s.dialect, c)).join(', ');
   return {
-    sql: `SELECT ${cols} FROM ${quoteTableName(s.dialect, s.table)} WHERE ${ors.join(' OR ')} ORDER BY ${keys.join(', ')}`,
+    sql: `SELECT ${cols} FROM ${quoteTableName(s.dialect, s.table)} WHERE ${[...filter, `(${ors.join(' OR ')})`].join(' AND ')} ORDER BY ${keys.join(', ')}`,
     params,
   };
 }

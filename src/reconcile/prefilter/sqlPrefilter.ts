@@ -3,7 +3,8 @@ import type { ColumnPlan } from '../encoding/kinds.ts';
 import { encodeRow, hashPrefix, MOD64, rowHash } from '../encoding/rowEncoding.ts';
 import type { EntityPlan } from '../engine/entityPlan.ts';
 import type { Prefilter } from '../engine/prefilter.ts';
-import { keyExprs, quoteIdent, rangeQuery, type Query, type SideShape } from '../engine/sideSql.ts';
+import { whereConditions } from '../engine/sideFilter.ts';
+import { keyExprs, placeholders, quoteIdent, quoteTableName, rangeQuery, type Query, type SideShape } from '../engine/sideSql.ts';
 import { cutsQuery, piecesQuery, rangesRowsQuery } from './segmentSql.ts';
 import { probeQuery } from '../engine/keyedWalk.ts';
 
@@ -169,10 +170,15 @@ export async function createSqlPrefilter(
           return { sql: `SELECT COUNT(*), COALESCE(sum(strangler_p), 0)::text FROM (${q.sql}) AS probed`, params: q.params };
         },
         readModelRangeSum: (first, last) => {
-          const k = keyExprs(plan.readModel)[0]!;
-          const where = store.dialect === 'mysql' ? `${k} >= ? AND ${k} <= ?` : `${k} >= $1 AND ${k} <= $2`;
-          const q = rangeQuery(plan.readModel, null, null, null, `COUNT(*), ${sumOf(store.dialect, rp)}`);
-          return { sql: `${q.sql.replace(/ ORDER BY [^]*$/, '')} WHERE ${where}`, params: [first, last] };
+          const s = plan.readModel;
+          const k = keyExprs(s)[0]!;
+          const next = placeholders(s.dialect, 1);
+          const params: unknown[] = [];
+          const conds = whereConditions(s, next, params);
+          conds.push(`${k} >= ${next()}`, `${k} <= ${next()}`);
+          params.push(first, last);
+          const sql = `SELECT COUNT(*), ${sumOf(s.dialect, rp)} FROM ${quoteTableName(s.dialect, s.table)} WHERE ${conds.join(' AND ')}`;
+          return { sql, params };
         },
       },
     },

@@ -94,6 +94,10 @@ export async function repairRun(opts: {
         outcome: 'planned',
       };
       if (d.class !== 'extra' && !row) action.detail = 'the legacy row was deleted since the run; a removal is appended instead';
+      // Never remove a row legacy still has: one reconcile.where.legacy leaves out, or one inserted since the run.
+      if (d.class === 'extra' && row)
+        action.detail =
+          'the legacy row exists (left out by reconcile.where, or inserted since the run); its after-image is appended, not a removal';
       if (!plan.streamOf) {
         action.outcome = 'not_repairable';
         action.detail = `${plan.entity} has a composite key; fix it in legacy or in the projection that builds ${plan.readModelTable}`;

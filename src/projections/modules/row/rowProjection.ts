@@ -15,7 +15,7 @@ export interface RowProjectionOptions {
   name?: string;
   /** Typed columns; default from reconcile.columns (see defaultRowColumns). */
   columns?: readonly RowColumn[];
-  /** Event type → kind, over the rule in rowEventKinds. */
+  /** Event type → kind, over the rule in rowEventKinds and the entity's `rowEvents`. */
   kinds?: Readonly<Record<string, RowEventKind>>;
   /** SQL type of the key column; default text. */
   keyType?: string;
@@ -36,7 +36,7 @@ export interface RowProjectionOptions {
  */
 export function createRowProjection(opts: RowProjectionOptions): ProjectionModule {
   const { config } = opts;
-  const kinds = rowEventKinds(config.commands, opts.kinds);
+  const kinds = rowEventKinds(config.commands, { ...config.rowEvents, ...opts.kinds }, { softDelete: config.softDelete !== undefined });
   const columns = opts.columns ?? defaultRowColumns(config);
   const key = config.readModel.key;
   checkRowColumns(columns, key);

@@ -1,0 +1,45 @@
+import type { Logger } from 'pino';
+import { createCanaryRouter } from '../admin/canaryRoutes.ts';
+import type { Config } from '../config/schema.ts';
+import type { Executor } from '../db/executor.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { followCanary, type CanaryFollower } from './follow.ts';
+import { STAGES, type EntityReadiness } from './stages.ts';
+
+export interface CanaryControl {
+  follower: CanaryFollower;
+  router: ReturnType<typeof createCanaryRouter>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The canary's control plane in a sidecar: this replica's copy of every entity's state
+ * (metrics follow it) and the admin routes that change it. Read handlers are not built
+ * yet, so no read route has one: every stage past dual_write is refused with that reason.
+ */
+export async function startCanary(opts: { db: Executor; config: Config; logger: Logger; metrics: Metrics }): Promise<CanaryControl> {
+  const { config, metrics } = opts;
+  const entities = Object.keys(config.entities);
+  const follower = await followCanary(opts.db, {
+    entities,
+    logger: opts.logger,
+    onChange: (s) => {
+      metrics.canaryPercent.set({ entity: s.entity }, s.percent);
+      for (const stage of STAGES) metrics.canaryStage.set({ entity: s.entity, stage }, stage === s.stage ? 1 : 0);
+    },
+  });
+  const readiness = (entity: string): EntityReadiness => ({
+    reads: (config.entities[entity]?.reads ?? []).map((r) => r.route),
+    handled: [],
+  });
+  const router = createCanaryRouter({
+    db: opts.db,
+    follower,
+    entities,
+    steps: config.canary.steps,
+    readiness,
+    tokens: config.admin.resolvedTokens,
+    logger: opts.logger,
+  });
+  return { follower, router, stop: () => follower.stop() };
+}
