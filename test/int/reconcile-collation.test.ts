@@ -202,6 +202,46 @@ describe('MariaDB legacy key under a non-binary collation, PostgreSQL read model
     await expect(reconciler.plan('k_pair')).rejects.toThrow(/k_pair\.a uses collation utf8mb4_general_ci.*composite key.*utf8mb4_bin/);
   });
 
+  it('with reconcile.where on both sides: only kept rows are compared, probed and counted for extras', async () => {
+    await maria.exec(
+      `CREATE TABLE k_where (id varchar(40) COLLATE utf8mb4_general_ci PRIMARY KEY, v int NOT NULL, st varchar(10) NOT NULL)`,
+    );
+    await store.db.exec(`CREATE TABLE k_where (id text PRIMARY KEY, v int NOT NULL, st text NOT NULL)`);
+    const live = SAME.map((k, i) => [k, i, 'live']);
+    await maria.query(`INSERT INTO k_where VALUES ${live.map(() => '(?, ?, ?)').join(', ')}, ('Gone', 1, 'deleted')`, live.flat());
+    const rm = [...live, ['Gone', 1, 'live'], ['ABC', 7, 'live'], ['hidden', 2, 'deleted']];
+    await store.db.query(`INSERT INTO k_where SELECT * FROM unnest($1::text[], $2::int[], $3::text[])`, [
+      rm.map((r) => r[0]),
+      rm.map((r) => r[1]),
+      rm.map((r) => r[2]),
+    ]);
+    for (const prefilter of ['auto', 'off'] as const) {
+      const config = configSchema.parse({
+        legacy: { upstream: 'http://127.0.0.1:3000' },
+        reconciliation: { graceMs: 0, chunkSize: 50, targetChunkMs: 1, maxSamples: 100, prefilter },
+        entities: {
+          k_where: {
+            projection: 'row',
+            reconcile: { columns: ['id', 'v'], where: { legacy: { st: 'live' }, readModel: { st: 'live' } } },
+          },
+        },
+      });
+      const r = createReconciler({
+        config,
+        legacy: maria,
+        store: store.db,
+        projections: [{ entity: 'k_where', module: { name: 'k_where' } }],
+      });
+      const report = finished(await r.run({ entity: 'k_where' }));
+      // 'Gone' is kept on the read model only; 'hidden' is filtered out there; 'ABC' is only there.
+      expect(report.samples.map((d) => [d.key[0], d.class]).sort(), `prefilter ${prefilter}`).toEqual([
+        ['ABC', 'extra'],
+        ['Gone', 'extra'],
+      ]);
+      expect(report).toMatchObject({ legacyRows: SAME.length, readModelRows: SAME.length + 2, matched: SAME.length });
+    }
+  });
+
   it('a binary key keeps the byte walk', async () => {
     await maria.exec(`CREATE TABLE k_bin (id varchar(40) COLLATE utf8mb4_bin PRIMARY KEY, v int NOT NULL)`);
     await store.db.exec(`CREATE TABLE k_bin (id text PRIMARY KEY, v int NOT NULL)`);
