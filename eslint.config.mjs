@@ -14,7 +14,9 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.mjs', 'bin/*.mjs', 'scripts/*.mjs', 'bench/upstream/*.mjs'] },
+        projectService: {
+          allowDefaultProject: ['*.mjs', 'bin/*.mjs', 'scripts/*.mjs', 'bench/upstream/*.mjs', 'src/projections/loader/*.mjs'],
+        },
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -23,7 +23,7 @@ import type { Executor } from '../src/db/executor.ts';
 import { configSchema } from '../src/config/schema.ts';
 import { createAppendSignal, openEventStore, START, type EventStore } from '../src/eventstore/index.ts';
 import { silentLogger } from '../src/logging/logger.ts';
-import { createOrdersProjection, orderUpcasters } from '../src/projections/modules/orders/index.ts';
+import { createOrdersProjection, orderUpcasters } from '../examples/legacy-orders/projections/orders/index.ts';
 import { DEFAULT_MAX_BATCH } from '../src/projections/runner/batchSize.ts';
 import { createProjectionRunner } from '../src/projections/runner/runner.ts';
 import { runnerSettings } from '../src/projections/runner/settings.ts';

@@ -15,6 +15,9 @@
  *     with new ids), then a run with the same settings as the headline (prefilter auto):
  *     every chunk differs, and is narrowed in the databases (src/reconcile/prefilter/narrow.ts);
  *     every planted key must come out confirmed, nothing else. drift_wall_s: target <= 10 s.
+ *   run 3, collation: identical rows keyed by a CHAR(36) utf8mb4_general_ci UUID in MariaDB
+ *     (bench/reconcileCiUuid.ts; seeded with the others, timed apart), the headline's settings:
+ *     identical_1m_ci_uuid_wall_s, target <= 2x identical_1m_wall_s (ci_uuid_vs_headline).
  *   baseline (same run, after the runs so it does not count in peak RSS): a plain keyset read
  *     of the compared columns from each side (rows as arrays, 20,000 a page, nothing else),
  *     the TypeScript encode + sha256 of those rows, and each database's whole-table checksum
@@ -27,7 +30,7 @@ import { configSchema } from '../src/config/schema.ts';
 import type { Executor, QueryOptions } from '../src/db/executor.ts';
 import { createMysqlExecutor } from '../src/db/mysqlExecutor.ts';
 import { openEventStore } from '../src/eventstore/index.ts';
-import { createOrdersProjection, ORDERS_TABLES } from '../src/projections/modules/orders/index.ts';
+import { createOrdersProjection, ORDERS_TABLES } from '../examples/legacy-orders/projections/orders/index.ts';
 import { hashRow } from '../src/reconcile/encoding/rowEncoding.ts';
 import { rangeQuery } from '../src/reconcile/engine/sideSql.ts';
 import type { EntityPlan } from '../src/reconcile/engine/entityPlan.ts';
@@ -36,6 +39,7 @@ import { createReconciler } from '../src/reconcile/reconciler.ts';
 import type { ReconcileReport } from '../src/reconcile/report/types.ts';
 import { startMariadb, startPostgres, type ServerHandle } from '../test/harness/servers.ts';
 import { readMariadbSettings, readPgSettings, requireSettings, round, table, writeResult } from './lib.ts';
+import { readCiUuidSettings, runCiUuid, seedCiUuid } from './reconcileCiUuid.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const DRIFT = Math.max(5, Math.round(ROWS / 1000)); // 0.1 %
@@ -90,6 +94,10 @@ export async function run(): Promise<Record<string, number | null>> {
     const t0 = performance.now();
     await seed(legacy, storeDb, ROWS);
     const seedS = (performance.now() - t0) / 1000;
+    const t1 = performance.now();
+    await seedCiUuid(legacy, storeDb, ROWS);
+    const ciSeedS = (performance.now() - t1) / 1000;
+    const ciSettings = await readCiUuidSettings(legacy, storeDb);
     const counts = [
       Number((await legacy.query<{ n: string }>('SELECT COUNT(*) AS n FROM orders')).rows[0]?.n),
       Number((await storeDb.query<{ n: string }>('SELECT count(*) AS n FROM orders')).rows[0]?.n),
@@ -240,6 +248,12 @@ export async function run(): Promise<Record<string, number | null>> {
         `read model ${checksumReadModelS === null ? 'n/a' : round(checksumReadModelS, 2)} s`,
     );
 
+    // ---- run 3: a utf8mb4_general_ci UUID key -------------------------------------------------
+    for (const acc of [legacyAcc, storeAcc]) for (const k of Object.keys(acc)) delete acc[k];
+    const ci = await runCiUuid(tLegacy, tStore, ROWS);
+    const ciAcc = { legacy: fmtAcc(legacyAcc), store: fmtAcc(storeAcc) };
+    console.log(`    time in queries: legacy ${ciAcc.legacy}; store ${ciAcc.store}`);
+
     // ---- figures --------------------------------------------------------------------------
     const figures: Record<string, number | null> = {
       identical_1m_wall_s: round(ident.wallS, 2),
@@ -277,6 +291,11 @@ export async function run(): Promise<Record<string, number | null>> {
       baseline_checksum_legacy_s: checksumLegacyS === null ? null : round(checksumLegacyS, 2),
       baseline_checksum_read_model_s: checksumReadModelS === null ? null : round(checksumReadModelS, 2),
       seed_s: round(seedS, 1),
+      identical_1m_ci_uuid_wall_s: round(ci.wallS, 2),
+      ci_uuid_vs_headline: round(ci.wallS / ident.wallS, 2),
+      ci_uuid_chunks: ci.chunks,
+      ci_uuid_prefilter_enabled: ci.prefilterEnabled ? 1 : 0,
+      ci_uuid_seed_s: round(ciSeedS, 1),
     };
     console.log(
       table([
@@ -299,6 +318,10 @@ export async function run(): Promise<Record<string, number | null>> {
           'drift run, prefilter auto',
           `${figures.drift_wall_s} s (target <= ${TARGET_WALL_S} s); ${figures.drift_narrowed_chunks}/${figures.drift_chunks} chunks narrowed in the databases, ${figures.drift_rows_compared_in_ts} rows compared in TypeScript`,
         ],
+        [
+          'identical, CHAR(36) utf8mb4_general_ci UUID key',
+          `${figures.identical_1m_ci_uuid_wall_s} s, ${figures.ci_uuid_vs_headline}x the headline (target <= 2x); ${ci.chunks} chunks`,
+        ],
         ['floor: plain read legacy / read model', `${figures.baseline_read_legacy_s} s / ${figures.baseline_read_read_model_s} s`],
         ['floor: TS encode + sha256', `${figures.baseline_ts_encode_hash_s} s`],
         [
@@ -318,6 +341,7 @@ export async function run(): Promise<Record<string, number | null>> {
       `Time in queries: identical auto legacy ${fmtAcc(ident.legacyAcc)}, store ${fmtAcc(ident.storeAcc)}; prefilter off legacy ${fmtAcc(tsOnly.legacyAcc)}, store ${fmtAcc(tsOnly.storeAcc)}; drift legacy ${fmtAcc(drift.legacyAcc)}, store ${fmtAcc(drift.storeAcc)}.`,
       `Prefilter status (identical run): ${ident.report.prefilter.enabled ? 'enabled' : 'disabled'}: ${ident.report.prefilter.reason}.`,
       `Prefilter status (drift run): ${drift.report.prefilter.enabled ? 'enabled' : 'disabled'}: ${drift.report.prefilter.reason}.`,
+      `identical_1m_ci_uuid_wall_s: the same rows keyed by a UUID in a CHAR(36) utf8mb4_general_ci column (MariaDB) and a varchar(36) (PostgreSQL), run after the baseline with the headline's settings; ci_uuid_vs_headline = it / identical_1m_wall_s (target <= 2). Time in queries: legacy ${ciAcc.legacy}, store ${ciAcc.store}. Prefilter: ${ci.prefilterEnabled ? 'enabled' : 'disabled'}: ${ci.reason}.`,
     ];
     const file = writeResult({
       name: 'reconcile',
@@ -339,6 +363,7 @@ export async function run(): Promise<Record<string, number | null>> {
         servers: serverSettings,
         connections: { legacyPool: 4, storePool: 4 },
         baselinePage: BASELINE_PAGE,
+        ciUuid: ciSettings,
       },
       figures,
       notes,

@@ -178,9 +178,19 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     drainer.start();
     onClose('spool drainer', () => drainer.stop());
 
+    // Before the projections: a row projection creates a missing read-model table from the legacy columns.
+    let legacyDb = opts.legacyDb;
+    if (!legacyDb && config.legacy.database.url !== null) {
+      const own = await connect({ url: config.legacy.database.url, max: 5 });
+      onClose('legacy database', () => own.close());
+      legacyDb = own;
+    }
+    if (legacyDb) await refuseMissingLookupColumns(legacyDb, config.entities, logger);
+
     // One runner per projection, each behind its own lease: every replica starts them, one per
     // projection applies, the others stand by and take over when it dies.
-    const projections = opts.projections === false ? [] : (opts.projections ?? (await loadProjections(config.entities)));
+    const projections =
+      opts.projections === false ? [] : (opts.projections ?? (await loadProjections(config.entities, { legacy: legacyDb ?? null })));
     const projectionWorkers =
       projections.length > 0
         ? createProjectionWorkers({
@@ -193,14 +203,6 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
         : null;
     projectionWorkers?.start();
     onClose('projection runners', () => projectionWorkers?.stop()); // after the batch in flight; releases the leases
-
-    let legacyDb = opts.legacyDb;
-    if (!legacyDb && config.legacy.database.url !== null) {
-      const own = await connect({ url: config.legacy.database.url, max: 5 });
-      onClose('legacy database', () => own.close());
-      legacyDb = own;
-    }
-    if (legacyDb) await refuseMissingLookupColumns(legacyDb, config.entities, logger);
 
     // Reconciliation needs the legacy database; without one it is off (said at start-up).
     let scheduler: ReconcileScheduler | null = null;

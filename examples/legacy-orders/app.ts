@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import express from 'express';
 import type { Request } from 'express';
-import type { Executor } from '../../src/db/executor.ts';
+import type { Executor } from 'strangler-sidecar';
 import { HttpError, errorHandler, notFoundHandler, orderNotFound, validationFailed } from './errors.ts';
 import { centsFromDb } from './money.ts';
 import {

@@ -6,10 +6,7 @@
  *   HOST           default 0.0.0.0
  */
 import path from 'node:path';
-import { connect } from '../../src/db/connect.ts';
-import { redactUrl } from '../../src/config/redactUrl.ts';
-import type { Executor } from '../../src/db/executor.ts';
-import { createPgliteExecutor } from '../../src/db/pgliteExecutor.ts';
+import { connect, createPgliteExecutor, redactUrl, type Executor } from 'strangler-sidecar';
 import { migrate } from './migrate.ts';
 import { startLegacyOrders } from './server.ts';
 

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { Executor } from '../../src/db/executor.ts';
+import type { Executor } from 'strangler-sidecar';
 
 /**
  * Creates the `orders` and `order_items` tables if they are missing (idempotent), using

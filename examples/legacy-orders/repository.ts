@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Executor, QueryResult } from '../../src/db/executor.ts';
+import type { Executor, QueryResult } from 'strangler-sidecar';
 import { centsFromDb, formatCents } from './money.ts';
 import { isoFromDb } from './time.ts';
 import type { OrderStatus } from './validation.ts';

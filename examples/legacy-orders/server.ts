@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Executor } from '../../src/db/executor.ts';
+import type { Executor } from 'strangler-sidecar';
 import { createLegacyOrdersApp, type LegacyOrdersOptions } from './app.ts';
 
 export interface StartLegacyOrdersOptions extends LegacyOrdersOptions {

@@ -2,9 +2,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { PgState, sqlState } from '../db/executor.ts';
 import { DEFAULT_CONFIG_FILE, loadConfig, type Config } from '../config/index.ts';
-import { formatReport, formatVerify, runDoctor, SEVERITIES, verifyStream, type Severity } from '../doctor/index.ts';
+import { formatReport, formatVerify, runDoctor, SEVERITIES, verifyStream, verifyTargets, type Severity } from '../doctor/index.ts';
 import { StranglerError } from '../errors/StranglerError.ts';
 import { openEventStore } from '../eventstore/index.ts';
+import { loadProjections } from '../projections/registry.ts';
 import { createLogger } from '../logging/logger.ts';
 import { parseCommand } from './args.ts';
 import type { CliIo } from './main.ts';
@@ -12,7 +13,8 @@ import type { CliIo } from './main.ts';
 export const DOCTOR_USAGE = `  strangler doctor [--config FILE] [--url URL] [--json] [--fail-on SEVERITY] [--limit N]
                                          event store consistency checks; exit 0 healthy, 1 findings, 2 error
   strangler doctor verify STREAM [--config FILE] [--url URL] [--json] [--projection NAME] [--no-snapshots]
-                                         replay one stream and compare it with its read-model rows; exit 0 equal, 1 different
+                                         replay one stream through its projection's fold and compare it with its
+                                         read-model rows (needs the config); exit 0 equal, 1 different
                                          both use the event store directly (--url, STRANGLER_EVENTSTORE_URL or --config)`;
 
 /**
@@ -43,13 +45,17 @@ export async function runDoctorCommand(args: string[], io: CliIo): Promise<numbe
     const [sub, stream, ...extra] = positionals;
     if (sub !== undefined && sub !== 'verify') throw usage(`Unknown doctor subcommand "${sub}".`);
     if (sub === 'verify' && (!stream || extra.length))
-      throw usage('verify takes one stream id (example: strangler doctor verify orders-ord_0123456789abcdef)');
+      throw usage('verify takes one stream id (example: strangler doctor verify carts-42)');
 
-    // The config is read when named, or when nothing else names the store. With --url (or
-    // STRANGLER_EVENTSTORE_URL) alone the defaults apply: stream orders-{id}, snapshot interval 100.
+    // The config is read when named, or when nothing else names the store. verify needs it:
+    // the entities' stream templates and projection modules (their folds) come from it.
     const direct = values.url ?? io.env.STRANGLER_EVENTSTORE_URL;
     const configFile = values.config ?? (!direct && existsSync(path.resolve(DEFAULT_CONFIG_FILE)) ? DEFAULT_CONFIG_FILE : undefined);
     const config: Config | undefined = configFile ? loadConfig({ file: configFile, env: io.env, requireUpstream: false }) : undefined;
+    if (sub === 'verify' && !config)
+      throw usage(
+        `verify needs the config (--config FILE, or ${DEFAULT_CONFIG_FILE} here): the entities' streams and projection modules come from it. Example: strangler doctor verify carts-42 --config strangler.yaml`,
+      );
     const url = direct ?? config?.eventStore.url;
     if (!url)
       throw usage(
@@ -58,13 +64,13 @@ export async function runDoctorCommand(args: string[], io: CliIo): Promise<numbe
 
     const store = await openEventStore({ url, migrate: false, embeddedDir: path.resolve('data/eventstore'), poolSize: 2 });
     try {
-      if (sub === 'verify' && stream) {
+      if (sub === 'verify' && stream && config) {
         const logger = createLogger({ level: io.env.LOG_LEVEL ?? 'warn' });
         const result = await verifyStream(store, store.db, stream, {
-          snapshotInterval: config?.eventStore.snapshotInterval ?? 100,
+          targets: verifyTargets(config.entities, await loadProjections(config.entities)),
+          snapshotInterval: config.eventStore.snapshotInterval,
           useSnapshots: !values['no-snapshots'],
           logger,
-          ...(config ? { streams: Object.fromEntries(Object.entries(config.entities).map(([name, e]) => [name, e.stream])) } : {}),
           ...(values.projection ? { projection: values.projection } : {}),
         });
         if (values.json) io.out(JSON.stringify(result, null, 2));

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { StranglerError } from '../errors/StranglerError.ts';
 import { runDemo } from '../demo/runDemo.ts';
+import { demoSample } from '../../examples/demo.ts';
 import { AdminApiError } from './adminClient.ts';
 import { parseCommand, UsageError, wantsHelp } from './args.ts';
 import { runCanaryCommand } from './canary.ts';
@@ -42,7 +43,7 @@ const COMMANDS: Record<CommandName, (args: string[], io: CliIo) => Promise<numbe
         COMMAND_USAGE.demo,
       );
     const dataDir = values.data ?? positionals[0];
-    return runDemo({ env: io.env, out: io.out, until: untilSignal(), ...(dataDir ? { dataDir } : {}) });
+    return runDemo({ sample: demoSample, env: io.env, out: io.out, until: untilSignal(), ...(dataDir ? { dataDir } : {}) });
   },
   async start(args, io) {
     const { values } = noPositionals('start', args, CONFIG);

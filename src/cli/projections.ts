@@ -5,7 +5,8 @@ import type { Config } from '../config/schema.ts';
 import { StranglerError } from '../errors/StranglerError.ts';
 import { openEventStore, type EventStore } from '../eventstore/index.ts';
 import { createLogger } from '../logging/logger.ts';
-import { loadProjections } from '../projections/registry.ts';
+import { connect } from '../db/connect.ts';
+import { loadProjections, type RegisteredProjection } from '../projections/registry.ts';
 import { UnknownProjectionError } from '../projections/runner/errors.ts';
 import { pauseByOperator, resumeProjection, skipFailedEvent } from '../projections/runner/operations.ts';
 import { rebuildProjection } from '../projections/runner/rebuild.ts';
@@ -156,7 +157,7 @@ const operator = (io: CliIo) => `${io.env.USER ?? 'operator'}@${os.hostname()}`;
 
 async function run(store: EventStore, config: Config, o: ProjectionsCliOptions): Promise<number> {
   const logger = createLogger({ ...(o.io.env.LOG_LEVEL ? { level: o.io.env.LOG_LEVEL } : {}) });
-  const projections = await loadProjections(config.entities);
+  const projections = await loadWithLegacy(config);
   if (projections.length === 0)
     throw new StranglerError(
       'invalid_config',
@@ -176,6 +177,17 @@ async function run(store: EventStore, config: Config, o: ProjectionsCliOptions):
   return 0;
 }
 
+/** The projections, with the legacy table's columns where legacy.database is set (a row projection creates a missing table from them). */
+async function loadWithLegacy(config: Config): Promise<RegisteredProjection[]> {
+  if (config.legacy.database.url === null) return loadProjections(config.entities);
+  const legacy = await connect({ url: config.legacy.database.url, max: 1 });
+  try {
+    return await loadProjections(config.entities, { legacy });
+  } finally {
+    await legacy.close();
+  }
+}
+
 async function status(store: EventStore, o: ProjectionsCliOptions): Promise<number> {
   const list = await projectionStatus(store);
   if (o.json) {
@@ -191,7 +203,7 @@ async function status(store: EventStore, o: ProjectionsCliOptions): Promise<numb
 }
 
 async function rebuild(store: EventStore, config: Config, name: string, o: ProjectionsCliOptions): Promise<number> {
-  const projections = await loadProjections(config.entities);
+  const projections = await loadWithLegacy(config);
   const found = projections.find((p) => p.module.name === name);
   if (!found)
     throw new UnknownProjectionError(

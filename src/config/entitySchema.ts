@@ -177,12 +177,18 @@ export const readSchema = z
     }
   });
 
-function tableRef() {
+// `orders` or `rm.orders`: the read model may live in a schema of its own.
+const QUALIFIED_TABLE = /^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$/;
+
+function tableRef(qualified = false) {
   return z
     .strictObject(
       {
         /** Omitted = the entity's name. */
-        table: sqlIdentifier().optional(),
+        table: (qualified
+          ? matching(QUALIFIED_TABLE, 'a table name, optionally schema-qualified (orders or rm.orders)')
+          : sqlIdentifier()
+        ).optional(),
         key: sqlIdentifier().default('id'),
       },
       expected('a mapping with table and key'),
@@ -247,7 +253,8 @@ export const entitySchema = z.strictObject(
     /** `{entity}` and `{id}` are replaced; every stream of the entity must differ only by `{id}`. */
     stream: matching(/\{id\}/, 'a stream name template containing {id}, like "orders-{id}"').default('{entity}-{id}'),
     legacy: tableRef(),
-    readModel: tableRef(),
+    /** Where the projection writes, in the event store's database; `schema.table` is accepted. */
+    readModel: tableRef(true),
     /**
      * `row` (the generic row projection), a path to a projection module, or `of:ENTITY`: the
      * read model is one of the tables ENTITY's projection builds (order_items under orders),

@@ -2,19 +2,34 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { Executor } from '../db/executor.ts';
 import { createPgliteExecutor } from '../db/pgliteExecutor.ts';
 import { loadConfig } from '../config/index.ts';
 import { createLogger } from '../logging/logger.ts';
 import { lockDataDir } from '../lock/dataDirLock.ts';
 import { openEventStore } from '../eventstore/index.ts';
 import { startSidecar } from '../sidecar.ts';
-import { startLegacyOrders, migrate as migrateLegacy } from '../../examples/legacy-orders/index.ts';
-import { startTraffic } from './traffic.ts';
 
-const SPEC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/legacy-orders/strangler.yaml');
+/**
+ * What the demo runs: a sample legacy service, its migration spec and a little traffic
+ * (the sample service in examples/ provides one; the core knows no domain).
+ */
+export interface DemoSample {
+  /** "a legacy <what> service". */
+  what: string;
+  /** The sidecar's config for the sample (absolute path). */
+  spec: string;
+  /** Creates the sample's schema on its (empty or existing) database and starts it on `port` (0: any). */
+  startLegacy(db: Executor, port: number): Promise<{ url: string; close(): Promise<unknown> }>;
+  /** Lines showing one command to try through the sidecar's public URL. */
+  tryIt(publicUrl: string): string[];
+  /** A projection to pause and resume in the printed examples. */
+  projection: string;
+  startTraffic(baseUrl: string): { stats: { requests: number; commands2xx: number; rejected4xx: number }; stop(): Promise<void> };
+}
 
 export interface DemoOptions {
+  sample: DemoSample;
   env: Record<string, string | undefined>;
   out: (line: string) => void;
   /** Data directory (`--data DIR`, default ./data/demo); `memory` keeps everything in memory. */
@@ -28,7 +43,7 @@ export interface DemoOptions {
  * with the embedded event store, and a little traffic, with nothing installed but Node.
  */
 export async function runDemo(opts: DemoOptions): Promise<number> {
-  const { out } = opts;
+  const { out, sample } = opts;
   const dataDir = opts.dataDir ?? path.resolve('data/demo');
   const memory = dataDir === 'memory';
   const port = (name: string, fallback: number) => Number(opts.env[name] ?? fallback);
@@ -54,16 +69,13 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     if (memory) cleanups.push(() => fs.promises.rm(spoolDir, { recursive: true, force: true }));
     const legacyDb = await createPgliteExecutor(memory ? {} : { dataDir: path.join(dataDir, 'legacy') });
     cleanups.push(() => legacyDb.close());
-    await migrateLegacy(legacyDb);
-    const legacy = await startLegacyOrders({ db: legacyDb, port: port('DEMO_LEGACY_PORT', 3000) }).catch(() =>
-      startLegacyOrders({ db: legacyDb, port: 0 }),
-    );
+    const legacy = await sample.startLegacy(legacyDb, port('DEMO_LEGACY_PORT', 3000)).catch(() => sample.startLegacy(legacyDb, 0));
     cleanups.push(() => legacy.close());
 
     // The demo opens the operator API with a token of its own unless one is given, and prints it.
     const adminToken = opts.env.STRANGLER_ADMIN_TOKEN || randomBytes(12).toString('hex');
     const config = loadConfig({
-      file: SPEC,
+      file: sample.spec,
       env: {
         ...opts.env,
         STRANGLER_ADMIN_TOKEN: adminToken,
@@ -87,30 +99,30 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       });
     });
     cleanups.push(() => sidecar.stop());
-    const traffic = startTraffic({ baseUrl: sidecar.publicUrl });
+    const traffic = sample.startTraffic(sidecar.publicUrl);
     cleanups.push(() => traffic.stop());
 
     out('');
-    out('strangler-sidecar demo: a legacy orders service with the sidecar in front of it');
+    out(`strangler-sidecar demo: ${sample.what} with the sidecar in front of it`);
     out(`  public (through the sidecar):  ${sidecar.publicUrl}`);
     out(`  admin (metrics, health):       ${sidecar.adminUrl}/metrics   ${sidecar.adminUrl}/readyz`);
     out(`  legacy service (direct):       ${legacy.url}`);
     out(`  event store:                   ${store.description}`);
     out('');
-    out('Try a command; the sidecar forwards it and records an OrderCreated event:');
-    out(`  curl -s -X POST ${sidecar.publicUrl}/orders -H 'content-type: application/json' \\`);
-    out(`       -d '{"customerId":"cust-9","items":[{"sku":"SKU-1","quantity":2,"price":"9.99"}]}'`);
+    for (const line of sample.tryIt(sidecar.publicUrl)) out(line);
     out(`  curl -s ${sidecar.adminUrl}/metrics | grep strangler_events_appended_total`);
     out('');
     // One line that makes the CLI reach this demo when pasted into any terminal: the real
     // admin URL (also after a move to free ports) and the token's value (a shell that did
     // not start the demo has no $STRANGLER_ADMIN_TOKEN). Only loopback listens.
     out('Operate it from another terminal in this directory: paste the export line, then any of the commands below it');
-    out('(status at a glance; pause and resume the orders projection; compare legacy with the read model; repair what differs):');
+    out(
+      `(status at a glance; pause and resume the ${sample.projection} projection; compare legacy with the read model; repair what differs):`,
+    );
     out(`  export STRANGLER_ADMIN_URL=${sidecar.adminUrl} STRANGLER_ADMIN_TOKEN=${adminToken}`);
     out('  npx strangler status');
-    out('  npx strangler projections pause orders --reason test');
-    out('  npx strangler projections resume orders');
+    out(`  npx strangler projections pause ${sample.projection} --reason test`);
+    out(`  npx strangler projections resume ${sample.projection}`);
     out('  npx strangler reconcile');
     out('  npx strangler reconcile --repair --apply');
     out(
@@ -122,7 +134,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     out(`  curl -s -X POST ${sidecar.adminUrl}/admin/reconciliations -H "authorization: Bearer $STRANGLER_ADMIN_TOKEN" -d '{}'`);
     out(`  ${sidecar.adminUrl}/admin/reconciliations?format=html  (same header)`);
     out('');
-    out('A traffic generator is sending orders through the sidecar. Ctrl-C stops everything.');
+    out('A traffic generator is sending commands through the sidecar. Ctrl-C stops everything.');
 
     const status = setInterval(() => {
       void store.headPosition().then(

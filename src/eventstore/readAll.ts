@@ -1,5 +1,5 @@
 import type { Executor } from '../db/executor.ts';
-import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './rows.ts';
+import { EVENT_COLUMNS, RECORDED_AT_UTC, toRecordedEvent, type EventRow } from './rows.ts';
 import type { Checkpoint, RecordedEvent } from './types.ts';
 
 export interface ReadAllOptions {
@@ -55,33 +55,36 @@ export async function readAll(db: Executor, opts: ReadAllOptions): Promise<ReadA
 
 /**
  * The same window of the log, returning only the events of the given stream categories.
- * The window's last event comes back too (flagged, then dropped here) so the checkpoint
- * moves past the events left out: a reader whose streams are quiet still advances, and
- * never reads the same foreign events again.
+ * Every event of the window comes back as a row (the last one moves the checkpoint past the
+ * events left out: a reader whose streams are quiet still advances, and never reads the same
+ * foreign events again), but only the wanted ones carry their columns; the others are their
+ * position alone. One index scan and no window functions: a count(*) OVER () buffered the
+ * whole window, wide rows and all, and cost a catch-up more than the scan itself.
  */
 async function readAllFiltered(db: Executor, opts: ReadAllOptions, prefixes: readonly string[]): Promise<ReadAllResult> {
-  const { rows } = await db.query<EventRow & { wanted: boolean; scanned: string }>(
-    `WITH w AS (
-       SELECT *, row_number() OVER (ORDER BY transaction_id, global_position) AS n, count(*) OVER () AS scanned,
-              EXISTS (SELECT 1 FROM unnest($4::text[]) AS p(prefix) WHERE starts_with(e.stream_id, p.prefix)) AS wanted
-         FROM (SELECT * FROM strangler_events
-                WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
-                  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-                ORDER BY transaction_id, global_position
-                LIMIT $3) AS e)
-     SELECT ${EVENT_COLUMNS}, scanned, wanted FROM w
-      WHERE wanted OR n = scanned
+  const { rows } = await db.query<FilteredRow>(
+    `SELECT ${FILTERED_COLUMNS}
+       FROM (SELECT *, stream_id ^@ ANY ($4::text[]) AS wanted FROM strangler_events
+              WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
+                AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+              ORDER BY transaction_id, global_position
+              LIMIT $3) AS e
       ORDER BY transaction_id, global_position`,
     [opts.after.transactionId, opts.after.position, opts.limit, [...prefixes]],
   );
   const last = rows[rows.length - 1];
   if (!last) return { events: [], checkpoint: opts.after, scanned: 0 };
-  return {
-    events: rows.filter((r) => r.wanted).map(toRecordedEvent),
-    checkpoint: { transactionId: last.tx_id, position: Number(last.global_position) },
-    scanned: Number(last.scanned),
-  };
+  const events: RecordedEvent[] = [];
+  for (const r of rows) if (r.wanted) events.push(toRecordedEvent(r as EventRow));
+  return { events, checkpoint: { transactionId: last.tx_id, position: Number(last.global_position) }, scanned: rows.length };
 }
+
+type FilteredRow = { [K in keyof EventRow]: K extends 'global_position' | 'tx_id' ? string : string | null } & { wanted: boolean };
+
+/** EVENT_COLUMNS with everything but the position null for the events the filter leaves out. */
+const FILTERED_COLUMNS = `global_position, transaction_id::text AS tx_id, wanted,
+  ${['stream_id', 'stream_version', 'event_id', 'event_type', 'data', 'metadata'].map((c) => `CASE WHEN wanted THEN ${c} END AS ${c}`).join(', ')},
+  CASE WHEN wanted THEN ${RECORDED_AT_UTC} END AS recorded_at_utc`;
 
 /** Highest global position stored (0 when empty). Committed events only. */
 export async function headPosition(db: Executor): Promise<number> {

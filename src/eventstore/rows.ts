@@ -1,9 +1,12 @@
 import type { RecordedEvent } from './types.ts';
 
+/** recorded_at as ISO 8601 UTC text with microseconds. */
+export const RECORDED_AT_UTC = `to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
 // Output names differ from the column names on purpose: an ORDER BY transaction_id must
 // sort the xid8 column, not its text rendering ('1000' < '999').
 export const EVENT_COLUMNS = `global_position, stream_id, stream_version, event_id, event_type, data, metadata,
-  to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS recorded_at_utc, transaction_id::text AS tx_id`;
+  ${RECORDED_AT_UTC} AS recorded_at_utc, transaction_id::text AS tx_id`;
 
 export interface EventRow {
   global_position: string;

@@ -1,12 +1,15 @@
-import { pathToFileURL } from 'node:url';
 import type { EntityConfig } from '../config/schema.ts';
 import { projectionOwner } from '../config/entitySchema.ts';
 import { StranglerError } from '../errors/StranglerError.ts';
-import { createRowProjection } from './modules/row/rowProjection.ts';
+import type { Executor } from '../db/executor.ts';
+import { loadUserModule } from './loader/loadUserModule.ts';
+import { describeLegacyTable } from './modules/row/legacyTable.ts';
+import { createRowProjection, type RowProjectionOptions } from './modules/row/rowProjection.ts';
+import { projectionModuleProblems } from './define.ts';
 import type { ProjectionModule, Upcaster } from './types.ts';
 import { createUpcasterRegistry, type UpcasterRegistry } from './upcast.ts';
 
-/** What a projection module file may export (`entities.X.projection: ./projections/orders.ts`). */
+/** What a projection module file may export (`entities.X.projection: ./projections/carts.ts`). */
 export interface ProjectionFileExports {
   /** A module, or a factory given the entity (so the stream template and tables come from the spec). */
   default: ProjectionModule | ((ctx: ProjectionContext) => ProjectionModule | Promise<ProjectionModule>);
@@ -29,8 +32,13 @@ export interface RegisteredProjection {
 }
 
 export interface LoadProjectionsOptions {
-  /** Module loader; default dynamic import() (tests pass a fake). */
-  importModule?: (href: string) => Promise<unknown>;
+  /** Module loader, given the module file's absolute path; default loadUserModule (tests pass a fake). */
+  importModule?: (file: string) => Promise<unknown>;
+  /**
+   * The legacy database (legacy.database): a row projection whose read-model table does not
+   * exist creates it from the legacy table's columns, read here.
+   */
+  legacy?: Executor | null;
 }
 
 /**
@@ -44,17 +52,19 @@ export async function loadProjections(
   entities: Readonly<Record<string, EntityConfig>>,
   opts: LoadProjectionsOptions = {},
 ): Promise<RegisteredProjection[]> {
-  const importModule = opts.importModule ?? ((href: string) => import(href) as Promise<unknown>);
+  const importModule = opts.importModule ?? loadUserModule;
   const projections: RegisteredProjection[] = [];
   for (const [entity, config] of Object.entries(entities)) {
     // `of:ENTITY`: the read model comes from another entity's projection; nothing to run here.
     if (projectionOwner(config.projection) !== null) continue;
     if (config.projection === 'row') {
-      projections.push({ entity, source: 'row', module: createRowProjection({ entity, config }), upcasters: createUpcasterRegistry([]) });
+      const legacy = opts.legacy ? await legacyColumns(opts.legacy, config.legacy.table) : undefined;
+      const module = createRowProjection({ entity, config, ...(legacy ? { legacy } : {}) });
+      projections.push({ entity, source: 'row', module, upcasters: createUpcasterRegistry([]) });
       continue;
     }
     const source = config.projection;
-    const exports = await importModule(pathToFileURL(source).href).catch((err: unknown) => {
+    const exports = await importModule(source).catch((err: unknown) => {
       throw new StranglerError(
         'projection_load_failed',
         `entities.${entity}.projection: cannot import ${source}: ${err instanceof Error ? err.message : String(err)}`,
@@ -77,6 +87,11 @@ export async function loadProjections(
   return projections;
 }
 
+/** Never fails start-up: an unreadable legacy table matters only if the read-model table must be created. */
+async function legacyColumns(db: Executor, table: string): Promise<RowProjectionOptions['legacy']> {
+  return describeLegacyTable(db, table).catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }));
+}
+
 async function fromExports(
   exports: unknown,
   ctx: ProjectionContext,
@@ -84,12 +99,13 @@ async function fromExports(
 ): Promise<{ module: ProjectionModule; upcasters: readonly Upcaster[] }> {
   const ex = (exports ?? {}) as Partial<ProjectionFileExports>;
   const what = `entities.${ctx.entity}.projection (${source})`;
-  const example = 'export default createOrdersProjection(); export const upcasters = [...]';
+  const example = "export default defineProjection({ name: 'carts', ... }); export const upcasters = [...]";
   const made = typeof ex.default === 'function' ? await ex.default(ctx) : ex.default;
-  if (!isProjectionModule(made)) {
+  const problems = projectionModuleProblems(made);
+  if (problems.length) {
     throw new StranglerError(
       'invalid_projection_module',
-      `${what}: the default export must be a projection module (name, version, tables, ddl, handles, apply) or a function returning one. Example: ${example}`,
+      `${what}: the default export must be a projection module (name, version, tables, ddl, handles, apply) or a function returning one (${problems.join('; ')}). Example: ${example}`,
     );
   }
   const upcasters = ex.upcasters ?? [];
@@ -98,20 +114,5 @@ async function fromExports(
       'invalid_projection_module',
       `${what}: \`upcasters\` must be an array of { type, fromVersion, up }. Example: ${example}`,
     );
-  return { module: made, upcasters };
-}
-
-function isProjectionModule(m: unknown): m is ProjectionModule {
-  if (typeof m !== 'object' || m === null) return false;
-  const p = m as Record<string, unknown>;
-  return (
-    typeof p.name === 'string' &&
-    p.name !== '' &&
-    Number.isInteger(p.version) &&
-    Array.isArray(p.tables) &&
-    Array.isArray(p.handles) &&
-    (p.streams === undefined || (Array.isArray(p.streams) && p.streams.every((s) => typeof s === 'string'))) &&
-    typeof p.ddl === 'function' &&
-    typeof p.apply === 'function'
-  );
+  return { module: made as ProjectionModule, upcasters };
 }

@@ -1,5 +1,6 @@
 import type { Executor } from '../db/executor.ts';
 import type { RecordedEvent } from '../eventstore/types.ts';
+import type { Aggregate } from './aggregates/types.ts';
 
 /** Logical table name (as the module knows it) → physical table the runner gives it. */
 export type TableNames = Readonly<Record<string, string>>;
@@ -31,6 +32,39 @@ export interface ProjectionModule {
   readonly streams?: readonly string[];
   /** Applies a batch in log order. */
   apply(tx: Executor, events: readonly RecordedEvent[], t: TableNames): Promise<void>;
+  /**
+   * The same read model as an in-memory fold of one stream, written independently of
+   * `apply`: `strangler doctor verify STREAM` replays the stream through it and compares
+   * the rows it expects with the rows the projection wrote. Absent: verify cannot check it.
+   */
+  readonly fold?: ProjectionFold<unknown>;
+}
+
+/**
+ * A stream → expected rows fold: an aggregate (snapshotted like any other, so keep
+ * `deserialize(serialize(s))` equal to `s`) plus the rows its state stands for.
+ */
+export interface ProjectionFold<S> extends Aggregate<S> {
+  /** The rows the read model should hold for the stream `id` (the `{id}` of its stream), per logical table. */
+  rows(state: S, ctx: { id: string }): ExpectedRows;
+}
+
+/** Logical table name → what one stream should leave in it. */
+export type ExpectedRows = Readonly<Record<string, ExpectedTable>>;
+
+export interface ExpectedTable {
+  /** Columns selecting the stream's rows, with their values (`{ id: 'a1' }`, or `{ parent_id: 'a1' }` for child rows). */
+  readonly where: Readonly<Record<string, string>>;
+  /** Columns telling the selected rows apart (`['sku']`). Default: the `where` columns (at most one row). */
+  readonly key?: readonly string[];
+  /**
+   * The rows expected, column → value as text (null for SQL NULL); [] when there is none.
+   * Values compare as text, except that numbers compare by value (`1.50` = `1.5`), times
+   * by instant and JSON by content, whatever the column types.
+   */
+  readonly rows: readonly Readonly<Record<string, string | null>>[];
+  /** Why `rows` is empty, shown as `(no row: …)` (`the stream deleted it`). */
+  readonly absent?: string;
 }
 
 /**

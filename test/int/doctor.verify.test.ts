@@ -1,10 +1,15 @@
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, type CliIo } from '../../src/cli/main.ts';
 import { verifyStream } from '../../src/doctor/index.ts';
 import { openEventStore, type EventStore, type NewEvent } from '../../src/eventstore/index.ts';
-import { ordersProjection, orderUpcasters } from '../../src/projections/modules/orders/index.ts';
+import { orderFold, ordersProjection, orderUpcasters } from '../../examples/legacy-orders/projections/orders/index.ts';
 import { createUpcasterRegistry } from '../../src/projections/upcast.ts';
 import { createPgTestDb, type TestDb } from '../harness/db.ts';
+
+const SPEC = path.resolve(import.meta.dirname, '../../examples/legacy-orders/strangler.yaml');
+/** The sample's orders entity as the doctor finds it in the sample's config. */
+const opts = { targets: [{ entity: 'orders', stream: 'orders-{id}', projection: 'orders', fold: orderFold }], snapshotInterval: 100 };
 
 let testDb: TestDb;
 let store: EventStore;
@@ -46,11 +51,11 @@ async function cli(...args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
   const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), env: {} };
-  const code = await main(['doctor', 'verify', ...args, '--url', testDb.url], io);
+  const code = await main(['doctor', 'verify', ...args, '--url', testDb.url, '--config', SPEC], io);
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-describe('strangler doctor verify STREAM (PostgreSQL 15, real orders projection)', () => {
+describe('strangler doctor verify STREAM (PostgreSQL 15, the sample orders projection from examples/ and its fold)', () => {
   it('a stream and its projected rows agree: exit 0', async () => {
     await store.append('orders-ord_a', [created('ord_a', [{ sku: 'A', quantity: 2, price: '0.10' }], '0.20')]);
     await store.append('orders-ord_a', [
@@ -58,7 +63,7 @@ describe('strangler doctor verify STREAM (PostgreSQL 15, real orders projection)
       { type: 'OrderPaid', data: {} },
     ]);
     await project();
-    const r = await verifyStream(store, store.db, 'orders-ord_a', { snapshotInterval: 100 });
+    const r = await verifyStream(store, store.db, 'orders-ord_a', opts);
     expect(r.differences).toEqual([]);
     expect(r).toMatchObject({ equal: true, version: 3, entity: 'orders', id: 'ord_a' });
     const c = await cli('orders-ord_a');
@@ -74,7 +79,7 @@ describe('strangler doctor verify STREAM (PostgreSQL 15, real orders projection)
     await store.db.query(`UPDATE orders SET status = 'PAID', total_amount = 14.5 WHERE id = 'ord_b'`);
     await store.db.query(`UPDATE order_items SET price = 9.98 WHERE order_id = 'ord_b' AND sku = 'A'`);
     await store.db.query(`DELETE FROM order_items WHERE order_id = 'ord_b' AND sku = 'B'`);
-    const r = await verifyStream(store, store.db, 'orders-ord_b', { snapshotInterval: 100 });
+    const r = await verifyStream(store, store.db, 'orders-ord_b', opts);
     expect(r.equal).toBe(false);
     expect(r.differences).toEqual([
       { field: 'orders.status', expected: 'CREATED', actual: 'PAID' },
@@ -97,10 +102,10 @@ describe('strangler doctor verify STREAM (PostgreSQL 15, real orders projection)
     await store.append('orders-ord_c', [created('ord_c', [], '0.00')]);
     await project();
     await store.append('orders-ord_c', [{ type: 'OrderDeleted', data: {} }]);
-    const r = await verifyStream(store, store.db, 'orders-ord_c', { snapshotInterval: 100 });
+    const r = await verifyStream(store, store.db, 'orders-ord_c', opts);
     expect(r.differences).toEqual([{ field: 'orders', expected: '(no row: the stream deleted the order)', actual: 'row ord_c' }]);
     await project();
-    expect((await verifyStream(store, store.db, 'orders-ord_c', { snapshotInterval: 100 })).equal).toBe(true);
+    expect((await verifyStream(store, store.db, 'orders-ord_c', opts)).equal).toBe(true);
   });
 
   it('a long stream is verified from its snapshot', async () => {
@@ -110,11 +115,11 @@ describe('strangler doctor verify STREAM (PostgreSQL 15, real orders projection)
     }));
     await store.append('orders-ord_d', [created('ord_d', [], '0.00'), ...items]);
     await project();
-    expect((await verifyStream(store, store.db, 'orders-ord_d', { snapshotInterval: 100 })).replay).toMatchObject({
+    expect((await verifyStream(store, store.db, 'orders-ord_d', opts)).replay).toMatchObject({
       eventsRead: 150,
       snapshotSaved: 150,
     });
-    const again = await verifyStream(store, store.db, 'orders-ord_d', { snapshotInterval: 100 });
+    const again = await verifyStream(store, store.db, 'orders-ord_d', opts);
     expect(again).toMatchObject({ equal: true, replay: { snapshotVersion: 150, eventsRead: 1, eventsReplayed: 0 } });
   });
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEventStore, START, type EventStore } from '../../src/eventstore/index.ts';
 import type { RecordedEvent } from '../../src/eventstore/types.ts';
 import { entitiesSchema } from '../../src/config/entitySchema.ts';
-import { createOrdersProjection, orderUpcasters } from '../../src/projections/modules/orders/index.ts';
+import { createOrdersProjection, orderUpcasters } from '../../examples/legacy-orders/projections/orders/index.ts';
 import { createRowProjection } from '../../src/projections/modules/row/index.ts';
 import { loadProjections } from '../../src/projections/registry.ts';
 import { createUpcasterRegistry } from '../../src/projections/upcast.ts';
@@ -152,17 +152,21 @@ describe('row projection on PostgreSQL 15', () => {
       ev('k1', 'CustomerUpdated', { creditLimit: '12.34' }),
       ev('k2', 'CustomerDeleted', {}),
     ]);
-    const t = { customers: 'customers', customers_tombstones: 'customers_tombstones' };
+    const t = { customers: 'customers', customers__strangler_rows: 'customers__strangler_rows' };
     await store.db.exec(row.ddl(t));
     const dump = async () => ({
-      rows: (
-        await store.db.query('SELECT id, name, credit_limit::text AS credit_limit, last_version::text AS v FROM customers ORDER BY id')
-      ).rows,
-      tombstones: (await store.db.query('SELECT key, last_version::text AS v FROM customers_tombstones')).rows,
+      rows: (await store.db.query('SELECT id, name, credit_limit::text AS credit_limit FROM customers ORDER BY id')).rows,
+      state: (await store.db.query('SELECT key, version::text AS v, deleted FROM customers__strangler_rows ORDER BY key')).rows,
     });
     await store.db.transaction((tx) => row.apply(tx, events, t));
     const once = await dump();
-    expect(once).toEqual({ rows: [{ id: 'k1', name: 'Ada', credit_limit: '12.34', v: '2' }], tombstones: [{ key: 'k2', v: '2' }] });
+    expect(once).toEqual({
+      rows: [{ id: 'k1', name: 'Ada', credit_limit: '12.34' }],
+      state: [
+        { key: 'k1', v: '2', deleted: false },
+        { key: 'k2', v: '2', deleted: true },
+      ],
+    });
     await store.db.transaction((tx) => row.apply(tx, events, t));
     expect(await dump()).toEqual(once);
   });

@@ -5,7 +5,7 @@ import { connect } from '../../src/db/connect.ts';
 import type { Executor } from '../../src/db/executor.ts';
 import { openEventStore, type EventStore } from '../../src/eventstore/index.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
-import { createRowProjection } from '../../src/projections/modules/row/index.ts';
+import { createRowProjection, describeLegacyTable } from '../../src/projections/modules/row/index.ts';
 import type { ProjectionModule } from '../../src/projections/types.ts';
 import { skipFailedEvent } from '../../src/projections/runner/operations.ts';
 import { readProjection } from '../../src/projections/runner/projectionRow.ts';
@@ -45,8 +45,9 @@ const config = configSchema.parse({
     },
   },
 });
-const articles = createRowProjection({ entity: 'articles', config: config.entities.articles! });
-const users = createRowProjection({ entity: 'users', config: config.entities.users! });
+// Created in beforeAll: their read-model tables are made from the legacy tables' columns.
+let articles: ProjectionModule;
+let users: ProjectionModule;
 const event = (type: string, data: unknown) => [{ id: randomUUID(), type, data, metadata: { schemaVersion: 1 } }];
 
 describe('corrective events reach only their entity (PostgreSQL)', () => {
@@ -65,6 +66,12 @@ describe('corrective events reach only their entity (PostgreSQL)', () => {
                        CREATE TABLE users (id text PRIMARY KEY, name text NOT NULL);
                        INSERT INTO articles VALUES ('a1', 'One'), ('a2', 'Two');
                        INSERT INTO users VALUES ('u1', 'Ann');`);
+    articles = createRowProjection({
+      entity: 'articles',
+      config: config.entities.articles!,
+      legacy: await describeLegacyTable(legacy, 'articles'),
+    });
+    users = createRowProjection({ entity: 'users', config: config.entities.users!, legacy: await describeLegacyTable(legacy, 'users') });
     await store.append('article-a1', event('ArticleCreated', { id: 'a1', title: 'One' }));
     await store.append('article-a2', event('ArticleCreated', { id: 'a2', title: 'Two' }));
     await store.append('user-u1', event('UserCreated', { id: 'u1', name: 'Ann' }));

@@ -14,7 +14,7 @@ import { createMysqlExecutor } from '../../src/db/mysqlExecutor.ts';
 import { openEventStore, type EventStore } from '../../src/eventstore/index.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
-import { createOrdersProjection } from '../../src/projections/modules/orders/index.ts';
+import { createOrdersProjection } from '../../examples/legacy-orders/projections/orders/index.ts';
 import { createReconciler } from '../../src/reconcile/reconciler.ts';
 import { recordReportMetrics } from '../../src/reconcile/report/reportMetrics.ts';
 import { repairRun } from '../../src/reconcile/repair/repair.ts';

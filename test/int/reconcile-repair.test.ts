@@ -6,7 +6,7 @@ import { connect } from '../../src/db/connect.ts';
 import type { Executor } from '../../src/db/executor.ts';
 import { openEventStore, type EventStore } from '../../src/eventstore/index.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
-import { createOrdersProjection } from '../../src/projections/modules/orders/index.ts';
+import { createOrdersProjection } from '../../examples/legacy-orders/projections/orders/index.ts';
 import { readProjection } from '../../src/projections/runner/projectionRow.ts';
 import { createReconciler } from '../../src/reconcile/reconciler.ts';
 import { repairRun } from '../../src/reconcile/repair/repair.ts';

@@ -15,7 +15,7 @@ import { createMysqlExecutor } from '../../src/db/mysqlExecutor.ts';
 import { openEventStore, type EventStore } from '../../src/eventstore/index.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
-import { createOrdersProjection, orderUpcasters } from '../../src/projections/modules/orders/index.ts';
+import { createOrdersProjection, orderUpcasters } from '../../examples/legacy-orders/projections/orders/index.ts';
 import { readProjection } from '../../src/projections/runner/projectionRow.ts';
 import { createProjectionRunner } from '../../src/projections/runner/runner.ts';
 import { createUpcasterRegistry } from '../../src/projections/upcast.ts';

@@ -6,7 +6,7 @@ import { createMysqlExecutor } from '../../src/db/mysqlExecutor.ts';
 import { openEventStore, type EventStore } from '../../src/eventstore/index.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { verifyStream } from '../../src/doctor/index.ts';
-import { createOrdersProjection } from '../../src/projections/modules/orders/index.ts';
+import { createOrdersProjection, orderFold } from '../../examples/legacy-orders/projections/orders/index.ts';
 import { createReconciler, type ReconcilerDeps } from '../../src/reconcile/reconciler.ts';
 import { repairRun } from '../../src/reconcile/repair/repair.ts';
 import { createLegacyReader, isStatementTimeout } from '../../src/reconcile/engine/legacyLimits.ts';
@@ -220,7 +220,10 @@ describe('reconciliation: MariaDB orders vs the PostgreSQL read model', () => {
     await projectOrders(store, module, { batchSize: 500 });
     // The doctor's independent fold agrees with the projection on the corrective events.
     for (const n of [changed.total_amount[0]!, added[0]!]) {
-      const v = await verifyStream(store, store.db, `orders-${id(n)}`, { snapshotInterval: 100 });
+      const v = await verifyStream(store, store.db, `orders-${id(n)}`, {
+        targets: [{ entity: 'orders', stream: 'orders-{id}', projection: 'orders', fold: orderFold }],
+        snapshotInterval: 100,
+      });
       expect(v.differences).toEqual([]);
       expect(v.equal).toBe(true);
     }

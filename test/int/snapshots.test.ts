@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import { openEventStore, type EventStore, type NewEvent } from '../../src/eventstore/index.ts';
-import { orderAggregate } from '../../src/projections/aggregates/order.ts';
+import { orderAggregate } from '../../examples/legacy-orders/projections/orders/aggregate.ts';
 import { rehydrate } from '../../src/snapshots/rehydrate.ts';
 import { snapshotDigest } from '../../src/snapshots/digest.ts';
 import { loadSnapshot, saveSnapshot, type SnapshotEnvelope } from '../../src/snapshots/snapshotStore.ts';

@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.ts';
+import { createPgExecutor } from '../../src/db/pgExecutor.ts';
 import { createMysqlExecutor } from '../../src/db/mysqlExecutor.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { readProjection } from '../../src/projections/runner/projectionRow.ts';
@@ -99,6 +100,15 @@ for (const withLegacyDb of [true, false]) {
         `CREATE TABLE articles (id varchar(40) PRIMARY KEY, title varchar(100) NOT NULL, favorites_count int NOT NULL, record_status varchar(10) NULL)`,
       );
       upstream = await startArticles(legacy);
+      // Without a legacy database the row projection cannot read the legacy columns to create its
+      // table: the team creates the read-model table, as the README says.
+      if (!withLegacyDb) {
+        const rm = createPgExecutor({ url: storeDb.url, max: 1 });
+        await rm.exec(
+          'CREATE TABLE articles (id varchar(40) PRIMARY KEY, title varchar(100) NOT NULL, favorites_count int NOT NULL, record_status varchar(10) NULL)',
+        );
+        await rm.close();
+      }
       spoolDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'strangler-softdel-'));
       const config = loadConfig({ text: spec(withLegacyDb ? legacyDb.url : null), env: {} });
       Object.assign(config.legacy, { upstream: upstream.url });

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { runDemo } from '../../src/demo/runDemo.ts';
+import { demoSample } from '../../examples/demo.ts';
 
 /** Ports nobody listens on right now (the demo moves to free ones anyway if they are taken meanwhile). */
 async function freePorts(n: number): Promise<number[]> {
@@ -30,6 +31,7 @@ describe('the demo prints one line that makes the CLI reach it', () => {
     let stop!: () => void;
     const until = new Promise<void>((r) => (stop = r));
     const demo = runDemo({
+      sample: demoSample,
       env: {
         DEMO_LEGACY_PORT: String(legacy),
         STRANGLER_PUBLIC_PORT: String(pub),

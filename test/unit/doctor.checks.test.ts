@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { createEventStoreHealth } from '../../src/doctor/health.ts';
 import { lagSeverity } from '../../src/doctor/severity.ts';
 import type { DoctorReport } from '../../src/doctor/types.ts';
-import { compareOrder } from '../../src/doctor/verify/compareOrder.ts';
+import { compareRows, sameValue } from '../../src/doctor/verify/compareRows.ts';
 import { parseStreamId } from '../../src/doctor/verify/verifyStream.ts';
-import type { OrderRows } from '../../src/projections/aggregates/order.ts';
+import type { ExpectedTable } from '../../src/projections/types.ts';
 
 describe('lag severity', () => {
   it('grades events behind head: low ≤ 100, medium ≤ 1000, high ≤ 10000, critical above', () => {
@@ -21,49 +21,63 @@ describe('lag severity', () => {
   });
 });
 
-const rows = (
-  over: Partial<OrderRows['order']> = {},
-  items: OrderRows['items'] = [{ sku: 'A', quantity: '1', price: '9.99' }],
-): OrderRows => ({
-  order: {
-    id: 'ord_1',
-    customer_id: 'c',
-    status: 'CREATED',
-    total_amount: '9.99',
-    created_at: '2024-01-01T00:00:00.000000Z',
-    updated_at: '2024-01-01T00:00:00.000000Z',
-    ...over,
-  },
-  items,
+const cart = (over: Record<string, string | null> = {}) => ({
+  id: 'c1',
+  owner: 'ann',
+  status: 'OPEN',
+  total: '9.99',
+  updated_at: '2024-01-01T00:00:00.000000Z',
+  ...over,
 });
+const carts = (rows: Record<string, string | null>[], absent?: string): ExpectedTable => ({
+  where: { id: 'c1' },
+  rows,
+  ...(absent ? { absent } : {}),
+});
+const lines = (rows: Record<string, string | null>[]): ExpectedTable => ({ where: { cart_id: 'c1' }, key: ['sku'], rows });
 
-describe('compareOrder', () => {
-  it('equal rows have no differences', () => {
-    expect(compareOrder(rows(), rows(), { deleted: false, orphanItems: 0 })).toEqual([]);
+describe('compareRows (doctor verify, any projection with a fold)', () => {
+  it('equal rows have no differences, whatever the column types print', () => {
+    expect(compareRows('carts', carts([cart()]), [cart()])).toEqual([]);
+    // NUMERIC(12,2), timestamptz and jsonb as PostgreSQL prints them.
+    const typed = cart({ total: '9.990', updated_at: '2024-01-01 00:00:00+00', doc: '{"b": [1, 2], "a": 1.50}' });
+    expect(compareRows('carts', carts([cart({ doc: '{"a":1.5,"b":[1,2]}' })]), [typed])).toEqual([]);
   });
 
-  it('names each differing field with both values', () => {
-    const diffs = compareOrder(
-      rows(),
-      rows({ status: 'PAID', total_amount: '10.00' }, [
-        { sku: 'A', quantity: '2', price: '9.99' },
-        { sku: 'Z', quantity: '1', price: '1.00' },
-      ]),
-      { deleted: false, orphanItems: 0 },
-    );
+  it('names each differing field with both values; rows told apart by key', () => {
+    expect(compareRows('carts', carts([cart()]), [cart({ status: 'PAID', total: '10.00' })])).toEqual([
+      { field: 'carts.status', expected: 'OPEN', actual: 'PAID' },
+      { field: 'carts.total', expected: '9.99', actual: '10.00' },
+    ]);
+    const diffs = compareRows('cart_lines', lines([{ sku: 'A', quantity: '1', price: '9.99' }]), [
+      { cart_id: 'c1', sku: 'A', quantity: '2', price: '9.99' },
+      { cart_id: 'c1', sku: 'Z', quantity: '1', price: '1.00' },
+    ]);
     expect(diffs).toEqual([
-      { field: 'orders.status', expected: 'CREATED', actual: 'PAID' },
-      { field: 'orders.total_amount', expected: '9.99', actual: '10.00' },
-      { field: 'order_items[sku=A].quantity', expected: '1', actual: '2' },
-      { field: 'order_items[sku=Z]', expected: '(no row)', actual: 'quantity 1, price 1.00' },
+      { field: 'cart_lines[sku=A].quantity', expected: '1', actual: '2' },
+      { field: 'cart_lines[sku=Z]', expected: '(no row)', actual: 'quantity 1, price 1.00' },
     ]);
   });
 
   it('a row the stream deleted, and a row the projection never wrote, are differences', () => {
-    expect(compareOrder(null, rows(), { deleted: true, orphanItems: 0 })[0]?.field).toBe('orders');
-    expect(compareOrder(rows(), null, { deleted: false, orphanItems: 0 })).toEqual([
-      { field: 'orders', expected: 'row ord_1', actual: '(no row)' },
+    expect(compareRows('carts', carts([], 'the stream deleted it'), [cart()])).toEqual([
+      { field: 'carts', expected: '(no row: the stream deleted it)', actual: 'row c1' },
     ]);
+    expect(compareRows('carts', carts([cart()]), [])).toEqual([{ field: 'carts', expected: 'row c1', actual: '(no row)' }]);
+    expect(compareRows('cart_lines', lines([{ sku: 'B', quantity: '3', price: '1.50' }]), [])).toEqual([
+      { field: 'cart_lines[sku=B]', expected: 'quantity 3, price 1.50', actual: '(no row)' },
+    ]);
+  });
+
+  it('numbers, times and JSON compare by value, other text exactly', () => {
+    expect(sameValue('1.50', '1.5')).toBe(true);
+    expect(sameValue('-0.0', '0')).toBe(true);
+    expect(sameValue('1.5', '1.51')).toBe(false);
+    expect(sameValue('2024-03-02T01:01:07.000010Z', '2024-03-02 01:01:07.00001+00')).toBe(true);
+    expect(sameValue('2024-03-02T01:01:07Z', '2024-03-02T01:01:08Z')).toBe(false);
+    expect(sameValue('{"a":1}', '{"a": 1}')).toBe(true);
+    expect(sameValue('abc', 'ABC')).toBe(false);
+    expect(sameValue(null, '')).toBe(false);
   });
 });
 

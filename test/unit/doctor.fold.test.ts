@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../src/eventstore/types.ts';
-import { formatCents, parseCents } from '../../src/projections/aggregates/cents.ts';
-import { orderAggregate, orderRows, type OrderState } from '../../src/projections/aggregates/order.ts';
+import { formatCents, parseCents } from '../../examples/legacy-orders/projections/orders/cents.ts';
+import { orderAggregate, orderRows, type OrderState } from '../../examples/legacy-orders/projections/orders/aggregate.ts';
 import { normalizeTimestamp } from '../../src/projections/aggregates/timestamps.ts';
 
 let position = 0;

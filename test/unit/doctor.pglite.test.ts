@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDoctor } from '../../src/doctor/index.ts';
 import { openEventStore, type EventStore } from '../../src/eventstore/index.ts';
-import { orderAggregate } from '../../src/projections/aggregates/order.ts';
+import { orderAggregate } from '../../examples/legacy-orders/projections/orders/aggregate.ts';
 import { rehydrate } from '../../src/snapshots/index.ts';
 
 // The same SQL serves the embedded store (PGlite, PostgreSQL 18 in-process).

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../src/eventstore/types.ts';
-import { orderAggregate } from '../../src/projections/aggregates/order.ts';
+import { orderAggregate } from '../../examples/legacy-orders/projections/orders/aggregate.ts';
 import { canonicalJson, snapshotDigest } from '../../src/snapshots/digest.ts';
 import { validateSnapshot } from '../../src/snapshots/validateSnapshot.ts';
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Executor } from '../../src/db/executor.ts';
 import { createPgliteExecutor } from '../../src/db/pgliteExecutor.ts';
 import type { RecordedEvent } from '../../src/eventstore/types.ts';
-import { createOrdersProjection, orderUpcasters } from '../../src/projections/modules/orders/index.ts';
+import { createOrdersProjection, orderUpcasters } from '../../examples/legacy-orders/projections/orders/index.ts';
 import { createUpcasterRegistry } from '../../src/projections/upcast.ts';
 import { dumpOrders, orderEvents, recorded, sampleHistory } from './projection-modules.events.ts';
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { entitiesSchema } from '../../src/config/entitySchema.ts';
-import { createOrdersProjection } from '../../src/projections/modules/orders/index.ts';
+import { createOrdersProjection } from '../../examples/legacy-orders/projections/orders/index.ts';
 import { loadProjections } from '../../src/projections/registry.ts';
 import { orderEvents, recorded } from './projection-modules.events.ts';
 

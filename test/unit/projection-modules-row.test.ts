@@ -5,7 +5,7 @@ import type { EntityConfig } from '../../src/config/schema.ts';
 import type { Executor } from '../../src/db/executor.ts';
 import { createPgliteExecutor } from '../../src/db/pgliteExecutor.ts';
 import type { RecordedEvent } from '../../src/eventstore/types.ts';
-import { createRowProjection, rowEventKinds } from '../../src/projections/modules/row/index.ts';
+import { createRowProjection, pgTypeOf, rowEventKinds } from '../../src/projections/modules/row/index.ts';
 import { recorded, type StreamEvent } from './projection-modules.events.ts';
 
 export const customers: EntityConfig = entitiesSchema.parse({
@@ -69,6 +69,40 @@ describe('rowEventKinds', () => {
   });
 });
 
+describe('pgTypeOf (MariaDB column → read-model column)', () => {
+  it('keeps ranges, lengths, precision and scale', () => {
+    const cases: [string, string, string][] = [
+      ['bigint', 'bigint(20)', 'bigint'],
+      ['bigint', 'bigint(20) unsigned', 'numeric(20,0)'],
+      ['int', 'int(11)', 'integer'],
+      ['int', 'int(10) unsigned', 'bigint'],
+      ['tinyint', 'tinyint(1)', 'boolean'],
+      ['tinyint', 'tinyint(4)', 'smallint'],
+      ['char', 'char(36)', 'char(36)'],
+      ['varchar', 'varchar(255)', 'varchar(255)'],
+      ['decimal', 'decimal(12,2)', 'numeric(12,2)'],
+      ['datetime', 'datetime(6)', 'timestamp(6)'],
+      ['timestamp', 'timestamp', 'timestamp(0)'],
+      ['json', 'json', 'jsonb'],
+      ['enum', "enum('a','b')", 'text'],
+      ['longtext', 'longtext', 'text'],
+      ['double', 'double', 'double precision'],
+      ['uuid', 'uuid', 'uuid'],
+      ['geometry', 'geometry', 'text'],
+    ];
+    for (const [dataType, columnType, pg] of cases) expect([columnType, pgTypeOf(dataType, columnType)]).toEqual([columnType, pg]);
+  });
+});
+
+describe('readModel.table', () => {
+  it('accepts a schema-qualified name, and says what it takes otherwise', () => {
+    expect(entitiesSchema.parse({ docs: { readModel: { table: 'rm.docs' } } }).docs!.readModel).toEqual({ table: 'rm.docs', key: 'id' });
+    expect(() => entitiesSchema.parse({ docs: { readModel: { table: 'a.b.c' } } })).toThrow(
+      /a table name, optionally schema-qualified \(orders or rm\.orders\)/,
+    );
+  });
+});
+
 describe('row projection (embedded PGlite)', () => {
   let db: Executor;
   beforeAll(async () => {
@@ -88,18 +122,19 @@ describe('row projection (embedded PGlite)', () => {
   let n = 0;
   async function fresh() {
     n++;
-    const t = { customers: `r${n}_customers`, customers_tombstones: `r${n}_customers_tombstones` };
+    const t = { customers: `r${n}_customers`, customers__strangler_rows: `r${n}_customers__strangler_rows` };
     await db.exec(module.ddl(t));
     return t;
   }
   const applyTo = (t: Record<string, string>, events: readonly RecordedEvent[]) => db.transaction((tx) => module.apply(tx, events, t));
+  // The user's table holds the columns; the side table the version, tombstone and merged document.
   const dump = async (t: Record<string, string>) => ({
-    rows: (
-      await db.query<{ document: string }>(
-        `SELECT id, name, email, credit_limit::text AS credit_limit, document::text AS document, last_version::text AS v FROM ${t.customers} ORDER BY id`,
+    rows: (await db.query(`SELECT id, name, email, credit_limit::text AS credit_limit FROM ${t.customers} ORDER BY id`)).rows,
+    state: (
+      await db.query<{ document: string | null }>(
+        `SELECT key, version::text AS v, deleted, document::text AS document FROM ${t.customers__strangler_rows} ORDER BY key`,
       )
-    ).rows.map((r) => ({ ...r, document: JSON.parse(r.document) as unknown })),
-    tombstones: (await db.query(`SELECT key, last_version::text AS v FROM ${t.customers_tombstones} ORDER BY key`)).rows,
+    ).rows.map((r) => ({ ...r, document: r.document === null ? null : (JSON.parse(r.document) as unknown) })),
   });
 
   const history = () =>
@@ -117,19 +152,21 @@ describe('row projection (embedded PGlite)', () => {
   it('created inserts, updated merges field by field, deleted deletes and leaves a tombstone', async () => {
     const t = await fresh();
     await applyTo(t, history());
-    const { rows, tombstones } = await dump(t);
+    const { rows, state } = await dump(t);
     expect(rows).toEqual([
-      {
-        id: 'c1',
-        name: 'Ada',
-        email: 'ada@lovelace.dev',
-        credit_limit: '10.00',
-        document: { id: 'c1', name: 'Ada', email: 'ada@lovelace.dev', address: { city: 'London' }, creditLimit: '10.00' },
-        v: '3',
-      },
-      { id: 'c3', name: 'Cyril', email: null, credit_limit: '0.30', document: { id: 'c3', name: 'Cyril', creditLimit: '0.30' }, v: '2' },
+      { id: 'c1', name: 'Ada', email: 'ada@lovelace.dev', credit_limit: '10.00' },
+      { id: 'c3', name: 'Cyril', email: null, credit_limit: '0.30' },
     ]);
-    expect(tombstones).toEqual([{ key: 'c2', v: '2' }]);
+    expect(state).toEqual([
+      {
+        key: 'c1',
+        v: '3',
+        deleted: false,
+        document: { id: 'c1', name: 'Ada', email: 'ada@lovelace.dev', address: { city: 'London' }, creditLimit: '10.00' },
+      },
+      { key: 'c2', v: '2', deleted: true, document: null },
+      { key: 'c3', v: '2', deleted: false, document: { id: 'c3', name: 'Cyril', creditLimit: '0.30' } },
+    ]);
   });
 
   it('applying the same batch twice, or event by event, gives the same rows', async () => {
@@ -144,17 +181,26 @@ describe('row projection (embedded PGlite)', () => {
     expect(await dump(oneByOne)).toEqual(once);
   });
 
-  it('defaults its columns to reconcile.columns, filled from the same or the camelCase field', async () => {
+  it('without a table, columns in code or a legacy description, says how to get a table', async () => {
     const plain = createRowProjection({ entity: 'customers', config: customers });
-    expect(plain.name).toBe('customers');
-    expect(plain.tables).toEqual(['customers', 'customers_tombstones']);
-    expect(plain.ddl({ customers: 'customers', customers_tombstones: 'customers_tombstones' })).toMatch(/"credit_limit" text/);
-    const t = { customers: 'd_customers', customers_tombstones: 'd_customers_tombstones' };
+    expect(plain.tables).toEqual(['customers', 'customers__strangler_rows']);
+    const t = { customers: 'p_customers', customers__strangler_rows: 'p_customers__strangler_rows' };
+    await expect(db.exec(plain.ddl(t))).rejects.toThrow(
+      /read-model table customers does not exist and the row projection cannot create it: legacy\.database\.url is not set.*Create the table/,
+    );
+  });
+
+  it('fills a table the user made from the same-named or camelCase fields, with its own types', async () => {
+    const plain = createRowProjection({ entity: 'customers', config: customers });
+    await db.exec(
+      `CREATE TABLE u_customers (id text PRIMARY KEY, name text, credit_limit numeric(12,2), created timestamptz DEFAULT now())`,
+    );
+    const t = { customers: 'u_customers', customers__strangler_rows: 'u_customers__strangler_rows' };
     await db.exec(plain.ddl(t));
     await db.transaction((tx) => plain.apply(tx, history(), t));
-    expect((await db.query(`SELECT id, credit_limit FROM d_customers ORDER BY id`)).rows).toEqual([
-      { id: 'c1', credit_limit: '10.00' },
-      { id: 'c3', credit_limit: '0.30' },
+    expect((await db.query(`SELECT id, name, credit_limit::text AS credit_limit, created FROM u_customers ORDER BY id`)).rows).toEqual([
+      { id: 'c1', name: 'Ada', credit_limit: '10.00', created: null },
+      { id: 'c3', name: 'Cyril', credit_limit: '0.30', created: null },
     ]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { orderUpcasters } from '../../src/projections/modules/orders/index.ts';
+import { orderUpcasters } from '../../examples/legacy-orders/projections/orders/index.ts';
 import type { Upcaster } from '../../src/projections/types.ts';
 import { createUpcasterRegistry, schemaVersionOf } from '../../src/projections/upcast.ts';
 import { orderEvents, recorded } from './projection-modules.events.ts';

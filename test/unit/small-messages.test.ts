@@ -4,7 +4,7 @@ import { main, type CliIo } from '../../src/cli/main.ts';
 import { runDoctor } from '../../src/doctor/index.ts';
 import { openEventStore, type EventStore } from '../../src/eventstore/index.ts';
 import type { RecordedEvent } from '../../src/eventstore/types.ts';
-import { parseRepaired } from '../../src/projections/modules/orders/events.ts';
+import { parseRepaired } from '../../examples/legacy-orders/projections/orders/events.ts';
 
 async function cli(argv: string[]) {
   const out: string[] = [];

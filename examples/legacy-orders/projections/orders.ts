@@ -1,11 +1,12 @@
 /**
  * The orders projection of the sample service (`entities.orders.projection` in
- * config/strangler.yaml points here). The module lives in the sidecar
- * (src/projections/modules/orders/); this file is what a team would write: pick the
- * module, bind it to the entity's stream template, and list the upcasters of its events.
+ * ./strangler.yaml points here): a user of the sidecar's public API
+ * (`strangler-sidecar/projections`), as any team's module would be. The module lives in
+ * ./orders/; this file binds it to the entity's stream template and lists the upcasters
+ * of its events.
  */
-import { createOrdersProjection, orderUpcasters } from '../../../src/projections/modules/orders/index.ts';
-import type { ProjectionContext } from '../../../src/projections/registry.ts';
+import type { ProjectionContext } from 'strangler-sidecar/projections';
+import { createOrdersProjection, orderUpcasters } from './orders/index.ts';
 
 export default ({ config }: ProjectionContext) => createOrdersProjection({ stream: config.stream });
 

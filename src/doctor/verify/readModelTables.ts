@@ -3,12 +3,12 @@ import { StranglerError } from '../../errors/StranglerError.ts';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
 
-/** "orders" → "\"orders\"", "rm.orders_v2" → "\"rm\".\"orders_v2\"". Refuses anything else. */
+/** "carts" → "\"carts\"", "rm.carts_v2" → "\"rm\".\"carts_v2\"". Refuses anything else. */
 export function quoteTable(name: string): string {
   if (!IDENT.test(name))
     throw new StranglerError(
       'bad_table_name',
-      `Read-model table name ${JSON.stringify(name)} is not a plain identifier (example: orders or rm.orders_v2).`,
+      `Read-model table name ${JSON.stringify(name)} is not a plain identifier (example: carts or rm.carts_v2).`,
       { status: 500 },
     );
   return name

@@ -2,16 +2,30 @@ import type { Logger } from 'pino';
 import { PgState, sqlState, type Executor } from '../../db/executor.ts';
 import { StranglerError } from '../../errors/StranglerError.ts';
 import type { EventStore } from '../../eventstore/index.ts';
-import { orderAggregate, orderRows } from '../../projections/aggregates/order.ts';
+import type { RecordedEvent } from '../../eventstore/types.ts';
+import type { ProjectionFold } from '../../projections/types.ts';
 import { rehydrate } from '../../snapshots/rehydrate.ts';
-import { compareOrder, type FieldDifference } from './compareOrder.ts';
+import { compareRows, type FieldDifference } from './compareRows.ts';
 import { readModelTables } from './readModelTables.ts';
-import { readOrderRows } from './readOrderRows.ts';
+import { readRows } from './readRows.ts';
+
+/** An entity verify can check: its stream template and the projection holding its read model. */
+export interface VerifyTarget {
+  entity: string;
+  /** Stream template (config entities.*.stream), e.g. `carts-{id}`. */
+  stream: string;
+  /** Projection name (its checkpoint row and tables). */
+  projection: string;
+  /** The projection module's fold; none = this entity cannot be verified. */
+  fold: ProjectionFold<unknown> | undefined;
+  /** The projection's upcasters, applied to each event before the fold (as the runner does). */
+  upcast?: (event: RecordedEvent) => RecordedEvent;
+}
 
 export interface VerifyOptions {
-  /** Entity name → stream template (config entities.*.stream). Default { orders: 'orders-{id}' }. */
-  streams?: Record<string, string>;
-  /** The projection whose tables hold the read model. Default: the entity's name. */
+  /** The entities of the config (see verifyTargets). */
+  targets: readonly VerifyTarget[];
+  /** The projection whose tables hold the read model. Default: the entity's projection. */
   projection?: string;
   /** eventStore.snapshotInterval. */
   snapshotInterval: number;
@@ -42,9 +56,6 @@ export interface VerifyResult {
   };
 }
 
-/** Entities verify can fold. Only orders has an aggregate so far. */
-const FOLDS = new Set(['orders']);
-
 export function parseStreamId(streamId: string, streams: Record<string, string>): { entity: string; id: string } | null {
   for (const [entity, template] of Object.entries(streams)) {
     const at = template.indexOf('{id}');
@@ -60,46 +71,60 @@ export function parseStreamId(streamId: string, streams: Record<string, string>)
 
 /**
  * `strangler doctor verify STREAM`: replays the stream (from its snapshot when valid)
- * through the in-memory fold and compares the result with the projected rows, field by field.
+ * through its projection module's fold and compares the rows the fold expects with the
+ * projected ones, field by field. Any projection whose module offers a `fold` can be
+ * verified; the row projection offers one.
  */
 export async function verifyStream(store: EventStore, db: Executor, streamId: string, opts: VerifyOptions): Promise<VerifyResult> {
-  const streams = opts.streams ?? { orders: 'orders-{id}' };
+  const streams = Object.fromEntries(opts.targets.map((t) => [t.entity, t.stream]));
   const parsed = parseStreamId(streamId, streams);
   if (!parsed) {
+    const example = opts.targets[0]?.stream.replace('{id}', '42') ?? 'carts-42';
     throw new StranglerError(
       'usage',
-      `Stream ${JSON.stringify(streamId)} matches no entity's stream template (${Object.values(streams).join(', ')}). Example: strangler doctor verify orders-ord_0123456789abcdef`,
+      `Stream ${JSON.stringify(streamId)} matches no entity's stream template (${Object.values(streams).join(', ') || 'no entities with a projection in the config'}). Example: strangler doctor verify ${example}`,
       { status: 400 },
     );
   }
-  if (!FOLDS.has(parsed.entity)) {
-    throw new StranglerError('usage', `verify has no fold for entity "${parsed.entity}"; it can verify: ${[...FOLDS].join(', ')}.`, {
-      status: 400,
-    });
+  const target = opts.targets.find((t) => t.entity === parsed.entity)!;
+  const fold = target.fold;
+  if (!fold) {
+    const can = opts.targets.filter((t) => t.fold).map((t) => t.entity);
+    throw new StranglerError(
+      'usage',
+      `verify has no fold for entity "${parsed.entity}": its projection ${target.projection} offers none (a module offers one as \`fold\`, see docs/extending.md); it can verify: ${can.join(', ') || 'none'}.`,
+      { status: 400 },
+    );
   }
-  const projection = opts.projection ?? parsed.entity;
-  const r = await rehydrate(store, db, streamId, orderAggregate, {
+  const projection = opts.projection ?? target.projection;
+  const upcast = target.upcast;
+  const aggregate = upcast ? { ...fold, apply: (s: unknown, e: RecordedEvent) => fold.apply(s, upcast(e)) } : fold;
+  const r = await rehydrate(store, db, streamId, aggregate, {
     interval: opts.snapshotInterval,
     ...(opts.logger ? { logger: opts.logger } : {}),
     ...(opts.useSnapshots === undefined ? {} : { useSnapshots: opts.useSnapshots }),
   });
   if (r.version === 0) throw new StranglerError('not_found', `Stream ${streamId} has no events.`, { status: 404 });
 
-  const tables = await readModelTables(db, projection, ['orders', 'order_items']);
-  const physical = { orders: tables.orders ?? 'orders', order_items: tables.order_items ?? 'order_items' };
-  const actual = await readOrderRows(db, physical, r.state.id ?? parsed.id).catch((err: unknown) => {
-    if (sqlState(err) !== PgState.undefinedTable) throw err;
-    throw new StranglerError(
-      'no_read_model',
-      `The read-model tables ${physical.orders} / ${physical.order_items} do not exist in this database: has the ${projection} projection run? (${(err as Error).message})`,
-      { status: 404, cause: err },
-    );
-  });
-  const differences = compareOrder(orderRows(r.state), actual.rows, { deleted: r.state.deleted, orphanItems: actual.orphanItems });
+  const expected = fold.rows(r.state, { id: parsed.id });
+  const tables = await readModelTables(db, projection, Object.keys(expected));
+  const differences: FieldDifference[] = [];
+  for (const [logical, exp] of Object.entries(expected)) {
+    const physical = tables[logical] ?? logical;
+    const actual = await readRows(db, physical, exp).catch((err: unknown) => {
+      if (sqlState(err) !== PgState.undefinedTable) throw err;
+      throw new StranglerError(
+        'no_read_model',
+        `The read-model table ${physical} does not exist in this database: has the ${projection} projection run? (${(err as Error).message})`,
+        { status: 404, cause: err },
+      );
+    });
+    differences.push(...compareRows(logical, exp, actual));
+  }
   return {
     streamId,
     entity: parsed.entity,
-    id: r.state.id ?? parsed.id,
+    id: parsed.id,
     projection,
     version: r.version,
     equal: differences.length === 0,

@@ -1,5 +1,5 @@
 import type { Executor } from '../../db/executor.ts';
-import { ident, tableIdent } from './sql.ts';
+import { arrayLiteral, ident, tableIdent } from './sql.ts';
 
 /** What the read model already holds for a key: the stream version last applied to it. */
 export interface AppliedState {
@@ -27,7 +27,8 @@ export async function readAppliedVersions(
   const keyType = tables.keyType ?? 'text';
   const sql = `SELECT ${ident(tables.key)}::text AS k, last_version AS v, false AS d FROM ${tableIdent(tables.rows)} WHERE ${ident(tables.key)} = ANY($2::${keyType}[])
      UNION ALL SELECT key AS k, last_version AS v, true AS d FROM ${tableIdent(tables.tombstones)} WHERE key = ANY($1::text[])`;
-  const { rows } = await tx.query<{ k: string; v: string; d: boolean }>(sql, [keys, keys]);
+  const list = arrayLiteral(keys);
+  const { rows } = await tx.query<{ k: string; v: string; d: boolean }>(sql, [list, list]);
   for (const r of rows) {
     const v = Number(r.v);
     const prev = state.get(r.k);
@@ -50,5 +51,5 @@ export async function writeTombstones(tx: Executor, table: string, deleted: read
   const sql = `INSERT INTO ${tableIdent(table)} (key, last_version)
      SELECT k, v FROM unnest($1::text[], $2::bigint[]) AS d(k, v)
      ON CONFLICT (key) DO UPDATE SET last_version = EXCLUDED.last_version WHERE ${tableIdent(table)}.last_version < EXCLUDED.last_version`;
-  await tx.query(sql, [deleted.map((d) => d.key), deleted.map((d) => d.version)]);
+  await tx.query(sql, [arrayLiteral(deleted.map((d) => d.key)), arrayLiteral(deleted.map((d) => d.version))]);
 }

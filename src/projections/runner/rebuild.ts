@@ -6,7 +6,7 @@ import type { ProjectionModule, TableNames } from '../types.ts';
 import { applyEvents, ApplyError, noUpcast, type UpcastFn } from './applyEvents.ts';
 import { describeError, ProjectionStateError } from './errors.ts';
 import { readProjection, registerProjection, type ProjectionRow } from './projectionRow.ts';
-import { quoteIdent, rebuildTableNames, swapTables } from './swapTables.ts';
+import { quoteTable, rebuildTableNames, swapTables } from './swapTables.ts';
 
 export interface RebuildProgress {
   phase: 'building' | 'switching' | 'done';
@@ -192,8 +192,8 @@ async function claimRebuild(db: Executor, module: ProjectionModule, owner: strin
     );
     return { claim: { tables, checkpoint, applied, fresh: !resume }, abandoned: !resume && current ? Object.values(current.tables) : [] };
   });
-  if (abandoned.length) await db.exec(`DROP TABLE IF EXISTS ${abandoned.map(quoteIdent).join(', ')}`);
-  if (claim.fresh) await db.exec(`DROP TABLE IF EXISTS ${Object.values(claim.tables).map(quoteIdent).join(', ')}`);
+  if (abandoned.length) await db.exec(`DROP TABLE IF EXISTS ${abandoned.map(quoteTable).join(', ')}`);
+  if (claim.fresh) await db.exec(`DROP TABLE IF EXISTS ${Object.values(claim.tables).map(quoteTable).join(', ')}`);
   return claim;
 }
 

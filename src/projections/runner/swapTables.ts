@@ -2,6 +2,13 @@ import type { Executor } from '../../db/executor.ts';
 import type { TableNames } from '../types.ts';
 
 export const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
+/** A table name, optionally schema-qualified (`rm.orders`): each part quoted. */
+export const quoteTable = (name: string) => name.split('.').map(quoteIdent).join('.');
+/** `rm.orders` → [`"rm".`, `orders`]: the schema prefix (quoted, or empty) and the bare name. */
+function splitTable(name: string): [string, string] {
+  const dot = name.indexOf('.');
+  return dot < 0 ? ['', name] : [`${quoteIdent(name.slice(0, dot))}.`, name.slice(dot + 1)];
+}
 
 /** Fresh physical names for a rebuild, unique per run and within PostgreSQL's 63 bytes. */
 export function rebuildTableNames(logical: readonly string[], runId: string): TableNames {
@@ -18,17 +25,19 @@ export function rebuildTableNames(logical: readonly string[], runId: string): Ta
  * relation whose lock wait saw invalidations) and reads the new, complete table.
  */
 export async function swapTables(tx: Executor, o: { built: TableNames; served: TableNames; retired: readonly string[] }): Promise<void> {
-  if (o.retired.length) await tx.exec(`DROP TABLE IF EXISTS ${o.retired.map(quoteIdent).join(', ')}`);
-  for (const [logical, built] of Object.entries(o.built)) {
-    const served = o.served[logical] ?? logical;
-    await tx.exec(`ALTER TABLE ${quoteIdent(built)} RENAME TO ${quoteIdent(served)}`);
+  if (o.retired.length) await tx.exec(`DROP TABLE IF EXISTS ${o.retired.map(quoteTable).join(', ')}`);
+  for (const [logical, builtName] of Object.entries(o.built)) {
+    // A schema-qualified table stays in its schema: RENAME TO takes the bare name.
+    const [schema, built] = splitTable(builtName);
+    const served = splitTable(o.served[logical] ?? logical)[1];
+    await tx.exec(`ALTER TABLE ${quoteTable(builtName)} RENAME TO ${quoteIdent(served)}`);
     const { rows } = await tx.query<{ name: string }>(
       `SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = $1::regclass`,
-      [quoteIdent(served)],
+      [`${schema}${quoteIdent(served)}`],
     );
     for (const { name } of rows) {
       if (!name.startsWith(built)) continue;
-      await tx.exec(`ALTER INDEX ${quoteIdent(name)} RENAME TO ${quoteIdent((served + name.slice(built.length)).slice(0, 63))}`);
+      await tx.exec(`ALTER INDEX ${schema}${quoteIdent(name)} RENAME TO ${quoteIdent((served + name.slice(built.length)).slice(0, 63))}`);
     }
   }
 }

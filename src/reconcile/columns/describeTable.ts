@@ -72,3 +72,41 @@ async function describePg(db: Executor, table: string): Promise<ColumnInfo[]> {
   );
   return rows.map((r) => toInfo(r, false));
 }
+
+/**
+ * How a text key column orders and compares, from its collation. `bytewise`: the database
+ * walks it in byte (code point) order, like PostgreSQL's "C" and MySQL's `_bin` collations;
+ * otherwise (utf8mb4_general_ci, utf8mb4_0900_ai_ci, latin1_swedish_ci, en_US.utf8, ICU …)
+ * the walk follows the database's own order and keys equal under the collation may differ in
+ * bytes. `padSpace`: trailing blanks are ignored when comparing ('x' = 'x ').
+ */
+export interface KeyCollation {
+  /** The column's collation; on PostgreSQL the database default's name when the column has none. */
+  collation: string | null;
+  bytewise: boolean;
+  padSpace: boolean;
+}
+
+const PG_BYTEWISE = new Set(['c', 'posix', 'ucs_basic', 'pg_c_utf8', 'c.utf8', 'c.utf-8']);
+
+export async function keyCollation(db: Executor, c: ColumnInfo): Promise<KeyCollation> {
+  if (db.dialect === 'mysql') {
+    if (!c.collation) return { collation: null, bytewise: true, padSpace: false };
+    // MySQL 8's _0900_ collations and MariaDB's _nopad_ ones are NO PAD; the others PAD SPACE.
+    const padSpace = !/(_0900_|nopad)/i.test(c.collation);
+    return { collation: c.collation, bytewise: /(_bin|^binary)$/i.test(c.collation), padSpace };
+  }
+  // bpchar (CHAR(n)) compares without its trailing blanks whatever the collation.
+  const padSpace = c.dataType === 'character';
+  if (c.dataType !== 'text' && c.dataType !== 'character varying' && c.dataType !== 'character')
+    return { collation: c.collation, bytewise: true, padSpace };
+  let name = c.collation;
+  if (name === null || name === 'default') {
+    const { rows } = await db.query<{ c: string; icu: boolean }>(
+      `SELECT datcollate AS c, (to_jsonb(d) ->> 'datlocprovider') = 'i' AS icu FROM pg_database d WHERE datname = current_database()`,
+    );
+    if (rows[0]?.icu) return { collation: 'database default (ICU)', bytewise: false, padSpace };
+    name = rows[0]?.c ?? 'C';
+  }
+  return { collation: name, bytewise: PG_BYTEWISE.has(name.toLowerCase()), padSpace };
+}

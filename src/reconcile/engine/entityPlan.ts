@@ -4,7 +4,7 @@ import type { WhereSpec } from '../../config/whereSchema.ts';
 import type { Executor } from '../../db/executor.ts';
 import { StranglerError } from '../../errors/StranglerError.ts';
 import { readModelTables } from '../../doctor/verify/readModelTables.ts';
-import { describeTable, type ColumnInfo } from '../columns/describeTable.ts';
+import { describeTable, keyCollation, type ColumnInfo, type KeyCollation } from '../columns/describeTable.ts';
 import { planColumns } from '../columns/planColumns.ts';
 import { ENCODING_VERSION } from '../encoding/rowEncoding.ts';
 import type { ColumnKind, ColumnPlan } from '../encoding/kinds.ts';
@@ -23,6 +23,13 @@ export interface EntityPlan {
   keyKinds: ColumnKind[];
   legacy: SideShape;
   readModel: SideShape;
+  /**
+   * How the key is walked. `bytes`: both sides in byte order, chunk by key range (the fast
+   * path). `legacy`: a single text key under a non-binary legacy collation is walked in the
+   * legacy's own order (its index) and the read model's rows of each chunk are fetched by key
+   * (keyedWalk.ts); keys equal under the collation but not in bytes stay distinct.
+   */
+  keyWalk: { by: 'bytes' } | ({ by: 'legacy'; readModelBytewise: boolean } & KeyCollation);
   /**
    * The after-image a repair carries: the compared columns plus every other legacy column
    * the read model has a column for (same name), e.g. `updated_at` left out of the
@@ -89,30 +96,31 @@ export async function planEntity(opts: {
         { status: 400 },
       );
     }
-    const lc = legacyCols.find((c) => c.name === p.legacy);
-    // Both sides must order keys alike: byte order. A case-insensitive legacy collation would
-    // walk 'a', 'B', 'c' where PostgreSQL's "C" order walks 'B', 'a', 'c'.
-    if (opts.legacy.dialect === 'mysql' && p.kind === 'string' && lc?.collation && !/(_bin|^binary)$/i.test(lc.collation)) {
-      throw new StranglerError(
-        'reconcile_key',
-        `The legacy key ${legacyTable}.${p.legacy} uses collation ${lc.collation}, which does not order keys byte by byte like the read model; ` +
-          `reconciliation needs a binary collation on the key (e.g. ALTER TABLE ${legacyTable} MODIFY ${p.legacy} ... COLLATE utf8mb4_bin).`,
-        { status: 400 },
-      );
-    }
   }
+  const keyWalk = await chooseKeyWalk({ entity, legacyTable, legacy: opts.legacy, legacyCols, keyPlans, store: opts.store, rmCols });
   // The sides' filters; not the image's (a repair reads a filtered-out legacy row too: sideFilter.ts).
-  const shape = (dialect: Executor['dialect'], table: string, names: string[], filter?: WhereSpec): SideShape => ({
+  const shape = (dialect: Executor['dialect'], table: string, names: string[], filter?: WhereSpec, nativeOrder = false): SideShape => ({
     dialect,
     table,
     columns: names,
     keyKinds,
     where: filter,
+    ...(nativeOrder ? { nativeOrder } : {}),
   });
   const image = [...plans, ...imageExtras({ entity, legacyTable, physical, legacyCols, rmCols, compared: plans })];
   const template = config.stream;
   const configHash = createHash('sha256')
-    .update(JSON.stringify({ v: ENCODING_VERSION, algo: opts.settings.checksumAlgorithm, legacyTable, physical, columns: plans }))
+    .update(
+      JSON.stringify({
+        v: ENCODING_VERSION,
+        algo: opts.settings.checksumAlgorithm,
+        legacyTable,
+        physical,
+        columns: plans,
+        // A cursor of one walk means nothing to the other: a run never resumes across them.
+        ...(keyWalk.by === 'legacy' ? { keyWalk: keyWalk.by } : {}),
+      }),
+    )
     .update(where ? JSON.stringify(where) : '')
     .digest('hex');
   return {
@@ -122,11 +130,13 @@ export async function planEntity(opts: {
     readModelTable: physical,
     columns: plans,
     keyKinds,
+    keyWalk,
     legacy: shape(
       opts.legacy.dialect,
       legacyTable,
       plans.map((p) => p.legacy),
       where?.legacy,
+      keyWalk.by === 'legacy',
     ),
     readModel: shape(
       opts.store.dialect,
@@ -140,11 +150,49 @@ export async function planEntity(opts: {
         opts.legacy.dialect,
         legacyTable,
         image.map((p) => p.legacy),
+        undefined,
+        keyWalk.by === 'legacy',
       ),
     },
     streamOf: key.length === 1 ? (k) => template.replaceAll('{id}', k[0]!) : null,
     configHash,
   };
+}
+
+/**
+ * Byte order on both sides when every text key column of the legacy table orders byte by
+ * byte; the legacy's own order otherwise, which needs a single key column. A PostgreSQL
+ * legacy's composite key keeps the byte walk (COLLATE "C" on both sides: same rows, no index).
+ */
+async function chooseKeyWalk(o: {
+  entity: string;
+  legacyTable: string;
+  legacy: Executor;
+  legacyCols: ColumnInfo[];
+  keyPlans: readonly ColumnPlan[];
+  store: Executor;
+  rmCols: ColumnInfo[];
+}): Promise<EntityPlan['keyWalk']> {
+  for (const p of o.keyPlans) {
+    const lc = o.legacyCols.find((c) => c.name === p.legacy);
+    if (!lc || p.kind === 'integer') continue;
+    const facts = await keyCollation(o.legacy, lc);
+    if (facts.bytewise) continue;
+    if (o.keyPlans.length === 1) {
+      // A read-model key in byte order lets a chunk whose keys come in byte order be checked as one range (keyedWalk.ts).
+      const rc = o.rmCols.find((c) => c.name === p.readModel);
+      const readModelBytewise = rc ? (await keyCollation(o.store, rc)).bytewise : false;
+      return { by: 'legacy', readModelBytewise, ...facts };
+    }
+    if (o.legacy.dialect !== 'mysql') continue;
+    throw new StranglerError(
+      'reconcile_key',
+      `The legacy key ${o.legacyTable}.${p.legacy} uses collation ${facts.collation}, which does not order keys byte by byte like the read model; ` +
+        `a composite key (entities.${o.entity}.reconcile.key) needs a binary collation on its text columns (e.g. utf8mb4_bin); a single key column may have any collation.`,
+      { status: 400 },
+    );
+  }
+  return { by: 'bytes' };
 }
 
 /**

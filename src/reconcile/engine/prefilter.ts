@@ -24,6 +24,17 @@ export interface Prefilter {
     /** The compared columns of the rows in several ranges, in key order. */
     rows(side: Side, ranges: readonly { after: unknown[] | null; upTo: unknown[] | null }[]): Query;
   };
+  /** Per-row (key, hash prefix) for the walk in the legacy collation (keyedWalk.ts); read the prefix with read(). */
+  keyed: {
+    /** The first `limit` legacy rows after `after`, in the legacy's own key order. */
+    legacy(after: unknown[] | null, limit: number): Query;
+    /** The read model's rows whose key is one of `keys` (any order). */
+    readModel(keys: readonly unknown[]): Query;
+    /** (count, sum) of those rows' prefixes, read with read(): equal to the legacy's, no row crosses the wire. */
+    readModelSum(keys: readonly unknown[]): Query;
+    /** (count, sum) of the read model's rows with key in [first, last] in byte order, read with read(). */
+    readModelRangeSum(first: unknown, last: unknown): Query;
+  };
 }
 
 export type Side = 'legacy' | 'readModel';

@@ -13,6 +13,7 @@ import { buildReport } from '../report/buildReport.ts';
 import { boundaryQuery, rangeQuery } from './sideSql.ts';
 import type { Prefilter } from './prefilter.ts';
 import { createNarrower, type Narrower } from '../prefilter/narrow.ts';
+import { createKeyedWalk, type KeyedWalk } from './keyedWalk.ts';
 
 export type RunSettings = Pick<
   ReconciliationConfig,
@@ -127,8 +128,19 @@ async function walkChunks(
   sleep: (ms: number) => Promise<void>,
 ): Promise<string | null> {
   const { plan, store, settings } = opts;
-  const narrower = opts.prefilter ? createNarrower({ plan, prefilter: opts.prefilter, reader, store }) : null;
-  const maxChunk = () => (narrower ? MAX_PREFILTER_CHUNK : MAX_TS_CHUNK);
+  // A key under a non-binary legacy collation is walked in the legacy's order (keyedWalk.ts).
+  const keyed =
+    plan.keyWalk.by === 'legacy'
+      ? createKeyedWalk({
+          plan,
+          reader,
+          store,
+          prefilter: opts.prefilter ?? null,
+          readAhead: settings.maxRowsPerSecond === 0 && settings.pauseWhenThreadsRunning === 0,
+        })
+      : null;
+  const narrower = opts.prefilter && !keyed ? createNarrower({ plan, prefilter: opts.prefilter, reader, store }) : null;
+  const maxChunk = () => (opts.prefilter ? MAX_PREFILTER_CHUNK : MAX_TS_CHUNK);
   let after: unknown[] | null = run.cursor;
   let size = Math.min(maxChunk(), Math.max(MIN_CHUNK, run.chunkSize ?? settings.chunkSize));
   let chunks = run.chunks;
@@ -145,7 +157,13 @@ async function walkChunks(
     const diffs: DiffRow[] = [];
     if (!skipped) {
       try {
-        if (narrower) {
+        if (keyed) {
+          const c = await keyed.chunk(after, size);
+          ({ upTo, last, prefiltered } = c);
+          Object.assign(counts, c.counts);
+          Object.assign(sums, c.sums);
+          diffs.push(...c.diffs);
+        } else if (narrower) {
           // Checksums over the same key range on both sides; a differing range is narrowed in
           // the databases and only the rows of its differing pieces cross the wire (narrow.ts).
           const bound = await reader.query<unknown[]>(...spread(boundaryQuery(plan.legacy, after, size - 1)));
@@ -194,7 +212,7 @@ async function walkChunks(
     if (!recorded) throw new Error(`run ${run.runId} was taken over by another replica (its heartbeat went stale)`);
     chunks++;
     await opts.afterChunk?.(chunks);
-    if (last) return narrowNote(narrower);
+    if (last) return keyed ? keyedExtras(opts, keyed, run.runId, size) : narrowNote(narrower);
     opts.signal?.throwIfAborted();
     after = upTo;
     // Adapt toward the target time per chunk, by at most ×2 / ÷2 a step.
@@ -234,6 +252,24 @@ async function compareRows(
     if (o.kind === 'matched') counts.matched++;
     else diffs.push(diffOf(plan, o));
   });
+}
+
+/** After the keyed walk's last chunk: the read-model rows no chunk found, recorded as one more chunk. */
+async function keyedExtras(opts: RunOptions, keyed: KeyedWalk, runId: number, size: number): Promise<string> {
+  const { plan, store } = opts;
+  const t0 = performance.now();
+  const { rows } = await store.query<{ n: string }>('SELECT read_model_rows::text AS n FROM strangler_reconcile_runs WHERE run_id = $1', [
+    runId,
+  ]);
+  const x = await keyed.extras(Number(rows[0]?.n ?? 0));
+  if (x) {
+    const progress = { cursor: null, chunkSize: size, legacyRows: 0, readModelRows: x.rows, matched: 0, legacySum: 0n };
+    const extra = { readModelSum: x.sum, prefiltered: false, skipped: null, activeMs: performance.now() - t0, diffs: x.diffs };
+    if (!(await recordChunk(store, runId, opts.owner, { ...progress, ...extra })))
+      throw new Error(`run ${runId} was taken over by another replica (its heartbeat went stale)`);
+  }
+  const walk = plan.keyWalk.by === 'legacy' ? plan.keyWalk.collation : null;
+  return `key walked in the legacy collation ${walk}, read-model rows fetched by key${x ? `; ${x.rows} read-model row(s) found by no chunk` : ''}`;
 }
 
 function narrowNote(narrower: Narrower | null): string | null {

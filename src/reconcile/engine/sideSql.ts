@@ -14,6 +14,8 @@ export interface SideShape {
   /** Compared columns in plan order; the first `keyKinds.length` are the key. */
   columns: readonly string[];
   keyKinds: readonly ColumnKind[];
+  /** Walk the key in the table's own collation (no COLLATE "C"): a legacy key under a non-binary collation (keyedWalk.ts). */
+  nativeOrder?: boolean;
   /** Only the rows this filter keeps (reconcile.where; sideFilter.ts). */
   where?: WhereSpec | undefined;
 }
@@ -37,12 +39,13 @@ export function placeholders(dialect: Dialect, start: number) {
 
 /**
  * Key columns as compared: on PostgreSQL text keys are ordered COLLATE "C" (byte order),
- * the order of a MySQL `_bin` collation; the legacy key's collation is checked at plan time.
+ * the order of a MySQL `_bin` collation; the legacy key's collation is checked at plan time,
+ * and a key under a non-binary one is walked in its own order (`nativeOrder`).
  */
 export function keyExprs(s: SideShape): string[] {
   return s.keyKinds.map((kind, i) => {
     const col = quoteIdent(s.dialect, s.columns[i]!);
-    return s.dialect !== 'mysql' && kind === 'string' ? `${col} COLLATE "C"` : col;
+    return s.dialect !== 'mysql' && kind === 'string' && !s.nativeOrder ? `${col} COLLATE "C"` : col;
   });
 }
 

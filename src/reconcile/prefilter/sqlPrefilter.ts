@@ -3,8 +3,10 @@ import type { ColumnPlan } from '../encoding/kinds.ts';
 import { encodeRow, hashPrefix, MOD64, rowHash } from '../encoding/rowEncoding.ts';
 import type { EntityPlan } from '../engine/entityPlan.ts';
 import type { Prefilter } from '../engine/prefilter.ts';
-import { quoteIdent, rangeQuery, type Query, type SideShape } from '../engine/sideSql.ts';
+import { whereConditions } from '../engine/sideFilter.ts';
+import { keyExprs, placeholders, quoteIdent, quoteTableName, rangeQuery, type Query, type SideShape } from '../engine/sideSql.ts';
 import { cutsQuery, piecesQuery, rangesRowsQuery } from './segmentSql.ts';
+import { probeQuery } from '../engine/keyedWalk.ts';
 
 /**
  * The row encoding written in SQL, so a database can checksum a key range itself: count and
@@ -93,6 +95,9 @@ function prefixExpr(d: Dialect, plan: EntityPlan, side: 'legacy' | 'readModel'):
 
 const mod64 = (v: unknown) => ((BigInt(String(v ?? '0')) % MOD64) + MOD64) % MOD64;
 
+const sumOf = (dialect: Executor['dialect'], prefix: string) =>
+  dialect === 'mysql' ? `CAST(COALESCE(SUM(${prefix}), 0) AS CHAR)` : `COALESCE(sum(${prefix}), 0)::text`;
+
 function checksumQuery(
   dialect: Executor['dialect'],
   shape: SideShape,
@@ -155,6 +160,26 @@ export async function createSqlPrefilter(
         cuts: (side, after, upTo, step) => cutsQuery(plan[side], after, upTo, step),
         pieces: (side, after, upTo, cuts) => piecesQuery(plan[side], side === 'legacy' ? lp : rp, after, upTo, cuts),
         rows: (side, ranges) => rangesRowsQuery(plan[side], ranges),
+      },
+      keyed: {
+        legacy: (after, limit) =>
+          rangeQuery(plan.legacy, after, null, limit, `${quoteIdent(legacy.dialect, plan.legacy.columns[0]!)}, ${lp}`),
+        readModel: (keys) => probeQuery(plan, `${quoteIdent(store.dialect, plan.readModel.columns[0]!)}, ${rp} AS strangler_p`, keys),
+        readModelSum: (keys) => {
+          const q = probeQuery(plan, `${rp} AS strangler_p`, keys);
+          return { sql: `SELECT COUNT(*), COALESCE(sum(strangler_p), 0)::text FROM (${q.sql}) AS probed`, params: q.params };
+        },
+        readModelRangeSum: (first, last) => {
+          const s = plan.readModel;
+          const k = keyExprs(s)[0]!;
+          const next = placeholders(s.dialect, 1);
+          const params: unknown[] = [];
+          const conds = whereConditions(s, next, params);
+          conds.push(`${k} >= ${next()}`, `${k} <= ${next()}`);
+          params.push(first, last);
+          const sql = `SELECT COUNT(*), ${sumOf(s.dialect, rp)} FROM ${quoteTableName(s.dialect, s.table)} WHERE ${conds.join(' AND ')}`;
+          return { sql, params };
+        },
       },
     },
     status: { enabled: true, reason: `self-test passed on up to ${SAMPLE} rows per side` },

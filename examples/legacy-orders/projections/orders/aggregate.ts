@@ -1,9 +1,14 @@
-import { StranglerError } from '../../errors/StranglerError.ts';
-import type { RecordedEvent } from '../../eventstore/types.ts';
+import {
+  normalizeTimestamp,
+  ROW_REMOVED,
+  ROW_REPAIRED,
+  StranglerError,
+  type Aggregate,
+  type ExpectedRows,
+  type ProjectionFold,
+  type RecordedEvent,
+} from 'strangler-sidecar/projections';
 import { formatCents, parseCents } from './cents.ts';
-import { normalizeTimestamp } from './timestamps.ts';
-import { ROW_REMOVED, ROW_REPAIRED } from '../../reconcile/repair/repairEvents.ts';
-import type { Aggregate } from './types.ts';
 
 export interface OrderItemState {
   sku: string;
@@ -62,7 +67,7 @@ function item(event: RecordedEvent, raw: unknown): OrderItemState {
   const quantity = typeof r.quantity === 'string' && /^\d+$/.test(r.quantity) ? Number(r.quantity) : r.quantity;
   if (typeof r.sku !== 'string' || typeof quantity !== 'number' || !Number.isSafeInteger(quantity))
     bad(event, 'an item needs sku (text) and quantity (integer)');
-  // v1 (the request body) says `price`, v2 (see modules/orders/upcasters.ts) `unitPrice`.
+  // v1 (the request body) says `price`, v2 (see ./upcasters.ts) `unitPrice`.
   const price = r.unitPrice ?? r.price;
   const priceCents = parseCents(price);
   if (priceCents === undefined) bad(event, `item ${r.sku} has price ${JSON.stringify(price)}, expected a decimal like "9.99"`);
@@ -70,7 +75,7 @@ function item(event: RecordedEvent, raw: unknown): OrderItemState {
 }
 
 /**
- * The orders fold: the same rules as the orders projection (src/projections/modules/orders),
+ * The orders fold: the same rules as the orders projection (./ordersProjection.ts),
  * written independently as a pure fold so verify can catch the projection drifting.
  * - OrderCreated takes legacy's answer as is (total, status, times, items);
  * - OrderItemAdded adds quantity × price in bigint cents to the total (legacy recomputes
@@ -217,6 +222,23 @@ export interface OrderRows {
   /** Sorted by sku. */
   items: { sku: string; quantity: string; price: string }[];
 }
+
+/**
+ * What `strangler doctor verify orders-ID` compares: the orders row and its items (by sku)
+ * the stream stands for, against the projected ones.
+ */
+export const orderFold: ProjectionFold<OrderState> = {
+  ...orderAggregate,
+  rows(s, { id }): ExpectedRows {
+    const rows = orderRows(s);
+    const absent = s.deleted ? 'the stream deleted the order' : 'the stream has no OrderCreated';
+    const orderId = s.id ?? id;
+    return {
+      orders: { where: { id: orderId }, rows: rows ? [rows.order] : [], absent },
+      order_items: { where: { order_id: orderId }, key: ['sku'], rows: rows?.items ?? [] },
+    };
+  },
+};
 
 export function orderRows(s: OrderState): OrderRows | null {
   if (!s.exists || s.deleted) return null;

@@ -1,8 +1,16 @@
-import type { RecordedEvent } from '../../../eventstore/types.ts';
-import type { ProjectionModule, TableNames } from '../../types.ts';
-import { readAppliedVersions, tombstoneDdl, writeTombstones } from '../appliedVersions.ts';
-import { tableName } from '../sql.ts';
-import { streamCategory, streamKeyParser } from '../streamKey.ts';
+import {
+  defineProjection,
+  readAppliedVersions,
+  streamCategory,
+  streamKeyParser,
+  tableName,
+  tombstoneDdl,
+  writeTombstones,
+  type ProjectionModule,
+  type RecordedEvent,
+  type TableNames,
+} from 'strangler-sidecar/projections';
+import { orderFold } from './aggregate.ts';
 import { ORDER_EVENT_TYPES } from './events.ts';
 import { foldOrders } from './fold.ts';
 import { ordersDdl, writeOrderChanges, type OrdersTables } from './statements.ts';
@@ -44,7 +52,7 @@ export function createOrdersProjection(opts: OrdersProjectionOptions = {}): Proj
   const stream = opts.stream ?? 'orders-{id}';
   const orderIdOf = streamKeyParser(stream);
   const handled = new Set<string>(ORDER_EVENT_TYPES);
-  return {
+  return defineProjection({
     name: opts.name ?? 'orders',
     version: 1,
     tables: ORDERS_TABLES,
@@ -66,7 +74,8 @@ export function createOrdersProjection(opts: OrdersProjectionOptions = {}): Proj
         changes.filter((c) => c.deleted).map((c) => ({ key: c.id, version: c.lastVersion })),
       );
     },
-  };
+    fold: orderFold,
+  });
 }
 
 /** The sample's projection with its defaults. */

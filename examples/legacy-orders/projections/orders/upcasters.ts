@@ -1,6 +1,4 @@
-import type { RecordedEvent } from '../../../eventstore/types.ts';
-import { StranglerError } from '../../../errors/StranglerError.ts';
-import type { Upcaster } from '../../types.ts';
+import { StranglerError, type RecordedEvent, type Upcaster } from 'strangler-sidecar/projections';
 
 /**
  * The worked example of schema evolution. OrderItemAdded v1 is the raw request body of

@@ -1,6 +1,4 @@
-import type { RecordedEvent } from '../../../eventstore/types.ts';
-import { StranglerError } from '../../../errors/StranglerError.ts';
-import { ROW_REMOVED, ROW_REPAIRED } from '../../../reconcile/repair/repairEvents.ts';
+import { ROW_REMOVED, ROW_REPAIRED, StranglerError, type RecordedEvent } from 'strangler-sidecar/projections';
 
 /**
  * The current (upcast) shapes of the orders events, as the capture of the sample spec

@@ -1,6 +1,4 @@
-import type { RecordedEvent } from '../../../eventstore/types.ts';
-import type { AppliedState } from '../appliedVersions.ts';
-import { ROW_REMOVED, ROW_REPAIRED } from '../../../reconcile/repair/repairEvents.ts';
+import { ROW_REMOVED, ROW_REPAIRED, type AppliedState, type RecordedEvent } from 'strangler-sidecar/projections';
 import { parseCreated, parseItemAdded, parseRepaired, parseUpdated, recordedAt, type OrderCreatedData, type OrderLine } from './events.ts';
 
 /**
