@@ -13,7 +13,7 @@ export const isCredentialHeader = (name: string) => CREDENTIAL_HEADERS.includes(
 export interface ActorSource {
   /** A plain request header naming the user (server.actorHeader). */
   header: string;
-  /** A claim of the `Authorization: Bearer` JWT (server.actor.jwtClaim); wins over the header when present. */
+  /** A claim of the `Authorization: Bearer|Token` JWT (server.actor.jwtClaim); wins over the header when present. */
   jwtClaim?: string;
 }
 
@@ -34,15 +34,16 @@ export function actorOf(h: IncomingHttpHeaders, source: ActorSource): string | u
 }
 
 /**
- * A claim of the JWT in an `Authorization: Bearer …` header: the payload (second segment)
+ * A claim of the JWT in an `Authorization: Bearer …` header (or `Token …`, the scheme of
+ * RealWorld/Conduit-style APIs): the payload (second segment)
  * decoded from base64url JSON. The signature is NOT checked: the sidecar records who legacy
  * saw, it does not authenticate (legacy does, on the same request). Only the claim's value
  * is kept, never the token. A dotted claim (`user.name`) reads a nested one. Anything
- * malformed (no Bearer, not three segments, bad base64 or JSON, a claim that is not a
+ * malformed (another scheme, not three segments, bad base64 or JSON, a claim that is not a
  * string or number) gives undefined.
  */
 export function bearerClaim(authorization: string | undefined, claim: string): string | undefined {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  const m = /^(?:Bearer|Token)\s+(\S+)\s*$/i.exec(authorization ?? '');
   const segments = m?.[1]?.split('.');
   if (segments?.length !== 3 || !/^[A-Za-z0-9_-]+$/.test(segments[1]!)) return undefined;
   let payload: unknown;

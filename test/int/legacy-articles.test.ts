@@ -92,8 +92,8 @@ describe('legacy-articles behind the sidecar (MariaDB legacy, PostgreSQL event s
   const call = async (method: string, url: string, opts: { as?: string; body?: unknown } = {}) => {
     const headers: Record<string, string> = {};
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
-    // The sidecar reads the actor from a `Bearer` token (the service takes RealWorld's `Token` too).
-    if (opts.as) headers.authorization = `Bearer ${tokenOf.get(opts.as)!}`;
+    // RealWorld's own spelling, as its clients send it; the sidecar reads the claim from it.
+    if (opts.as) headers.authorization = `Token ${tokenOf.get(opts.as)!}`;
     const res = await fetch(sidecar.publicUrl + url, {
       method,
       headers,

@@ -21,7 +21,8 @@ describe('the actor from a JWT claim', () => {
       'Bearer',
       'Bearer ',
       `Basic ${b64('ann:secret')}`,
-      `Token ${jwt({ username: 'ann' })}`,
+      `Digest ${jwt({ username: 'ann' })}`,
+      'Token',
       'Bearer not-a-jwt',
       'Bearer a.b',
       'Bearer a.b.c.d',
@@ -37,6 +38,8 @@ describe('the actor from a JWT claim', () => {
       `Bearer ${jwt({ username: null })}`,
     ];
     for (const auth of bad) expect(bearerClaim(auth, 'username'), String(auth)).toBeUndefined();
+    // RealWorld/Conduit clients send `Authorization: Token <jwt>`: the same claim.
+    expect(bearerClaim(`Token ${jwt({ username: 'ann' })}`, 'username')).toBe('ann');
     expect(bearerClaim(`Bearer ${jwt({ user: 'flat' })}`, 'user.name')).toBeUndefined();
   });
 
