@@ -42,7 +42,6 @@ class NotFound extends StranglerError {
     super('not_found', message, { status: 404 });
   }
 }
-class AuthFailed extends StranglerError {}
 
 const view = ({ entity: _entity, ...s }: CanaryState) => s;
 
@@ -61,7 +60,7 @@ export function createCanaryRouter(opts: CanaryRoutesOptions): express.Router {
       res.locals['actor'] = result.token;
       return next();
     }
-    next(new AuthFailed(result.status === 401 ? 'unauthorized' : 'forbidden', result.detail, { status: result.status }));
+    next(new StranglerError(result.status === 401 ? 'unauthorized' : 'forbidden', result.detail, { status: result.status }));
   };
   const entityOf = (req: Request): string => {
     const entity = String(req.params['entity']);

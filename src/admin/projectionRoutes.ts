@@ -9,7 +9,7 @@ import { rebuildProjection, type RebuildProgress } from '../projections/runner/r
 import { projectionStatus, type ProjectionStatus } from '../projections/runner/status.ts';
 import type { RunnableProjection } from '../projections/runner/workers.ts';
 import { json } from './adminServer.ts';
-import { answer, BadRequest, readJsonObject, requireRole, sendProblem } from './routeKit.ts';
+import { answer, BadRequest, readJsonObject, requireRole, sendProblem, unknownFields } from './routeKit.ts';
 
 export interface ProjectionRoutesOptions {
   store: EventStore;
@@ -196,9 +196,9 @@ export function createProjectionRoutes(opts: ProjectionRoutesOptions): Projectio
         return json(res, 200, one);
       }
       const body = await readJsonObject(req, MAX_BODY, EXAMPLE);
-      const { reason, ...rest } = body;
-      if (Object.keys(rest).length)
-        throw new BadRequest(`Unknown field(s) ${Object.keys(rest).join(', ')}; the body takes only "reason". Example: ${EXAMPLE}`);
+      const extra = unknownFields(body, ['reason'], EXAMPLE);
+      if (extra) throw new BadRequest(extra);
+      const { reason } = body;
       if (reason !== undefined && (typeof reason !== 'string' || reason.length > MAX_REASON))
         throw new BadRequest(`"reason" must be a string of at most ${MAX_REASON} characters. Example: ${EXAMPLE}`);
       const out = await act(action as Action, name!, `admin:${auth.token}`, reason?.trim() || null);

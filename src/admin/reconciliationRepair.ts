@@ -5,6 +5,7 @@ import { summarizeRepair } from '../reconcile/repair/repairSummary.ts';
 import { getRun, type RunSummary } from '../reconcile/store/runs.ts';
 import { json } from './adminServer.ts';
 import { problem, readJsonObject } from './problem.ts';
+import { unknownFields } from './routeKit.ts';
 
 /** Repairs from a finished run: plans (apply false) or appends the corrective events. */
 export type RepairFn = (run: RunSummary, apply: boolean) => Promise<RepairResult>;
@@ -25,17 +26,9 @@ export async function handleRepair(
 ): Promise<void> {
   const body = await readJsonObject(req, res, EXAMPLE);
   if (!body) return;
-  const { apply = false, entity, ...rest } = body;
-  if (Object.keys(rest).length)
-    return json(
-      res,
-      400,
-      problem(
-        400,
-        'bad_request',
-        `Unknown field(s) ${Object.keys(rest).join(', ')}; the body takes "apply" and "entity". Example: ${EXAMPLE}`,
-      ),
-    );
+  const extra = unknownFields(body, ['apply', 'entity'], EXAMPLE);
+  if (extra) return json(res, 400, problem(400, 'bad_request', extra));
+  const { apply = false, entity } = body;
   if (typeof apply !== 'boolean') return json(res, 400, problem(400, 'bad_request', `"apply" must be true or false. Example: ${EXAMPLE}`));
   if (!/^[1-9]\d{0,15}$/.test(id))
     return json(

@@ -9,6 +9,7 @@ import { abandonQueued, queueRuns } from '../reconcile/store/runQueue.ts';
 import { json } from './adminServer.ts';
 import { authorize, type AdminRole } from './auth.ts';
 import { problem, readJsonObject } from './problem.ts';
+import { unknownFields } from './routeKit.ts';
 import { handleRepair, type RepairFn } from './reconciliationRepair.ts';
 
 export interface ReconciliationRoutesOptions {
@@ -93,17 +94,9 @@ async function handle(
   if (req.method === 'POST') {
     const body = await readJsonObject(req, res, '{"entity": "orders"} (or {} for every entity)');
     if (!body) return;
-    const { entity, ...rest } = body;
-    if (Object.keys(rest).length)
-      return json(
-        res,
-        400,
-        problem(
-          400,
-          'bad_request',
-          `Unknown field(s) ${Object.keys(rest).join(', ')}; the body takes only "entity". Example: {"entity": "orders"}`,
-        ),
-      );
+    const extra = unknownFields(body, ['entity'], '{"entity": "orders"}');
+    if (extra) return json(res, 400, problem(400, 'bad_request', extra));
+    const { entity } = body;
     if (entity !== undefined && (typeof entity !== 'string' || !opts.entities.includes(entity))) {
       return json(
         res,

@@ -50,6 +50,18 @@ export class BadRequest extends StranglerError {
   }
 }
 
+/**
+ * The 400 message for fields a body does not take, or null when it has none of them:
+ * `Unknown field(s) x, y; the body takes only "entity". Example: …`.
+ */
+export function unknownFields(body: Record<string, unknown>, takes: readonly string[], example: string): string | null {
+  const unknown = Object.keys(body).filter((k) => !takes.includes(k));
+  if (unknown.length === 0) return null;
+  const quoted = takes.map((t) => `"${t}"`);
+  const list = quoted.length === 1 ? `only ${quoted[0]}` : `${quoted.slice(0, -1).join(', ')} and ${quoted[quoted.length - 1]}`;
+  return `Unknown field(s) ${unknown.join(', ')}; the body takes ${list}. Example: ${example}`;
+}
+
 /** A JSON object body (empty = {}); anything else is a BadRequest naming what was wrong and an example. */
 export async function readJsonObject(req: http.IncomingMessage, maxBytes: number, example: string): Promise<Record<string, unknown>> {
   let text: string;

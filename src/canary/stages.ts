@@ -114,6 +114,11 @@ export function describe(s: Pick<CanaryState, 'stage' | 'percent'>): string {
   return s.stage === 'canary' ? `canary ${s.percent} %` : s.stage;
 }
 
+/** The same with `(paused)` when paused: how the CLI shows a state. */
+export function describeWithPause(s: Pick<CanaryState, 'stage' | 'percent' | 'paused'>): string {
+  return describe(s) + (s.paused ? ' (paused)' : '');
+}
+
 function refuseWhenPaused(current: CanaryState, what: string): void {
   if (current.paused)
     throw new CanaryChangeRefused(

@@ -1,4 +1,4 @@
-import type { CanaryState } from '../canary/stages.ts';
+import { describeWithPause as describe, type CanaryState } from '../canary/stages.ts';
 import type { AuditEntry } from '../canary/stateStore.ts';
 import { createAdminClient } from './adminClient.ts';
 import { ADMIN_OPTIONS, parseCommand, UsageError } from './args.ts';
@@ -7,8 +7,6 @@ import { COMMAND_USAGE } from './usage.ts';
 
 type StateView = Omit<CanaryState, 'entity'>;
 const ACTIONS = ['promote', 'rollback', 'pause', 'resume'];
-
-const describe = (s: StateView) => `${s.stage === 'canary' ? `canary ${s.percent} %` : s.stage}${s.paused ? ' (paused)' : ''}`;
 
 /**
  * `strangler canary status|set|promote|rollback|pause|resume|audit` through the running

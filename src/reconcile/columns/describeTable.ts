@@ -50,15 +50,22 @@ async function describeMysql(db: Executor, table: string): Promise<ColumnInfo[]>
        FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
     [table],
   );
-  // MariaDB's JSON alias is LONGTEXT CHECK (json_valid(col)).
+  const jsonCols = await mysqlJsonColumns(db, table);
+  return rows.map((r) => toInfo(r, jsonCols.has(String(r.name))));
+}
+
+/**
+ * The JSON columns of a MariaDB/MySQL table: MariaDB's JSON alias is LONGTEXT CHECK
+ * (json_valid(col)), so information_schema.COLUMNS alone calls them longtext.
+ */
+export async function mysqlJsonColumns(db: Executor, table: string): Promise<Set<string>> {
   const { rows: checks } = await db
     .query<{ clause: string }>(
       `SELECT CHECK_CLAUSE AS clause FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = ?`,
       [table],
     )
     .catch(() => ({ rows: [] as { clause: string }[] }));
-  const jsonCols = new Set(checks.flatMap((c) => [...String(c.clause).matchAll(/json_valid\(`([^`]+)`\)/gi)].map((m) => m[1]!)));
-  return rows.map((r) => toInfo(r, jsonCols.has(String(r.name))));
+  return new Set(checks.flatMap((c) => [...String(c.clause).matchAll(/json_valid\(`([^`]+)`\)/gi)].map((m) => m[1]!)));
 }
 
 async function describePg(db: Executor, table: string): Promise<ColumnInfo[]> {

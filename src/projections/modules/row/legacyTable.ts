@@ -1,5 +1,6 @@
 import type { EntityConfig } from '../../../config/schema.ts';
 import type { Executor } from '../../../db/executor.ts';
+import { mysqlJsonColumns } from '../../../reconcile/columns/describeTable.ts';
 
 /** A legacy column as the row projection needs it to create the read-model table. */
 export interface LegacyColumn {
@@ -19,14 +20,7 @@ export async function describeLegacyTable(db: Executor, table: string): Promise<
          FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
       [table],
     );
-    // MariaDB's JSON is LONGTEXT CHECK (json_valid(col)).
-    const { rows: checks } = await db
-      .query<{ clause: string }>(
-        `SELECT CHECK_CLAUSE AS clause FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = ?`,
-        [table],
-      )
-      .catch(() => ({ rows: [] as { clause: string }[] }));
-    const json = new Set(checks.flatMap((c) => [...String(c.clause).matchAll(/json_valid\(`([^`]+)`\)/gi)].map((m) => m[1]!)));
+    const json = await mysqlJsonColumns(db, table);
     return rows.map((r) => ({
       name: String(r.name),
       pgType: json.has(String(r.name)) ? 'jsonb' : pgTypeOf(String(r.dataType), String(r.columnType)),
