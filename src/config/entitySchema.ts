@@ -11,6 +11,8 @@ const JSON_PATH = /^(\$\.)?[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 const DATA_PATH = /^(\$\.)?[A-Za-z_$][A-Za-z0-9_$-]*(\.[A-Za-z_$][A-Za-z0-9_$-]*)*$/;
 const EVENT_TYPE = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 const FIELD_NAME = /^[A-Za-z_$][A-Za-z0-9_$-]*$/;
+// `$.servedAt`, `$.items[*].price`, `$.meta.tags[0]`: where a shadow comparison looks away.
+const IGNORE_PATH = /^\$(\.[A-Za-z_$][A-Za-z0-9_$-]*|\[(\*|\d+)\])*$/;
 
 export const ENTITY_NAME = /^[a-z][a-z0-9_]*$/;
 const PROJECTION = /^(row|of:[a-z][a-z0-9_]*|\S.*\.(ts|mts|js|mjs))$/;
@@ -163,7 +165,21 @@ const querySchema = z.strictObject(
 
 export const readSchema = z
   .strictObject(
-    { route: readRoute(), handler: modulePath().optional(), query: querySchema.optional() },
+    {
+      route: readRoute(),
+      handler: modulePath().optional(),
+      query: querySchema.optional(),
+      /** Shadow comparison: JSON paths never compared on this route, each with the reason. */
+      ignore: z
+        .array(
+          z.strictObject(
+            { path: matching(IGNORE_PATH, 'a JSON path like $.servedAt or $.items[*].updatedAt'), reason: z.string().min(1) },
+            expected('a mapping with path and reason, like { path: $.servedAt, reason: set per request }'),
+          ),
+          expected('a list of { path, reason }'),
+        )
+        .default([]),
+    },
     expected('a mapping with route and either handler or query'),
   )
   .superRefine((read, ctx) => {

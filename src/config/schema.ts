@@ -183,22 +183,31 @@ const reconciliationSchema = section(
 ).prefault({});
 
 const stickyKeySchema = section(
-  { header: header().optional(), cookie: text('a cookie name').optional(), param: text('a route parameter name').optional() },
-  'one of { header: NAME }, { cookie: NAME } or { param: NAME }',
+  {
+    header: header().optional(),
+    cookie: text('a cookie name').optional(),
+    param: text('a route parameter name').optional(),
+    query: text('a query-string parameter name').optional(),
+    /** `true`: the client's address (the socket's; X-Forwarded-For is not trusted). */
+    address: z.literal(true, expected('true')).optional(),
+  },
+  'one of { header: NAME }, { cookie: NAME }, { param: NAME }, { query: NAME } or { address: true }',
 )
   .superRefine((key, ctx) => {
     if (Object.values(key).filter((v) => v !== undefined).length !== 1) {
-      ctx.addIssue({ code: 'custom', path: [], message: 'expected exactly one of header, cookie or param' });
+      ctx.addIssue({ code: 'custom', path: [], message: 'expected exactly one of header, cookie, param, query or address' });
     }
   })
   .transform((key): StickyKey => {
     if (key.header !== undefined) return { source: 'header', name: key.header.toLowerCase() };
     if (key.cookie !== undefined) return { source: 'cookie', name: key.cookie };
+    if (key.query !== undefined) return { source: 'query', name: key.query };
+    if (key.address !== undefined) return { source: 'address', name: '' };
     return { source: 'param', name: key.param ?? '' };
   });
 
 export interface StickyKey {
-  source: 'header' | 'cookie' | 'param';
+  source: 'header' | 'cookie' | 'param' | 'query' | 'address';
   name: string;
 }
 
@@ -219,6 +228,29 @@ const canarySchema = section(
     stickyKey: stickyKeySchema.default({ source: 'header', name: 'x-user-id' }),
     /** `false`, or a header a tester may send to pick the side (`legacy` / `readmodel`). */
     overrideHeader: z.union([z.literal(false), header()], expected('false or an HTTP header name')).default(false),
+    /** Adds `X-Strangler-Source: legacy|read-model` to answers of read routes. */
+    sourceHeader: bool().default(false),
+    /** A read-model answer slower than this is dropped and legacy answers at once. */
+    readTimeoutMs: positiveInt().default(250),
+    /** List reads go to legacy while the entity's projection lags more than this. */
+    maxListLagMs: nonNegativeInt().default(1000),
+    shadow: section(
+      {
+        /** Share of legacy-served reads compared in the canary stage (every read is compared in shadow). */
+        sampleRate: rate().default(0.1),
+        /** Comparisons in flight at most; more are shed (and counted). */
+        maxConcurrent: positiveInt().default(16),
+        /** The read model's answer to a comparison is given up after this long (counted as error). */
+        timeoutMs: positiveInt().default(1000),
+        /** Share of comparisons that read legacy a second time, to find noisy fields. */
+        noiseSampleRate: rate().default(0.05),
+        /** Legacy answers larger than this are not compared (counted as shed). */
+        maxBodyBytes: positiveInt().default(1_048_576),
+        /** Mismatching reads kept per entity, with their path-level diff, for GET /admin/shadow. */
+        maxSamples: positiveInt().default(50),
+      },
+      'a mapping with sampleRate, maxConcurrent and timeoutMs',
+    ).prefault({}),
   },
   'a mapping with steps, stickyKey and overrideHeader',
 ).prefault({});

@@ -208,6 +208,25 @@ export function createMetrics(registry = new Registry(), opts: { defaults?: bool
       labelNames: ['entity', 'stage'] as const,
       registers: r,
     }),
+    reads: new Counter({
+      name: 'strangler_reads_total',
+      help: 'Reads of read routes by who answered (legacy, read-model) and why (served, routed, no_key, override, read_your_writes, list_lag, error, timeout).',
+      labelNames: ['entity', 'route', 'source', 'outcome'] as const,
+      registers: r,
+    }),
+    readDuration: new Histogram({
+      name: 'strangler_read_duration_seconds',
+      help: 'Time to answer a read route, by who answered it.',
+      labelNames: ['entity', 'source'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: r,
+    }),
+    shadowComparisons: new Counter({
+      name: 'strangler_shadow_comparisons_total',
+      help: 'Shadow comparisons of a legacy answer with the read model: match, mismatch, error, shed (over the cap or too large), noisy (differed only in noisy paths).',
+      labelNames: ['entity', 'route', 'result'] as const,
+      registers: r,
+    }),
     projectionLeader: new Gauge({
       name: 'strangler_projection_leader',
       help: '1 while this process holds the projection lease, else 0.',

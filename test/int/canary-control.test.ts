@@ -264,7 +264,9 @@ describe('canary control in a running sidecar: admin API, CLI, metrics, a second
           store,
           configure: (config) => {
             config.admin.resolvedTokens = tokens;
-            config.entities['orders']!.reads = [{ route: 'GET /orders/:id', query: { table: 'orders', filters: { id: 'id' } } }];
+            config.entities['orders']!.reads = [
+              { route: 'GET /orders/:id', query: { table: 'orders', filters: { id: 'id' } }, ignore: [] },
+            ];
           },
         }),
       );

@@ -124,7 +124,15 @@ describe('defaults', () => {
         prefilter: 'auto',
         maxPendingLagMs: 60000,
       },
-      canary: { steps: [10, 25, 50, 100], stickyKey: { source: 'header', name: 'x-user-id' }, overrideHeader: false },
+      canary: {
+        steps: [10, 25, 50, 100],
+        stickyKey: { source: 'header', name: 'x-user-id' },
+        overrideHeader: false,
+        sourceHeader: false,
+        readTimeoutMs: 250,
+        maxListLagMs: 1000,
+        shadow: { sampleRate: 0.1, maxConcurrent: 16, timeoutMs: 1000, noiseSampleRate: 0.05, maxBodyBytes: 1_048_576, maxSamples: 50 },
+      },
       rollback: {
         intervalMs: 5000,
         threshold: 3,
@@ -211,7 +219,7 @@ describe('invalid configuration', () => {
   it('an unknown key, with the keys that are allowed', () => {
     expect(failure(`${UPSTREAM}canary: { stepz: [10, 50] }\n`).message).toBe(
       'Invalid configuration in inline config:\n' +
-        '  - canary.stepz: unknown key. Example: remove it (known keys: steps, stickyKey, overrideHeader)',
+        '  - canary.stepz: unknown key. Example: remove it (known keys: steps, stickyKey, overrideHeader, sourceHeader, readTimeoutMs, maxListLagMs, shadow)',
     );
   });
 
@@ -271,8 +279,8 @@ describe('invalid configuration', () => {
         '  - legacy.database.url: expected a postgres://, postgresql://, mysql:// or mariadb:// URL, got "ftp://legacy". Example: url: mysql://orders@127.0.0.1:3306/legacy_orders',
         '  - projections.batchSize: expected a positive integer, got "fifty". Example: batchSize: 50',
         '  - canary.steps: expected a rising list of percentages from 1 to 100, like [10, 25, 50, 100], got [50, 10]. Example: steps: [10, 25, 50, 100]',
-        '  - canary.stickyKey: expected exactly one of header, cookie or param. Example: stickyKey: { header: x-user-id }',
-        '  - canary.stepz: unknown key. Example: remove it (known keys: steps, stickyKey, overrideHeader)',
+        '  - canary.stickyKey: expected exactly one of header, cookie, param, query or address. Example: stickyKey: { header: x-user-id }',
+        '  - canary.stepz: unknown key. Example: remove it (known keys: steps, stickyKey, overrideHeader, sourceHeader, readTimeoutMs, maxListLagMs, shadow)',
         '  - rollback.policy: expected one of rollback, freeze, alert, got "panic". Example: policy: rollback',
         '  - rollback.stateMismatchRate: expected a number from 0 to 1 (0.01 means 1 %), got 5. Example: stateMismatchRate: 0.01',
         '  - entities.Orders: expected an entity name (lowercase letters, digits and _), got "Orders". Example: orders: { legacy: { table: orders, key: id }, projection: row }',
