@@ -24,15 +24,11 @@ import { compileRouteTable } from './proxy/routeTable.ts';
 import { createSpoolDrainer, openSpool } from './spool/index.ts';
 import { loadProjections } from './projections/registry.ts';
 import { createProjectionWorkers, runnerOwnerId, type RunnableProjection } from './projections/runner/workers.ts';
-import { createReconciliationRoutes } from './admin/reconciliationRoutes.ts';
 import { createProjectionRoutes } from './admin/projectionRoutes.ts';
 import { createStatusRoutes } from './admin/statusRoutes.ts';
 import { startCanary } from './canary/startCanary.ts';
+import { startReconciliation } from './reconcile/startReconciliation.ts';
 import type { Readiness } from './admin/adminServer.ts';
-import { createReconciler } from './reconcile/reconciler.ts';
-import { repairRun } from './reconcile/repair/repair.ts';
-import { recordReportMetrics } from './reconcile/report/reportMetrics.ts';
-import { createReconcileScheduler, type ReconcileScheduler } from './reconcile/schedule.ts';
 
 export interface SidecarOptions {
   config: Config;
@@ -205,37 +201,17 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     onClose('projection runners', () => projectionWorkers?.stop()); // after the batch in flight; releases the leases
 
     // Reconciliation needs the legacy database; without one it is off (said at start-up).
-    let scheduler: ReconcileScheduler | null = null;
-    let reconciliationRoutes: ReturnType<typeof createReconciliationRoutes> | null = null;
-    if (legacyDb && Object.keys(config.entities).length) {
-      const legacy = legacyDb;
-      const reconciler = createReconciler({
-        config,
-        legacy: legacyDb,
-        store: store.db,
-        projections,
-        logger,
-        onReport: (r) => recordReportMetrics(metrics, r),
-        onError: (entity) => metrics.reconcileFailures.inc({ entity }),
-      });
-      scheduler = createReconcileScheduler({ expression: config.reconciliation.schedule, reconciler, logger });
-      reconciliationRoutes = createReconciliationRoutes({
-        store: store.db,
-        scheduler,
-        entities: Object.keys(config.entities),
-        tokens: config.admin.resolvedTokens,
-        logger,
-        owner: reconciler.owner,
-        repair: async (run, apply) => repairRun({ plan: await reconciler.plan(run.entity), run, legacy, store: store.db, apply, logger }),
-      });
-      if (opts.schedule !== false) scheduler.start();
-      onClose('reconciliation', () => scheduler!.stop()); // stops after the chunk in flight; the next start resumes the run
-    } else {
-      logger.warn(
-        { entities: Object.keys(config.entities).length },
-        'reconciliation is off: it needs legacy.database.url and at least one entity',
-      );
-    }
+    const reconciliation = startReconciliation({
+      config,
+      legacy: legacyDb,
+      store: store.db,
+      projections,
+      schedule: opts.schedule !== false,
+      metrics,
+      logger,
+    });
+    if (reconciliation) onClose('reconciliation', () => reconciliation.scheduler.stop()); // after the chunk in flight; the next start resumes the run
+    const reconciliationRoutes = reconciliation?.routes ?? null;
 
     const upstream = new URL(config.legacy.upstream);
     const agent = new http.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 256, scheduling: 'lifo' });
