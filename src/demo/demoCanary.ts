@@ -12,6 +12,8 @@ export interface DemoReads {
   state: CanaryState;
   /** Why it is where it is, for the printed lines. */
   why: string;
+  /** The sidecar's reason when it refused shadow (no read handler for every read route). */
+  refused?: string;
 }
 
 /**
@@ -40,7 +42,7 @@ export async function startReadsInShadow(canary: DemoCanary, entity: string): Pr
     return { state: after, why: 'set by the demo at start' };
   } catch (err) {
     if (!(err instanceof CanaryChangeRefused)) throw err;
-    return { state: canary.current(entity), why: `the sidecar refused shadow: ${err.message}` };
+    return { state: canary.current(entity), why: 'the sidecar refused shadow', refused: err.message };
   }
 }
 
@@ -48,6 +50,7 @@ export async function startReadsInShadow(canary: DemoCanary, entity: string): Pr
 export function readsLines(entity: string, adminUrl: string, stickyKey: string, reads: DemoReads): string[] {
   const { state, why } = reads;
   const lines = [`Reads of ${entity}: ${describeWithPause(state)} (${why}).`];
+  if (reads.refused) lines.push(`  ${reads.refused}`);
   if (state.stage === 'dual_write') {
     lines.push('  Legacy answers every read; no read is compared with the read model.');
     lines.push('  npx strangler canary status');
