@@ -110,8 +110,8 @@ process.once('exit', () => {
       }
 });
 
-function startProcess(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; logFile: string }): ChildProcess {
-  const child = spawn(cmd, args, { cwd: ROOT, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startProcess(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; logFile: string; cwd?: string }): ChildProcess {
+  const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const log = createWriteStream(opts.logFile);
   child.stdout.pipe(log, { end: false });
   child.stderr.pipe(log, { end: false });
@@ -121,7 +121,7 @@ function startProcess(cmd: string, args: string[], opts: { env?: NodeJS.ProcessE
 }
 
 /** SIGTERM to this child's pid, SIGKILL after graceMs. */
-async function stopProcess(child: ChildProcess | undefined, graceMs = 10_000): Promise<void> {
+export async function stopProcess(child: ChildProcess | undefined, graceMs = 10_000): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null || !child.pid) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
@@ -130,7 +130,7 @@ async function stopProcess(child: ChildProcess | undefined, graceMs = 10_000): P
   clearTimeout(timer);
 }
 
-async function waitFor(
+export async function waitFor(
   what: string,
   logFile: string,
   child: ChildProcess,
@@ -147,10 +147,10 @@ async function waitFor(
   throw new Error(`${what} was not ready within ${timeoutMs} ms. Its log (${logFile}):\n${tailOf(logFile)}`);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const tailOf = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').trimEnd().split('\n').slice(-30).join('\n') : '(no log)');
 
-function accepts(port: number): Promise<boolean> {
+export function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
     s.once('connect', () => (s.destroy(), resolve(true)));
@@ -158,7 +158,7 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-function get(url: string): Promise<{ status: number; body: string }> {
+export function get(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
     http
       .get(url, { agent: false }, (res) => {
@@ -171,7 +171,7 @@ function get(url: string): Promise<{ status: number; body: string }> {
   });
 }
 
-function findExecutable(name: string, extra: string[] = []): string | undefined {
+export function findExecutable(name: string, extra: string[] = []): string | undefined {
   const dirs = [
     ...(process.env['PATH'] ?? '').split(path.delimiter),
     '/usr/sbin',
@@ -796,7 +796,7 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const median = (xs: number[]) => percentile(xs, 50);
 
 /** Share of CPU time idle over `ms`, from /proc/stat (null-safe: 100 where /proc is absent). */
-async function cpuIdlePercent(ms: number): Promise<number> {
+export async function cpuIdlePercent(ms: number): Promise<number> {
   const sample = () => {
     try {
       const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);

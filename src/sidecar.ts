@@ -26,7 +26,7 @@ import { loadProjections } from './projections/registry.ts';
 import { createProjectionWorkers, runnerOwnerId, type RunnableProjection } from './projections/runner/workers.ts';
 import { createProjectionRoutes } from './admin/projectionRoutes.ts';
 import { createStatusRoutes } from './admin/statusRoutes.ts';
-import { startCanary } from './canary/startCanary.ts';
+import { startCanary, type CanaryControl } from './canary/startCanary.ts';
 import { startReconciliation } from './reconcile/startReconciliation.ts';
 import type { Readiness } from './admin/adminServer.ts';
 
@@ -61,6 +61,8 @@ export interface Sidecar {
   adminUrl: string;
   store: EventStore;
   metrics: Metrics;
+  /** The canary state as this replica follows it, and in-process changes (the demo's start). */
+  canary: { current: CanaryControl['follower']['current']; change: CanaryControl['change'] };
   /** Graceful stop: stop accepting, finish requests in flight, drain loops, close pools. Idempotent. */
   stop(): Promise<void>;
 }
@@ -343,6 +345,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       adminUrl,
       store,
       metrics,
+      canary: { current: (entity) => canary.follower.current(entity), change: (req) => canary.change(req) },
       stop() {
         stopped ??= (async () => {
           stopping = true;

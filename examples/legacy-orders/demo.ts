@@ -21,5 +21,6 @@ export const ordersDemo: DemoSample = {
     `       -d '{"customerId":"cust-9","items":[{"sku":"SKU-1","quantity":2,"price":"9.99"}]}'`,
   ],
   projection: 'orders',
+  reads: 'orders',
   startTraffic: (baseUrl) => startTraffic({ baseUrl }),
 };

@@ -5,10 +5,13 @@ import type { Executor } from '../db/executor.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { followCanary, type CanaryFollower } from './follow.ts';
 import { STAGES, type EntityReadiness } from './stages.ts';
+import { changeCanary, type ChangeRequest, type ChangeResult } from './stateStore.ts';
 
 export interface CanaryControl {
   follower: CanaryFollower;
   router: ReturnType<typeof createCanaryRouter>;
+  /** A change made in this process (the demo's start): checked against this sidecar's readiness and steps, followed here at once. */
+  change(req: Omit<ChangeRequest, 'steps' | 'readiness'>): Promise<ChangeResult>;
   stop(): Promise<void>;
 }
 
@@ -41,5 +44,10 @@ export async function startCanary(opts: { db: Executor; config: Config; logger: 
     tokens: config.admin.resolvedTokens,
     logger: opts.logger,
   });
-  return { follower, router, stop: () => follower.stop() };
+  const change = async (req: Omit<ChangeRequest, 'steps' | 'readiness'>) => {
+    const result = await changeCanary(opts.db, { ...req, steps: config.canary.steps, readiness: readiness(req.entity) });
+    await follower.refresh().catch(() => undefined);
+    return result;
+  };
+  return { follower, router, change, stop: () => follower.stop() };
 }

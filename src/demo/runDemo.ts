@@ -9,6 +9,7 @@ import { createLogger } from '../logging/logger.ts';
 import { lockDataDir } from '../lock/dataDirLock.ts';
 import { openEventStore } from '../eventstore/index.ts';
 import { startSidecar } from '../sidecar.ts';
+import { readsLines, startReadsInShadow } from './demoCanary.ts';
 
 /**
  * What the demo runs: a sample legacy service, its migration spec and a little traffic
@@ -25,7 +26,12 @@ export interface DemoSample {
   tryIt(publicUrl: string): string[];
   /** A projection to pause and resume in the printed examples. */
   projection: string;
-  startTraffic(baseUrl: string): { stats: { requests: number; commands2xx: number; rejected4xx: number }; stop(): Promise<void> };
+  /** An entity whose reads start in shadow (when the sidecar can answer them; see demoCanary.ts). */
+  reads?: string;
+  startTraffic(baseUrl: string): {
+    stats: { requests: number; commands2xx: number; rejected4xx: number; reads?: number };
+    stop(): Promise<void>;
+  };
 }
 
 export interface DemoOptions {
@@ -99,6 +105,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       });
     });
     cleanups.push(() => sidecar.stop());
+    const reads = sample.reads ? await startReadsInShadow(sidecar.canary, sample.reads) : null;
     const traffic = sample.startTraffic(sidecar.publicUrl);
     cleanups.push(() => traffic.stop());
 
@@ -134,14 +141,25 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     out(`  curl -s -X POST ${sidecar.adminUrl}/admin/reconciliations -H "authorization: Bearer $STRANGLER_ADMIN_TOKEN" -d '{}'`);
     out(`  ${sidecar.adminUrl}/admin/reconciliations?format=html  (same header)`);
     out('');
-    out('A traffic generator is sending commands through the sidecar. Ctrl-C stops everything.');
+    if (sample.reads && reads) {
+      const key = config.canary.stickyKey;
+      for (const line of readsLines(
+        sample.reads,
+        sidecar.adminUrl,
+        key.source === 'address' ? 'client address' : `${key.source} ${key.name}`,
+        reads,
+      ))
+        out(line);
+      out('');
+    }
+    out('A traffic generator is sending commands and reads through the sidecar. Ctrl-C stops everything.');
 
     const status = setInterval(() => {
       void store.headPosition().then(
         (head) => {
           const s = traffic.stats;
           out(
-            `  ${new Date().toISOString().slice(11, 19)}  requests ${s.requests}  commands 2xx ${s.commands2xx}  rejected 4xx ${s.rejected4xx}  events in store ${head}`,
+            `  ${new Date().toISOString().slice(11, 19)}  requests ${s.requests}  commands 2xx ${s.commands2xx}  rejected 4xx ${s.rejected4xx}${s.reads === undefined ? '' : `  reads ${s.reads}`}  events in store ${head}`,
           );
         },
         () => {},

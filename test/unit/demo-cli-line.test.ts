@@ -57,17 +57,51 @@ describe('the demo prints one line that makes the CLI reach it', () => {
           .split(' ')
           .map((kv) => kv.split('=') as [string, string]),
       );
+      // As a shell splits them: words, and "quoted words" as one argument.
       const commands = lines
         .filter((l) => l.trim().startsWith('npx strangler '))
         .map((l) =>
-          l
-            .trim()
-            .replace(/^npx strangler /, '')
-            .split(' '),
+          (
+            l
+              .trim()
+              .replace(/^npx strangler /, '')
+              .match(/"[^"]*"|\S+/g) ?? []
+          ).map((a) => a.replace(/^"(.*)"$/, '$1')),
         );
       expect(commands).toContainEqual(['status']);
       expect(commands).toContainEqual(['projections', 'pause', 'orders', '--reason', 'test']);
       expect(commands).toContainEqual(['projections', 'resume', 'orders']);
+      // The orders reads: the printed stage is the sidecar's; shadow when the sidecar can answer
+      // every read route (the lines then move it to 10 %), else dual_write with the sidecar's reason.
+      const readsLine = lines.find((l) => l.startsWith('Reads of orders: '));
+      expect(readsLine).toBeDefined();
+      const cli = async (args: string[]) => {
+        const out: string[] = [];
+        const err: string[] = [];
+        const code = await main(args, { out: (l) => out.push(l), err: (l) => err.push(l), env });
+        return { code, out: out.join('\n'), err: err.join('\n') };
+      };
+      const stored = JSON.parse((await cli(['canary', 'status', 'orders', '--json'])).out) as { stage: string; updatedBy: string };
+      expect(readsLine!.startsWith(`Reads of orders: ${stored.stage} (`)).toBe(true);
+      expect(commands).toContainEqual(['canary', 'status']);
+      if (stored.stage === 'shadow') {
+        expect({ by: stored.updatedBy, line: readsLine }).toEqual({
+          by: 'demo',
+          line: 'Reads of orders: shadow (set by the demo at start).',
+        });
+        expect(commands).toContainEqual(['canary', 'set', 'orders', '--percent', '10', '--reason', 'shadow matches']);
+        expect(lines).toContain(
+          `  curl -s "http://127.0.0.1:${admin}/admin/shadow?entity=orders" -H "authorization: Bearer $STRANGLER_ADMIN_TOKEN"`,
+        );
+      } else {
+        expect(stored.stage).toBe('dual_write');
+        const probe = await cli(['canary', 'set', 'orders', '--stage', 'shadow', '--reason', 'probe']);
+        expect(probe.code).not.toBe(0);
+        expect(readsLine).toBe('Reads of orders: dual_write (the sidecar refused shadow).');
+        const reason = lines[lines.indexOf(readsLine!) + 1]!.trim();
+        expect(reason).toMatch(/^.{20,}$/);
+        expect(probe.err).toContain(reason);
+      }
       for (const args of commands.filter((c) => c[0] !== 'reconcile')) {
         const out: string[] = [];
         const err: string[] = [];
