@@ -50,6 +50,7 @@ export interface ShadowOptions {
 }
 
 export interface ShadowSample {
+  /** When the read was submitted (legacy had answered). */
   at: string;
   route: string;
   url: string;
@@ -107,7 +108,9 @@ export function createShadow(opts: ShadowOptions): ShadowComparer {
   const now = opts.now ?? (() => new Date());
   const stats = opts.stats ?? NO_READ_STATS;
   const routes = new Map<string, Map<string, RouteState>>();
-  const samples = new Map<string, ShadowSample[]>();
+  // Newest read first (by submission: comparisons finish out of order), with its sequence number.
+  const samples = new Map<string, { seq: number; sample: ShadowSample }[]>();
+  let seq = 0;
   for (const [entity, spec] of Object.entries(opts.entities)) {
     const byRoute = new Map<string, RouteState>();
     for (const read of spec.reads) {
@@ -226,18 +229,22 @@ export function createShadow(opts: ShadowOptions): ShadowComparer {
     return { result: comparison.result, comparison };
   };
 
-  const keep = (st: RouteState, s: ShadowSubmission, c: Comparison) => {
+  const keep = (st: RouteState, s: ShadowSubmission, c: Comparison, n: number, at: Date) => {
     const list = samples.get(st.entity);
     if (!list) return;
-    list.unshift({
-      at: now().toISOString(),
+    let i = 0;
+    while (i < list.length && list[i]!.seq > n) i++;
+    if (i >= settings.maxSamples) return;
+    const sample: ShadowSample = {
+      at: at.toISOString(),
       route: st.route,
       url: s.request.url,
       status: c.status,
       ...(c.mediaType ? { mediaType: c.mediaType } : {}),
       diffs: c.diffs,
       more: c.more,
-    });
+    };
+    list.splice(i, 0, { seq: n, sample });
     if (list.length > settings.maxSamples) list.length = settings.maxSamples;
   };
 
@@ -250,6 +257,8 @@ export function createShadow(opts: ShadowOptions): ShadowComparer {
     const comparable = s.legacy.status !== 304 && s.legacy.status !== 206;
     if (!comparable || s.legacy.body.length > settings.maxBodyBytes || inFlight >= settings.maxConcurrent) return record(st, 'shed');
     inFlight++;
+    const n = ++seq;
+    const at = now();
     const ac = new AbortController();
     aborts.add(ac);
     // setImmediate: not one step of the comparison runs before the read path has moved on.
@@ -262,7 +271,7 @@ export function createShadow(opts: ShadowOptions): ShadowComparer {
           if (outcome.result === 'error') {
             st.lastError = { at: now().toISOString(), message: outcome.message ?? 'error' };
             logger.debug({ entity: st.entity, route: st.route, err: outcome.message }, 'shadow: the read model failed');
-          } else if (outcome.result === 'mismatch' && 'comparison' in outcome) keep(st, s, outcome.comparison);
+          } else if (outcome.result === 'mismatch' && 'comparison' in outcome) keep(st, s, outcome.comparison, n, at);
         },
         (err: unknown) => {
           if (stopped) return;
@@ -301,7 +310,7 @@ export function createShadow(opts: ShadowOptions): ShadowComparer {
         lastError: st.lastError,
       };
     }
-    return { routes: out, samples: [...(samples.get(entity) ?? [])] };
+    return { routes: out, samples: (samples.get(entity) ?? []).map((x) => x.sample) };
   };
 
   function summary(): Record<string, EntitySummary>;
