@@ -19,6 +19,7 @@ import type { ReadHandler, ReadRequest } from '../../src/reads/types.ts';
 import { createPgTestDb, type TestDb } from '../harness/db.ts';
 import { metricValue } from '../helpers/metrics.ts';
 import { prng, seededRandom } from '../helpers/seed.ts';
+import { startTestSidecar } from '../helpers/sidecar.ts';
 
 // The shadow comparison against a real legacy (an HTTP server) and a real read model
 // (PostgreSQL, read by a handler the way a sample's handler reads it). The tests hand
@@ -56,6 +57,8 @@ const orders: Order[] = Array.from({ length: 12 }, (_, i) => ({
 interface Legacy {
   url: string;
   reads: number;
+  /** Headers of the latest request. */
+  headers: http.IncomingHttpHeaders;
   noise: boolean;
   gzip: boolean;
   close(): Promise<void>;
@@ -63,9 +66,10 @@ interface Legacy {
 
 async function startLegacy(): Promise<Legacy> {
   let served = 0;
-  const legacy: Legacy = { url: '', reads: 0, noise: false, gzip: false, close: async () => undefined };
+  const legacy: Legacy = { url: '', reads: 0, headers: {}, noise: false, gzip: false, close: async () => undefined };
   const server = http.createServer((req, res) => {
     legacy.reads++;
+    legacy.headers = req.headers;
     const id = /^\/orders\/([^/?]+)/.exec(req.url ?? '')?.[1];
     const order = orders.find((o) => o.id === id);
     const at = (n: number) => new Date(Date.UTC(2026, 0, 1) + n * 1000).toISOString();
@@ -282,6 +286,29 @@ describe('shadow comparison', () => {
     expect(again.samples[0]?.diffs.map((d) => d.path)).toEqual([`$.order.items[${plantedLine}].price`]);
   });
 
+  it("reads legacy a second time with the client's path and headers, minus hop-by-hop and conditional ones", async () => {
+    const { shadow } = setup({ ignore: [{ path: '$.order.internalNote', reason: 'legacy-only' }] });
+    const id = others[0]!;
+    const before = legacy.reads;
+    const req: ReadRequest = {
+      ...request(id),
+      headers: {
+        host: 'shop.example',
+        'x-user-id': 'u7',
+        connection: 'keep-alive, x-hop',
+        'x-hop': 'only for the next hop',
+        'proxy-authorization': 'Basic c2VjcmV0',
+        'if-none-match': '"v1"',
+      },
+    };
+    shadow.submit({ entity: 'orders', route: ROUTE, request: req, legacy: await legacyAnswer(id) });
+    await shadow.idle();
+    expect(legacy.reads - before).toBe(2); // the client's read (legacyAnswer) and the second one
+    expect(legacy.headers).toMatchObject({ host: 'shop.example', 'x-user-id': 'u7' });
+    for (const gone of ['x-hop', 'proxy-authorization', 'if-none-match']) expect(legacy.headers[gone]).toBeUndefined();
+    expect(shadow.summary('orders')!.routes[ROUTE]).toMatchObject({ match: 1 });
+  });
+
   it('decodes a gzip-encoded legacy answer before comparing', async () => {
     legacy.gzip = true;
     const s = await compare(setup({ ignore: [{ path: '$.order.internalNote', reason: 'legacy-only' }] }).shadow, others.slice(0, 2));
@@ -441,5 +468,30 @@ describe('GET /admin/shadow', () => {
     expect(missing.body['detail']).toMatch(/No entity "invoices".*orders, customers/);
     expect((await get('/admin/shadow', null)).status).toBe(401);
     expect((await get('/admin/shadow', 'wrong')).status).toBe(401);
+  });
+});
+
+describe('in a sidecar', () => {
+  it('serves GET /admin/shadow on the admin port and lists it among the endpoints', async () => {
+    const store = await createPgTestDb('shadow_sidecar');
+    const sidecar = await startTestSidecar({
+      upstream: legacy.url,
+      eventStoreUrl: store.url,
+      configure: (config) => {
+        config.admin.resolvedTokens = [{ name: 'watch', role: 'viewer', secret: new Secret('viewer-token') }];
+      },
+    });
+    try {
+      const res = await fetch(`${sidecar.adminUrl}/admin/shadow?entity=orders`, { headers: { authorization: 'Bearer viewer-token' } });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { entities: Record<string, { routes: Record<string, unknown>; samples: unknown[] }> };
+      expect(Object.keys(body.entities)).toEqual(['orders']);
+      expect(Object.keys(body.entities['orders']!.routes)).toEqual(sidecar.config.entities['orders']!.reads.map((r) => r.route));
+      const nowhere = await fetch(`${sidecar.adminUrl}/admin/nowhere`);
+      expect(((await nowhere.json()) as { detail: string }).detail).toContain('/admin/shadow');
+    } finally {
+      await sidecar.stop();
+      await store.drop();
+    }
   });
 });
