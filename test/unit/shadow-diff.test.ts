@@ -37,6 +37,27 @@ describe('JSON paths', () => {
     expect(m(['items', 4])).toBe(false);
     expect(m(['items', 'x', 'price'])).toBe(false);
     expect(matcher('$.a[1]')(['a', 2])).toBe(false);
+    expect(matcher('$')(['anything', 1])).toBe(true);
+  });
+
+  it('agrees with a plain prefix check over random patterns and paths', () => {
+    const rand = seededRandom('shadow-diff matcher');
+    const keys = ['a', 'b', 'items'];
+    const randomPath = () => Array.from({ length: rand.int(0, 5) }, () => (rand() < 0.5 ? rand.pick(keys) : rand.int(0, 3)));
+    const naive = (patterns: (string | number | typeof ANY_INDEX)[][], path: (string | number)[]) =>
+      patterns.some(
+        (p) => p.length <= path.length && p.every((seg, i) => (seg === ANY_INDEX ? typeof path[i] === 'number' : seg === path[i])),
+      );
+    for (let round = 0; round < 200; round++) {
+      const patterns = Array.from({ length: rand.int(1, 5) }, () =>
+        randomPath().map((s) => (typeof s === 'number' && rand() < 0.5 ? ANY_INDEX : s)),
+      );
+      const m = compileMatcher(patterns);
+      for (let k = 0; k < 20; k++) {
+        const path = randomPath();
+        expect(m(path), `${patterns.map(formatPath).join(' ')} vs ${formatPath(path)}`).toBe(naive(patterns, path));
+      }
+    }
   });
 });
 

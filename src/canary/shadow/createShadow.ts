@@ -31,6 +31,8 @@ export const NOISE_CONFIRMATIONS = 2;
 export const MAX_DIFFS = 20;
 /** Noisy paths kept per route: a body that differs everywhere must not grow a list without end. */
 const MAX_NOISY = 100;
+/** Paths seen differing once, kept per route (bodies keyed by ids would otherwise grow it for ever). */
+const MAX_SIGHTINGS = 1000;
 
 export interface ShadowOptions {
   settings: CanaryConfig['shadow'];
@@ -156,7 +158,7 @@ export function createShadow(opts: ShadowOptions): ShadowComparer {
       seen.add(key);
       now.push(pattern);
       const count = (st.sightings.get(key) ?? 0) + 1;
-      st.sightings.set(key, count);
+      if (count > 1 || st.sightings.size < MAX_SIGHTINGS) st.sightings.set(key, count);
       if (count >= NOISE_CONFIRMATIONS && !st.noisy.has(key) && st.noisy.size < MAX_NOISY) {
         st.noisy.set(key, pattern);
         st.noisyMatch = compileMatcher([...st.noisy.values()]);

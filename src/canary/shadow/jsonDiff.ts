@@ -59,17 +59,42 @@ export type PathMatcher = (path: readonly Segment[]) => boolean;
 
 export const MATCH_NOTHING: PathMatcher = () => false;
 
+interface TrieNode {
+  end: boolean;
+  keys: Map<Segment, TrieNode>;
+  any: TrieNode | null;
+}
+
+const node = (): TrieNode => ({ end: false, keys: new Map(), any: null });
+
+/**
+ * The patterns as a trie: the walk below asks at every node of a body (up to maxBodyBytes of
+ * JSON, on the sidecar's event loop), so a check costs the path's depth, not patterns × depth.
+ */
 export function compileMatcher(patterns: readonly (readonly PatternSegment[])[]): PathMatcher {
   if (patterns.length === 0) return MATCH_NOTHING;
-  return (path) =>
-    patterns.some((p) => {
-      if (p.length > path.length) return false;
-      for (let i = 0; i < p.length; i++) {
-        const want = p[i];
-        if (want === ANY_INDEX ? typeof path[i] !== 'number' : want !== path[i]) return false;
+  const root = node();
+  for (const p of patterns) {
+    let at = root;
+    for (const seg of p) {
+      if (seg === ANY_INDEX) at = at.any ??= node();
+      else {
+        let next = at.keys.get(seg);
+        if (!next) at.keys.set(seg, (next = node()));
+        at = next;
       }
-      return true;
-    });
+    }
+    at.end = true;
+  }
+  const matches = (at: TrieNode, path: readonly Segment[], i: number): boolean => {
+    if (at.end) return true;
+    if (i === path.length) return false;
+    const seg = path[i]!;
+    const exact = at.keys.get(seg);
+    if (exact && matches(exact, path, i + 1)) return true;
+    return typeof seg === 'number' && at.any !== null && matches(at.any, path, i + 1);
+  };
+  return (path) => matches(root, path, 0);
 }
 
 const MISSING: unique symbol = Symbol('missing');
