@@ -5,7 +5,13 @@ import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminServer } from '../../src/admin/adminServer.ts';
 import { createShadowRouter } from '../../src/admin/shadowRoutes.ts';
-import { createShadow, NOISE_WARMUP, type ShadowComparer, type ShadowOptions } from '../../src/canary/shadow/createShadow.ts';
+import {
+  createShadow,
+  NOISE_WARMUP,
+  type EntitySummary,
+  type ShadowComparer,
+  type ShadowOptions,
+} from '../../src/canary/shadow/createShadow.ts';
 import { createLegacyReread } from '../../src/canary/shadow/legacyReread.ts';
 import type { ShadowResult } from '../../src/canary/readStats.ts';
 import type { LegacyAnswer } from '../../src/canary/shadowTypes.ts';
@@ -438,34 +444,34 @@ describe('GET /admin/shadow', () => {
 
   const get = async (path: string, token: string | null = 'viewer-token') => {
     const res = await fetch(base + path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
+    return { status: res.status, body: (await res.json()) as { entities: Record<string, EntitySummary>; detail?: string; title?: string } };
   };
 
   it('answers every entity, or one, with counts, ignore rules and samples', async () => {
     const all = await get('/admin/shadow');
     expect(all.status).toBe(200);
-    expect(Object.keys(all.body['entities'])).toEqual(['orders', 'customers']);
+    expect(Object.keys(all.body.entities)).toEqual(['orders', 'customers']);
     const one = await get('/admin/shadow?entity=orders');
     expect(one.status).toBe(200);
-    const orders = one.body['entities']['orders'];
+    const orders = one.body.entities['orders']!;
     expect(orders.routes[ROUTE]).toMatchObject({ handled: true, mismatch: 1, mismatchRate: 1, noisyPaths: [], ignored: [] });
     expect(orders.routes['GET /orders']).toMatchObject({ handled: false, match: 0, mismatchRate: null });
-    expect(orders.samples[0].diffs.map((d: { path: string }) => d.path)).toContain(`$.order.items[${plantedLine}].price`);
-    expect(typeof orders.samples[0].at).toBe('string');
+    expect(orders.samples[0]!.diffs.map((d) => d.path)).toContain(`$.order.items[${plantedLine}].price`);
+    expect(typeof orders.samples[0]!.at).toBe('string');
   });
 
   it('400 naming the field for a bad query, 404 for an unknown entity, 401 without a valid token', async () => {
     const unknownParam = await get('/admin/shadow?entty=orders');
     expect(unknownParam).toMatchObject({ status: 400, body: { title: 'bad_request' } });
-    expect(unknownParam.body['detail']).toMatch(/entty.*Example: \/admin\/shadow\?entity=orders/);
+    expect(unknownParam.body.detail).toMatch(/entty.*Example: \/admin\/shadow\?entity=orders/);
     const twice = await get('/admin/shadow?entity=orders&entity=customers');
     expect(twice.status).toBe(400);
-    expect(twice.body['detail']).toMatch(/^entity must be one entity name/);
+    expect(twice.body.detail).toMatch(/^entity must be one entity name/);
     const empty = await get('/admin/shadow?entity=');
     expect(empty.status).toBe(400);
     const missing = await get('/admin/shadow?entity=invoices');
     expect(missing.status).toBe(404);
-    expect(missing.body['detail']).toMatch(/No entity "invoices".*orders, customers/);
+    expect(missing.body.detail).toMatch(/No entity "invoices".*orders, customers/);
     expect((await get('/admin/shadow', null)).status).toBe(401);
     expect((await get('/admin/shadow', 'wrong')).status).toBe(401);
   });

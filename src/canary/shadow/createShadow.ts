@@ -81,8 +81,10 @@ export interface EntitySummary {
 
 export interface ShadowComparer extends Shadow {
   /** Every entity, or one; undefined for an entity not in the spec. */
-  summary(): Record<string, EntitySummary>;
-  summary(entity: string): EntitySummary | undefined;
+  summary: {
+    (): Record<string, EntitySummary>;
+    (entity: string): EntitySummary | undefined;
+  };
   /** Resolves once every comparison submitted so far has been recorded. */
   idle(): Promise<void>;
 }
