@@ -380,6 +380,27 @@ describe('shadow comparison', () => {
     expect(await metricValue(registry, 'strangler_shadow_comparisons_total', { entity: 'orders', route: ROUTE, result: 'error' })).toBe(1);
   });
 
+  it('stop() ends comparisons in flight (their handlers told to stop), counts nothing for them and takes no more', async () => {
+    let aborted = 0;
+    const stuck: ReadHandler = {
+      route: ROUTE,
+      handle: (_req, ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error(String(++aborted))))),
+    };
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => (entered = r));
+    const handler: ReadHandler = { route: ROUTE, handle: (req, ctx) => (entered(), stuck.handle(req, ctx)) };
+    const { shadow, seen } = setup({ handler, reread: null });
+    shadow.submit({ entity: 'orders', route: ROUTE, request: request(others[0]!), legacy: await legacyAnswer(others[0]!) });
+    await inside;
+    await shadow.stop();
+    expect(aborted).toBe(1);
+    shadow.submit({ entity: 'orders', route: ROUTE, request: request(others[0]!), legacy: await legacyAnswer(others[0]!) });
+    expect(shadow.wanted('orders', ROUTE, 'shadow')).toBe(false);
+    await shadow.idle();
+    expect(seen).toEqual([]);
+    expect(shadow.summary('orders')!.routes[ROUTE]).toMatchObject({ match: 0, mismatch: 0, error: 0, shed: 0, noisy: 0 });
+  });
+
   it('a failing read model is an error with its message', async () => {
     const broken: ReadHandler = {
       route: ROUTE,
