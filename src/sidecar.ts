@@ -27,6 +27,7 @@ import { createProjectionWorkers, runnerOwnerId, type RunnableProjection } from 
 import { createProjectionRoutes } from './admin/projectionRoutes.ts';
 import { createStatusRoutes } from './admin/statusRoutes.ts';
 import { startCanary, type CanaryControl } from './canary/startCanary.ts';
+import { startShadow } from './canary/shadow/startShadow.ts';
 import { startReconciliation } from './reconcile/startReconciliation.ts';
 import type { Readiness } from './admin/adminServer.ts';
 
@@ -290,6 +291,9 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     onClose('projection rebuilds', () => projectionRoutes.stop()); // between batches; the next rebuild resumes
     const canary = await startCanary({ db: store.db, config, logger, metrics });
     onClose('canary state', () => canary.stop());
+    // Read handlers: none loaded yet (src/reads/ lands them); the read path calls shadow.shadow.
+    const shadow = startShadow({ config, handlers: new Map(), db: store.db, agent, metrics, logger });
+    onClose('shadow comparisons', () => shadow.shadow.stop()); // before the event store and the agent close
     const statusRoutes = createStatusRoutes({
       canary: (entity) => canary.follower.current(entity),
       readiness,
@@ -306,13 +310,17 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       registry: metrics.registry,
       logger,
       routes: [statusRoutes, projectionRoutes, ...(reconciliationRoutes ? [reconciliationRoutes] : [])],
-      routers: [{ path: '/admin', router: canary.router }],
+      routers: [
+        { path: '/admin', router: canary.router },
+        { path: '/admin', router: shadow.router },
+      ],
       endpoints: [
         '/admin/status',
         '/admin/projections',
         ...(reconciliationRoutes ? ['/admin/reconciliations'] : []),
         '/admin/canary',
         '/admin/audit',
+        '/admin/shadow',
       ],
       eventStoreHealth: async () => {
         const h = await eventStoreHealth();
