@@ -28,6 +28,7 @@ import { createProjectionRoutes } from './admin/projectionRoutes.ts';
 import { createStatusRoutes } from './admin/statusRoutes.ts';
 import { startCanary } from './canary/startCanary.ts';
 import { startReconciliation } from './reconcile/startReconciliation.ts';
+import { startGuard, type StartGuardOptions } from './guard/startGuard.ts';
 import type { Readiness } from './admin/adminServer.ts';
 
 export interface SidecarOptions {
@@ -54,6 +55,8 @@ export interface SidecarOptions {
   upstreamLogIntervalMs?: number;
   /** Projection modules to run; default: the ones the config's entities name. `false`: run none. */
   projections?: readonly RunnableProjection[] | false;
+  /** Test-only guard settings (a shorter stable period, the webhook's backoff, the replica id). */
+  guard?: Pick<StartGuardOptions, 'stableMs' | 'webhookBackoffMs' | 'replica'>;
 }
 
 export interface Sidecar {
@@ -61,6 +64,7 @@ export interface Sidecar {
   adminUrl: string;
   store: EventStore;
   metrics: Metrics;
+  guard: ReturnType<typeof startGuard>;
   /** Graceful stop: stop accepting, finish requests in flight, drain loops, close pools. Idempotent. */
   stop(): Promise<void>;
 }
@@ -288,6 +292,8 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     onClose('projection rebuilds', () => projectionRoutes.stop()); // between batches; the next rebuild resumes
     const canary = await startCanary({ db: store.db, config, logger, metrics });
     onClose('canary state', () => canary.stop());
+    const guard = startGuard({ ...opts.guard, store, config, logger, metrics, projections, canary, spool });
+    onClose('guard', () => guard.stop());
     const statusRoutes = createStatusRoutes({
       canary: (entity) => canary.follower.current(entity),
       readiness,
@@ -304,13 +310,14 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       registry: metrics.registry,
       logger,
       routes: [statusRoutes, projectionRoutes, ...(reconciliationRoutes ? [reconciliationRoutes] : [])],
-      routers: [{ path: '/admin', router: canary.router }],
+      routers: [canary, guard].map(({ router }) => ({ path: '/admin', router })),
       endpoints: [
         '/admin/status',
         '/admin/projections',
         ...(reconciliationRoutes ? ['/admin/reconciliations'] : []),
         '/admin/canary',
         '/admin/audit',
+        '/admin/guard',
       ],
       eventStoreHealth: async () => {
         const h = await eventStoreHealth();
@@ -343,6 +350,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       adminUrl,
       store,
       metrics,
+      guard,
       stop() {
         stopped ??= (async () => {
           stopping = true;

@@ -9,6 +9,7 @@ import { STAGES, type EntityReadiness } from './stages.ts';
 export interface CanaryControl {
   follower: CanaryFollower;
   router: ReturnType<typeof createCanaryRouter>;
+  readiness(entity: string): EntityReadiness;
   stop(): Promise<void>;
 }
 
@@ -41,5 +42,5 @@ export async function startCanary(opts: { db: Executor; config: Config; logger: 
     tokens: config.admin.resolvedTokens,
     logger: opts.logger,
   });
-  return { follower, router, stop: () => follower.stop() };
+  return { follower, router, readiness, stop: () => follower.stop() };
 }
