@@ -17,11 +17,7 @@ export function createGuardRouter(opts: { guard: Guard; tokens: readonly Resolve
     next(new StranglerError(result.status === 401 ? 'unauthorized' : 'forbidden', result.detail, { status: result.status }));
   };
   router.get('/guard', viewer, async (_req, res) => {
-    json(res, 200, {
-      leader: opts.guard.isLeader() ? opts.guard.replica : null,
-      replica: opts.guard.replica,
-      entities: await opts.guard.status(),
-    });
+    json(res, 200, { replica: opts.guard.replica, leading: opts.guard.isLeader(), entities: await opts.guard.status() });
   });
   return router;
 }
