@@ -74,7 +74,8 @@ export function createWebhook(opts: WebhookOptions): Webhook {
         opts.logger.error({ maxQueue }, 'guard webhook: queue full; the oldest notification is dropped');
       }
       queue.push(JSON.stringify(payload));
-      running ??= drain();
+      // Started on the next turn: even the first fetch's set-up never runs inside the caller.
+      running ??= new Promise<void>((r) => setImmediate(r)).then(drain);
     },
     async idle() {
       while (running) await running;
