@@ -182,6 +182,29 @@ describe('the guard', () => {
     expect(status).toMatchObject({ policy: 'rollback', dryRun: false, lastAction: { action: 'rollback', reason: 'state_mismatch' } });
   }, 60_000);
 
+  it('measures projection_lag as the age of the oldest unapplied event while the projection runs behind (not paused)', async () => {
+    const config = configWith({ projectionLagMs: 400, threshold: 1 });
+    await operator(store.db, { action: 'set', percent: 25 });
+    const { guard: g } = guard(config);
+    await g.tick();
+    expect(await gate(g, 'projection_lag')).toMatchObject({ state: 'pass', value: 0 });
+    // No runner applies it: the event ages.
+    await store.append(`orders-${id(1)}`, [{ type: 'OrderUpdated', data: { status: 'PAID' } }]);
+    await until(
+      async () => {
+        await g.tick();
+        return (await state()).stage === 'shadow';
+      },
+      'the lag to pass 400 ms and the guard to roll back',
+      10_000,
+      100,
+    );
+    const [, rollback] = await listAudit(store.db, { entity: 'orders', limit: 2 });
+    const lag = (rollback!.gates as { name: string; value: number; state: string }[]).find((x) => x.name === 'projection_lag')!;
+    expect(lag.state).toBe('fail');
+    expect(lag.value).toBeGreaterThan(400);
+  }, 60_000);
+
   it('rolls back on shadow mismatches over the window at 10 %, naming the shadow source', async () => {
     const config = configWith({});
     await operator(store.db, { action: 'set', percent: 10 });
@@ -202,6 +225,7 @@ describe('the guard', () => {
 
   it('too few samples: inconclusive, neither rolls back nor promotes', async () => {
     const config = configWith({ promotion: { enabled: true } });
+    await reconcile(config); // a clean report: only the few samples stand between this and a promotion
     await operator(store.db, { action: 'set', percent: 10 });
     const { guard: g } = guard(config, { stableMs: 0 });
     for (let i = 0; i < 5; i++) {
@@ -210,6 +234,7 @@ describe('the guard', () => {
     }
     expect(await gate(g, 'shadow_mismatch')).toMatchObject({ state: 'inconclusive', value: 1 });
     expect((await gate(g, 'read_errors')).state).toBe('inconclusive');
+    expect(await gate(g, 'state_mismatch')).toMatchObject({ state: 'pass', value: 0 });
     expect(await state()).toMatchObject({ stage: 'canary', percent: 10, paused: false, version: 1 });
     expect(receiver.received).toEqual([]);
   }, 60_000);
