@@ -75,12 +75,14 @@ export async function carryOut(
         const r = await change(ctx, { action: 'rollback' }, decision.reason, ctx.gates);
         auditIds.push(r.auditId);
         after = r.after;
-        await saveHold(ctx.db, { entity, fromStage: state.stage, fromPercent: state.percent });
         if (!after.paused) {
           const p = await change({ ...ctx, state: after }, { action: 'pause' }, decision.reason, ctx.gates);
           auditIds.push(p.auditId);
           after = p.after;
         }
+        // Only once paused: a hold on an unpaused entity would be restored at once (a leader dying
+        // between the two changes leaves shadow unpaused and no hold; the gates pause it next).
+        await saveHold(ctx.db, { entity, fromStage: state.stage, fromPercent: state.percent });
       } else if (decision.action === 'freeze') {
         const r = await change(ctx, { action: 'pause' }, decision.reason, ctx.gates);
         auditIds.push(r.auditId);

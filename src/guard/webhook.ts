@@ -30,7 +30,13 @@ export interface WebhookOptions {
   maxQueue?: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
+/** Resolves after ms, or at once when the signal aborts (stop() does not wait out a backoff). */
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
 
 /**
  * The guard's notifications: a queue of its own, one POST at a time (JSON body, signed when
@@ -41,6 +47,7 @@ export function createWebhook(opts: WebhookOptions): Webhook {
   const queue: string[] = [];
   let running: Promise<void> | null = null;
   let stopped = false;
+  const stopping = new AbortController();
   const maxQueue = opts.maxQueue ?? 1000;
   const url = opts.url;
 
@@ -48,9 +55,14 @@ export function createWebhook(opts: WebhookOptions): Webhook {
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'strangler-guard' };
     if (opts.secret) headers[SIGNATURE_HEADER] = signBody(opts.secret.reveal(), body);
     for (let attempt = 0; attempt <= opts.retries && !stopped; attempt++) {
-      if (attempt > 0) await sleep((opts.backoffMs ?? 1000) * 2 ** (attempt - 1));
+      if (attempt > 0) await sleep((opts.backoffMs ?? 1000) * 2 ** (attempt - 1), stopping.signal);
       try {
-        const res = await fetch(url!, { method: 'POST', headers, body, signal: AbortSignal.timeout(opts.timeoutMs) });
+        const res = await fetch(url!, {
+          method: 'POST',
+          headers,
+          body,
+          signal: AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), stopping.signal]),
+        });
         await res.arrayBuffer().catch(() => undefined);
         if (res.ok) return;
         opts.logger.warn({ status: res.status, attempt: attempt + 1 }, 'guard webhook: receiver refused the notification');
@@ -82,6 +94,7 @@ export function createWebhook(opts: WebhookOptions): Webhook {
     },
     async stop() {
       stopped = true;
+      stopping.abort();
       queue.length = 0;
       await running;
     },

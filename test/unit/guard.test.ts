@@ -13,6 +13,7 @@ import { openEventStore } from '../../src/eventstore/index.ts';
 import { createGuard } from '../../src/guard/guard.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
 import { guardConfig, operator, READY, startReceiver } from '../helpers/guard.ts';
+import { until } from '../e2e/fixtures/wait.ts';
 
 const settings = entitySettings(guardConfig({ rollback: { minSamples: 10 } }), 'orders', 60_000);
 
@@ -147,6 +148,25 @@ describe('the webhook', () => {
     await new Promise((r) => server.close(r));
   });
 });
+
+it('stop() does not wait out a retry backoff', async () => {
+  const server = http.createServer((_req, res) => res.writeHead(503).end());
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  let attempts = 0;
+  server.on('request', () => attempts++);
+  const hook = createWebhook({
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    timeoutMs: 1000,
+    retries: 5,
+    logger: silentLogger(),
+    backoffMs: 600_000,
+  });
+  hook.send({ a: 1 });
+  await until(() => attempts === 1, 'the first attempt', 5000);
+  await hook.stop(); // the test times out (10 s) if this waits for the 10-minute backoff
+  expect(attempts).toBe(1);
+  await new Promise((r) => server.close(r));
+}, 10_000);
 
 it('maxReportAgeMs defaults to twice the schedule: the longest gap between its next runs', () => {
   expect(cronPeriodMs('0 */6 * * *')).toBe(6 * 3_600_000);
