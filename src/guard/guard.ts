@@ -58,6 +58,8 @@ export interface GuardOptions {
   /** Test-only: the stable period before a promotion in ms (instead of promotion.stableMinutes). */
   stableMs?: number;
   replica?: string;
+  /** The ReadStats to publish, when the caller created it first (createGuardStats) to hand it to the read path. */
+  stats?: GuardStats;
 }
 
 export interface Guard {
@@ -82,7 +84,7 @@ export function createGuard(opts: GuardOptions): Guard {
   const db = opts.store.db;
   const replica = opts.replica ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const intervalMs = config.rollback.intervalMs;
-  const stats = createGuardStats();
+  const stats = opts.stats ?? createGuardStats();
   const entities = Object.keys(config.entities);
   const memory = new Map<string, EntityMemory>();
   const lastActions = new Map<string, ActionRecord | null>();

@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.ts';
 import type { EventStore } from '../eventstore/index.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { createGuard, type Guard } from './guard.ts';
+import type { GuardStats } from './window.ts';
 import { createWebhook } from './webhook.ts';
 
 export interface StartGuardOptions {
@@ -23,6 +24,8 @@ export interface StartGuardOptions {
   stableMs?: number;
   webhookBackoffMs?: number;
   replica?: string;
+  /** The ReadStats already handed to the read path (createGuardStats()); default: a new one, as `guard.stats`. */
+  stats?: GuardStats;
 }
 
 /** The longest gap between the next runs of a cron schedule (a quiet weekend counts). */
@@ -72,6 +75,7 @@ export function startGuard(opts: StartGuardOptions): Guard & { router: ReturnTyp
     maxReportAgeMs: maxReportAgeMs(config),
     ...(opts.stableMs !== undefined ? { stableMs: opts.stableMs } : {}),
     ...(opts.replica !== undefined ? { replica: opts.replica } : {}),
+    ...(opts.stats !== undefined ? { stats: opts.stats } : {}),
   });
   void guard.tick();
   return Object.assign(guard, { router: createGuardRouter({ guard, tokens: config.admin.resolvedTokens }) });
