@@ -176,8 +176,12 @@ export function createGuard(opts: GuardOptions): Guard {
           replica,
         });
         lastActions.set(entity, done.record);
-        if (done.state) next.version = done.state.version;
-        if (done.state) state = done.state;
+        // Refused (a concurrent change held the row): tried again at the next evaluation.
+        if (done.record.refused) next.acted = false;
+        if (done.state) {
+          next.version = done.state.version;
+          state = done.state;
+        }
       }
       memory.set(entity, next);
       const status: GuardEntityStatus & { memory: EntityMemory } = {

@@ -318,6 +318,29 @@ describe('the guard', () => {
     expect(promotions[0]!.gates).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'projection_lag', state: 'pass' })]));
   }, 60_000);
 
+  it('a leader that dies holding the lease is replaced once the lease expires; the new leader acts', async () => {
+    let depth = 0;
+    await operator(store.db, { action: 'set', percent: 25 });
+    const config = configWith({ intervalMs: 300, threshold: 2 });
+    const a = guard(config, { spool: () => depth }).guard;
+    await until(() => a.isLeader(), 'the first guard to lead', 10_000);
+    const b = guard(config, { spool: () => depth }).guard;
+    await b.tick();
+    expect(b.isLeader()).toBe(false);
+    // A dies without a word: its timer stops, its lease stays (3 intervals).
+    await a.stop();
+    await store.db.query(`UPDATE strangler_guard_lease SET owner = $1, expires_at = clock_timestamp() + interval '900 milliseconds'`, [
+      a.replica,
+    ]);
+    await ticks(b, 2); // the second surely started after the update
+    expect(b.isLeader()).toBe(false);
+    await until(() => b.isLeader(), 'the other guard to take the expired lease', 10_000);
+    depth = 5000;
+    await until(async () => (await state()).stage === 'shadow', 'the new leader to roll back', 10_000);
+    const [, rollback] = await listAudit(store.db, { entity: 'orders', limit: 2 });
+    expect(rollback).toMatchObject({ action: 'rollback', reason: 'spool_depth', actor: 'guard' });
+  }, 60_000);
+
   it('after its rollback the step is held until an operator resumes; then the guard restores it', async () => {
     let depth = 5000;
     await operator(store.db, { action: 'set', percent: 25 });
