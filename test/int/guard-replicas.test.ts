@@ -126,6 +126,7 @@ it('two replicas: a paused projection rolls the canary back on both, audited, on
   expect(n.json).toMatchObject({ entity: 'orders', action: 'rollback', reason: 'projection_lag' });
   expect(n.signature).toBe(signBody(SECRET, n.body));
 
+  expect((await fetch(sidecars[0]!.adminUrl + '/admin/guard')).status).toBe(401);
   const out: string[] = [];
   const code = await main(['guard', 'status', 'orders', '--admin', sidecars[1]!.adminUrl, '--token', VIEWER], {
     out: (l) => out.push(l),
