@@ -29,6 +29,7 @@ import { createStatusRoutes } from './admin/statusRoutes.ts';
 import { startCanary, type CanaryControl } from './canary/startCanary.ts';
 import { startShadow } from './canary/shadow/startShadow.ts';
 import { startReconciliation } from './reconcile/startReconciliation.ts';
+import { startGuard, type StartGuardOptions } from './guard/startGuard.ts';
 import type { Readiness } from './admin/adminServer.ts';
 
 export interface SidecarOptions {
@@ -55,6 +56,8 @@ export interface SidecarOptions {
   upstreamLogIntervalMs?: number;
   /** Projection modules to run; default: the ones the config's entities name. `false`: run none. */
   projections?: readonly RunnableProjection[] | false;
+  /** Test-only guard settings (a shorter stable period, the webhook's backoff, the replica id). */
+  guard?: Pick<StartGuardOptions, 'stableMs' | 'webhookBackoffMs' | 'replica'>;
 }
 
 export interface Sidecar {
@@ -64,6 +67,7 @@ export interface Sidecar {
   metrics: Metrics;
   /** The canary state as this replica follows it, and in-process changes (the demo's start). */
   canary: { current: CanaryControl['follower']['current']; change: CanaryControl['change'] };
+  guard: ReturnType<typeof startGuard>;
   /** Graceful stop: stop accepting, finish requests in flight, drain loops, close pools. Idempotent. */
   stop(): Promise<void>;
 }
@@ -291,8 +295,10 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     onClose('projection rebuilds', () => projectionRoutes.stop()); // between batches; the next rebuild resumes
     const canary = await startCanary({ db: store.db, config, logger, metrics });
     onClose('canary state', () => canary.stop());
+    const guard = startGuard({ ...opts.guard, store, config, logger, metrics, projections, canary, spool });
+    onClose('guard', () => guard.stop());
     // Read handlers: none loaded yet (src/reads/ lands them); the read path calls shadow.shadow.
-    const shadow = startShadow({ config, handlers: new Map(), db: store.db, agent, metrics, logger });
+    const shadow = startShadow({ config, handlers: new Map(), db: store.db, agent, metrics, logger, stats: guard.stats });
     onClose('shadow comparisons', () => shadow.shadow.stop()); // before the event store and the agent close
     const statusRoutes = createStatusRoutes({
       canary: (entity) => canary.follower.current(entity),
@@ -310,10 +316,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       registry: metrics.registry,
       logger,
       routes: [statusRoutes, projectionRoutes, ...(reconciliationRoutes ? [reconciliationRoutes] : [])],
-      routers: [
-        { path: '/admin', router: canary.router },
-        { path: '/admin', router: shadow.router },
-      ],
+      routers: [canary, shadow, guard].map(({ router }) => ({ path: '/admin', router })),
       endpoints: [
         '/admin/status',
         '/admin/projections',
@@ -321,6 +324,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
         '/admin/canary',
         '/admin/audit',
         '/admin/shadow',
+        '/admin/guard',
       ],
       eventStoreHealth: async () => {
         const h = await eventStoreHealth();
@@ -354,6 +358,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       store,
       metrics,
       canary: { current: (entity) => canary.follower.current(entity), change: (req) => canary.change(req) },
+      guard,
       stop() {
         stopped ??= (async () => {
           stopping = true;

@@ -12,6 +12,7 @@ export interface CanaryControl {
   router: ReturnType<typeof createCanaryRouter>;
   /** A change made in this process (the demo's start): checked against this sidecar's readiness and steps, followed here at once. */
   change(req: Omit<ChangeRequest, 'steps' | 'readiness'>): Promise<ChangeResult>;
+  readiness(entity: string): EntityReadiness;
   stop(): Promise<void>;
 }
 
@@ -49,5 +50,5 @@ export async function startCanary(opts: { db: Executor; config: Config; logger: 
     await follower.refresh().catch(() => undefined);
     return result;
   };
-  return { follower, router, change, stop: () => follower.stop() };
+  return { follower, router, change, readiness, stop: () => follower.stop() };
 }

@@ -5,6 +5,7 @@ import { demoSample } from '../../examples/demo.ts';
 import { AdminApiError } from './adminClient.ts';
 import { parseCommand, UsageError, wantsHelp } from './args.ts';
 import { runCanaryCommand } from './canary.ts';
+import { runGuardCommand } from './guard.ts';
 import { runConfigCheck } from './configCheck.ts';
 import { runDoctorCommand } from './doctor.ts';
 import { runMigrate } from './migrate.ts';
@@ -69,6 +70,7 @@ const COMMANDS: Record<CommandName, (args: string[], io: CliIo) => Promise<numbe
   status: runStatusCommand,
   projections: runProjectionsCommand,
   canary: runCanaryCommand,
+  guard: runGuardCommand,
   // doctor and reconcile parse their own options and own their exit codes (2 = error).
   doctor: runDoctorCommand,
   reconcile: runReconcileCommand,

@@ -42,6 +42,11 @@ event store directly instead, e.g. when no sidecar runs.`,
                                          who changed what, when, from where and why (newest first)
 
 ${ADMIN_NOTE}`,
+  guard: `  strangler guard status [ENTITY] [--json]
+                                         the guard's last evaluation: policy, dry run, failed evaluations in a row,
+                                         last action, and each gate's value, threshold and state (pass, fail, inconclusive)
+
+${ADMIN_NOTE}`,
   selfcheck: `  strangler selfcheck [--url URL]        exercise an event store (default: embedded, in memory)`,
   migrate: `  strangler migrate [--config FILE] [--url URL]
                                          apply event store migrations (under an advisory lock); uses the database directly`,
@@ -66,6 +71,7 @@ default ${DEFAULT_ADMIN_URL}; --token TOKEN / STRANGLER_ADMIN_TOKEN):
   strangler projections status|pause|resume|skip|rebuild [NAME] [--reason TEXT] [--json]
   strangler reconcile ...                start a reconciliation and print the report; --repair (see reconcile --help)
   strangler canary status|set|promote|rollback|pause|resume|audit [ENTITY] --reason TEXT
+  strangler guard status [ENTITY]        the guard's gates, failures in a row and last action per entity
 
 Use the databases directly (offline, or set-up):
   strangler projections status|pause|resume|skip|rebuild ... --config FILE

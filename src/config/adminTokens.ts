@@ -1,4 +1,4 @@
-import type { AdminTokenSpec, DisabledAdminToken, ResolvedAdminToken } from './schema.ts';
+import type { AdminTokenSpec, DisabledAdminToken, ResolvedAdminToken, RollbackConfig } from './schema.ts';
 import { Secret } from './secret.ts';
 
 /**
@@ -18,4 +18,24 @@ export function resolveAdminTokens(
     else resolved.push({ name: token.name, role: token.role, secret: new Secret(value) });
   }
   return { resolved, disabled };
+}
+
+/**
+ * The guard webhook's HMAC secret from the variable `secretEnv` names. Unset or empty: no
+ * webhook at all (an unsigned one would be refused by a receiver that checks), with a warning.
+ */
+export function resolveWebhookSecret(
+  webhook: RollbackConfig['webhook'],
+  env: Readonly<Record<string, string | undefined>>,
+  warnings: string[],
+): RollbackConfig['webhook'] & { secret?: Secret } {
+  if (webhook.secretEnv === null || webhook.url === null) return webhook;
+  const value = env[webhook.secretEnv];
+  if (value === undefined || value === '') {
+    warnings.push(
+      `rollback.webhook.secretEnv: ${webhook.secretEnv} is unset or empty, so guard actions are not sent to the webhook. Set it to turn this on.`,
+    );
+    return { ...webhook, url: null };
+  }
+  return { ...webhook, secret: new Secret(value) };
 }

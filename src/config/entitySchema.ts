@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { expected, matching, modulePath, oneOf, sqlIdentifier } from './fields.ts';
+import { bool, expected, matching, modulePath, oneOf, positiveInt, rate, sqlIdentifier } from './fields.ts';
 import { commandRoute, readRoute, splitRoute } from './routes.ts';
 import { dataFieldName, toJsonPath } from '../capture/jsonPath.ts';
 import { whereSchema } from './whereSchema.ts';
@@ -303,6 +303,23 @@ export const entitySchema = z.strictObject(
       .optional(),
     reads: z.array(readSchema, expected('a list of reads')).default([]),
     reconcile: reconcileSchema,
+    /** The guard for this entity, over the top-level `rollback` section (docs/guard.md). */
+    rollback: z
+      .strictObject(
+        {
+          policy: oneOf(['rollback', 'freeze', 'alert']).optional(),
+          dryRun: bool().optional(),
+          threshold: positiveInt().optional(),
+          projectionLagMs: positiveInt().optional(),
+          stateMismatchRate: rate().optional(),
+          errorRate: rate().optional(),
+          maxLatencyRatio: z.number(expected('a number above 0, like 1.5')).positive(expected('a number above 0, like 1.5')).optional(),
+          minSamples: positiveInt().optional(),
+          maxSpoolDepth: positiveInt().optional(),
+        },
+        expected('a mapping with policy, dryRun or thresholds, like { policy: alert, dryRun: true }'),
+      )
+      .optional(),
   },
   expected('a mapping describing the entity'),
 );

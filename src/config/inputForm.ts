@@ -14,6 +14,7 @@ export function configInputForm(config: Config): Record<string, unknown> {
   const admin = copy.admin as Record<string, unknown>;
   delete admin.resolvedTokens;
   delete admin.disabledTokens;
+  delete ((copy.rollback as Record<string, unknown>).webhook as Record<string, unknown>).secret;
   const canary = copy.canary as { stickyKey: unknown };
   canary.stickyKey = { [config.canary.stickyKey.source]: config.canary.stickyKey.name };
   return copy;

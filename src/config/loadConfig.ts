@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { resolveAdminTokens } from './adminTokens.ts';
+import { resolveAdminTokens, resolveWebhookSecret } from './adminTokens.ts';
 import { ConfigError, type ConfigIssue } from './ConfigError.ts';
 import { applyEnvOverrides } from './envOverrides.ts';
 import { formatIssues } from './formatIssues.ts';
@@ -89,7 +89,13 @@ export function loadConfig(opts: LoadConfigOptions): Config {
     writtenInFile: (field) => !overridden.applied.has(field) && valueAt(interpolated.value, field) !== undefined,
   });
   const tokens = resolveAdminTokens(spec.admin.tokens, opts.env);
-  return { ...spec, admin: { ...spec.admin, resolvedTokens: tokens.resolved, disabledTokens: tokens.disabled }, warnings };
+  const webhook = resolveWebhookSecret(spec.rollback.webhook, opts.env, warnings);
+  return {
+    ...spec,
+    admin: { ...spec.admin, resolvedTokens: tokens.resolved, disabledTokens: tokens.disabled },
+    rollback: { ...spec.rollback, webhook },
+    warnings,
+  };
 }
 
 function readConfigFile(absolute: string, source: string): string {

@@ -68,7 +68,7 @@ export const OPTIONAL_FIELDS: readonly OptionalField[] = [
     path: 'rollback.webhook.url',
     placeholder: 'https://webhook.unset.invalid/off',
     turnOff: (spec) => ({
-      spec: { ...spec, rollback: { ...spec.rollback, webhook: { url: null } } },
+      spec: { ...spec, rollback: { ...spec.rollback, webhook: { ...spec.rollback.webhook, url: null } } },
       off: 'guard actions are not sent to a webhook',
     }),
   },

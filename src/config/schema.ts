@@ -17,6 +17,7 @@ import {
 } from './fields.ts';
 import { commandSchema, entitiesSchema, entitySchema, projectionOwner, readSchema } from './entitySchema.ts';
 import { routeShape } from './routes.ts';
+import { rollbackSchema } from './rollbackSchema.ts';
 import { defaultRowRereads } from './deleteRoutes.ts';
 import type { Secret } from './secret.ts';
 import { DEFAULT_APPEND_GROUPS } from '../eventstore/appendGroups.ts';
@@ -255,22 +256,6 @@ const canarySchema = section(
   'a mapping with steps, stickyKey and overrideHeader',
 ).prefault({});
 
-const rollbackSchema = section(
-  {
-    intervalMs: positiveInt().default(5000),
-    threshold: positiveInt().default(3),
-    policy: oneOf(['rollback', 'freeze', 'alert']).default('rollback'),
-    projectionLagMs: positiveInt().default(5000),
-    stateMismatchRate: rate().default(0.01),
-    errorRate: rate().default(0.05),
-    minSamples: positiveInt().default(100),
-    maxSpoolDepth: positiveInt().default(1000),
-    // Optional: an unset `${VAR}` here sends no webhook, with a warning (optionalFields.ts).
-    webhook: section({ url: httpUrl().nullable().default(null) }, 'a mapping with url').prefault({}),
-  },
-  'a mapping with the guard thresholds',
-).prefault({});
-
 const configSections = section(
   {
     server: serverSchema,
@@ -388,8 +373,10 @@ export interface DisabledAdminToken {
  * What loadConfig returns: the validated spec with relative paths made absolute and the
  * admin tokens' secrets read from the environment.
  */
-export type Config = Omit<ConfigSpec, 'admin'> & {
+export type Config = Omit<ConfigSpec, 'admin' | 'rollback'> & {
   admin: AdminSpec & { resolvedTokens: ResolvedAdminToken[]; disabledTokens: DisabledAdminToken[] };
+  /** `webhook.secret`: from `env[webhook.secretEnv]` (loadConfig); absent when no secretEnv is set. */
+  rollback: RollbackConfig & { webhook: RollbackConfig['webhook'] & { secret?: Secret } };
   /** Parts turned off because an optional field's `${VAR}` is unset (optionalFields.ts); printed once by the caller. */
   warnings: string[];
 };

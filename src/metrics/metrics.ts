@@ -227,6 +227,24 @@ export function createMetrics(registry = new Registry(), opts: { defaults?: bool
       labelNames: ['entity', 'route', 'result'] as const,
       registers: r,
     }),
+    guardActions: new Counter({
+      name: 'strangler_guard_actions_total',
+      help: 'Guard actions by entity, action (rollback, freeze, alert, promote, restore; would_* in dry run) and reason (the gate).',
+      labelNames: ['entity', 'action', 'reason'] as const,
+      registers: r,
+    }),
+    guardGateValue: new Gauge({
+      name: 'strangler_guard_gate_value',
+      help: "A guard gate's last measured value (ms, rate, ratio or depth; NaN when there was none).",
+      labelNames: ['entity', 'gate'] as const,
+      registers: r,
+    }),
+    guardGateState: new Gauge({
+      name: 'strangler_guard_gate_state',
+      help: "1 for a guard gate's last state (pass, fail, inconclusive), 0 for the others.",
+      labelNames: ['entity', 'gate', 'state'] as const,
+      registers: r,
+    }),
     projectionLeader: new Gauge({
       name: 'strangler_projection_leader',
       help: '1 while this process holds the projection lease, else 0.',
