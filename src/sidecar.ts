@@ -27,6 +27,8 @@ import { createProjectionWorkers, runnerOwnerId, type RunnableProjection } from 
 import { createProjectionRoutes } from './admin/projectionRoutes.ts';
 import { createStatusRoutes } from './admin/statusRoutes.ts';
 import { startCanary } from './canary/startCanary.ts';
+import { startReads } from './canary/startReads.ts';
+import type { ReadHandlers } from './reads/types.ts';
 import { startReconciliation } from './reconcile/startReconciliation.ts';
 import type { Readiness } from './admin/adminServer.ts';
 
@@ -54,6 +56,8 @@ export interface SidecarOptions {
   upstreamLogIntervalMs?: number;
   /** Projection modules to run; default: the ones the config's entities name. `false`: run none. */
   projections?: readonly RunnableProjection[] | false;
+  /** Read handlers (entity → route → handler); default none, every read goes to legacy. */
+  readHandlers?: ReadHandlers;
 }
 
 export interface Sidecar {
@@ -232,15 +236,28 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       metrics,
       health: upstreamHealth,
     });
+    const passthrough = createPassthrough({
+      upstream: config.legacy.upstream,
+      agent,
+      timeoutMs: config.legacy.timeoutMs,
+      metrics,
+      health: upstreamHealth,
+    });
+    const readHandlers: ReadHandlers = opts.readHandlers ?? new Map();
+    const canary = await startCanary({ db: store.db, config, logger, metrics, handlers: readHandlers });
+    onClose('canary state', () => canary.stop());
+    const projectionNames = Object.fromEntries(
+      projections.flatMap((p) => ('entity' in p && typeof p.entity === 'string' ? [[p.entity, p.module.name]] : [])),
+    );
+    const reads = await startReads({
+      ...{ config, store, handlers: readHandlers, follower: canary.follower, passthrough, projectionNames, metrics, logger },
+      pendingInSpool: (streamId) => writer.isPending(streamId),
+    });
+    onClose('read path', () => reads.stop());
     const publicServer = createPublicServer({
       routes,
-      passthrough: createPassthrough({
-        upstream: config.legacy.upstream,
-        agent,
-        timeoutMs: config.legacy.timeoutMs,
-        metrics,
-        health: upstreamHealth,
-      }),
+      passthrough,
+      read: reads.handle,
       command: createCommandHandler({
         upstream,
         agent,
@@ -286,16 +303,12 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       owner: projectionWorkers?.owner ?? runnerOwnerId(),
     });
     onClose('projection rebuilds', () => projectionRoutes.stop()); // between batches; the next rebuild resumes
-    const canary = await startCanary({ db: store.db, config, logger, metrics });
-    onClose('canary state', () => canary.stop());
     const statusRoutes = createStatusRoutes({
       canary: (entity) => canary.follower.current(entity),
       readiness,
       store,
       entities: config.entities,
-      projectionNames: Object.fromEntries(
-        projections.flatMap((p) => ('entity' in p && typeof p.entity === 'string' ? [[p.entity, p.module.name]] : [])),
-      ),
+      projectionNames,
       projections: () => projectionRoutes.list(),
       tokens,
       logger,
