@@ -43,6 +43,8 @@ export function hasApplied(checkpoint: Checkpoint, head: Checkpoint): boolean {
 export async function startFreshness(opts: FreshnessOptions): Promise<Freshness> {
   const { store, logger } = opts;
   const wanted = new Set(opts.projections);
+  // No read handler, nothing to follow: no timers, no LISTEN connection.
+  if (wanted.size === 0) return { checkpoint: () => null, lagMs: () => Infinity, stop: async () => undefined };
   const checkpoints = new Map<string, Checkpoint>();
   const lags = new Map<string, number>();
   let epoch: string | null = null;
