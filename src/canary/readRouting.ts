@@ -77,22 +77,30 @@ export function stickyKeyOf(key: StickyKey, req: IncomingMessage, params: Readon
  * it is only hashed). Scans the header without splitting it.
  */
 export function cookieValue(header: string, name: string): string | undefined {
-  let i = 0;
   const n = header.length;
+  let i = 0;
   while (i < n) {
-    while (i < n && (header.charCodeAt(i) === 32 || header.charCodeAt(i) === 9)) i++;
+    while (i < n && isSpace(header.charCodeAt(i))) i++;
     let end = header.indexOf(';', i);
     if (end === -1) end = n;
-    const eq = header.indexOf('=', i);
-    if (eq !== -1 && eq < end && eq - i >= name.length && header.startsWith(name, i) && header.slice(i + name.length, eq).trim() === '') {
-      let value = header.slice(eq + 1, end).trim();
-      if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-      return value === '' ? undefined : value;
+    if (header.startsWith(name, i)) {
+      let eq = i + name.length;
+      while (eq < end && isSpace(header.charCodeAt(eq))) eq++;
+      if (eq < end && header.charCodeAt(eq) === 61 /* = */) {
+        let from = eq + 1;
+        let to = end;
+        while (from < to && isSpace(header.charCodeAt(from))) from++;
+        while (to > from && isSpace(header.charCodeAt(to - 1))) to--;
+        if (to - from >= 2 && header.charCodeAt(from) === 34 && header.charCodeAt(to - 1) === 34) (from++, to--);
+        return to > from ? header.slice(from, to) : undefined;
+      }
     }
     i = end + 1;
   }
   return undefined;
 }
+
+const isSpace = (c: number) => c === 32 || c === 9;
 
 /** A query-string parameter's first value, decoded like URLSearchParams (`+` is a space), or undefined. */
 export function queryValue(url: string, name: string): string | undefined {
@@ -103,15 +111,28 @@ export function queryValue(url: string, name: string): string | undefined {
   while (i < n) {
     let end = url.indexOf('&', i);
     if (end === -1) end = n;
-    const eq = url.indexOf('=', i);
-    const keyEnd = eq !== -1 && eq < end ? eq : end;
-    if (decodePart(url.slice(i, keyEnd)) === name) {
+    let keyEnd = url.indexOf('=', i);
+    if (keyEnd === -1 || keyEnd > end) keyEnd = end;
+    // The key as sent first (no allocation); an encoded key is decoded to compare.
+    const same =
+      keyEnd - i === name.length && url.startsWith(name, i)
+        ? true
+        : hasEscapes(url, i, keyEnd) && decodePart(url.slice(i, keyEnd)) === name;
+    if (same) {
       const value = keyEnd === end ? '' : decodePart(url.slice(keyEnd + 1, end));
       return value === '' ? undefined : value;
     }
     i = end + 1;
   }
   return undefined;
+}
+
+function hasEscapes(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 37 /* % */ || c === 43 /* + */) return true;
+  }
+  return false;
 }
 
 function decodePart(s: string): string {
