@@ -7,6 +7,7 @@ import { createOrdersProjection, orderUpcasters } from '../../examples/legacy-or
 import { changeCanary } from '../../src/canary/stateStore.ts';
 import { bucketOf } from '../../src/canary/stickyRouter.ts';
 import { loadConfig } from '../../src/config/index.ts';
+import { Secret } from '../../src/config/secret.ts';
 import type { Executor } from '../../src/db/executor.ts';
 import { createPgExecutor } from '../../src/db/pgExecutor.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
@@ -26,6 +27,7 @@ import { seededRandom } from '../helpers/seed.ts';
 // list lag, and the read-model database going away mid-run.
 
 const READS = ['GET /orders/:id', 'GET /orders'];
+const OPERATOR = 'reads-operator-token';
 
 // Hand-written handlers over the orders projection's tables (the real ones: src/reads/).
 const itemHandler: ReadHandler = {
@@ -95,6 +97,7 @@ async function startReadSidecar(): Promise<Sidecar> {
   config.eventStore.spool.path = await fsp.mkdtemp(path.join(os.tmpdir(), 'strangler-reads-spool-'));
   spools.push(config.eventStore.spool.path);
   config.canary.sourceHeader = true;
+  config.admin.resolvedTokens = [{ name: 'ops', role: 'operator', secret: new Secret(OPERATOR) }];
   config.entities['orders']!.reads = READS.map((route) => ({ route, handler: 'by-hand.ts', ignore: [] }));
   const sidecar = await startSidecar({
     config,
@@ -206,6 +209,20 @@ describe('canary reads through running sidecars (event store and read model on P
     const r = await get(a, `/orders/${orderIds[0]}`, { 'x-user-id': 'u' });
     expect(r).toMatchObject({ status: 200, source: null, body: { id: orderIds[0] } });
     expect(await reads(a, { source: 'legacy', outcome: 'routed' })).toBe(0);
+  });
+
+  it('the stages accept the entity: every read route has a handler (promote to shadow through the admin API)', async () => {
+    const res = await fetch(`${a.adminUrl}/admin/canary/orders/promote`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'handlers for both read routes' }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ after: { stage: 'shadow' } });
+    await setCanary(a, [a, b], { stage: 'shadow' });
+    const r = await get(b, `/orders/${orderIds[0]}`, { 'x-user-id': 'u' });
+    expect(r).toMatchObject({ status: 200, source: 'legacy', body: { id: orderIds[0] } });
+    expect(await reads(b, { source: 'legacy', outcome: 'routed' })).toBe(1);
   });
 
   it('10/25/50/100 %: the keys whose bucket is below percent × 100 read the model, identically on both sidecars', async () => {
