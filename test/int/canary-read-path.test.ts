@@ -235,6 +235,19 @@ describe('read path on a real server and upstream', () => {
       sources.add(r.headers.get('x-strangler-source')!);
     }
     expect([...sources].sort()).toEqual(['legacy', 'read-model']);
+    // Paused: routing stays at the percent (pause only freezes changes).
+    const sourcesAt = async () => {
+      const out: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const r = await fetch(`${base}/orders/o4`, { headers: { 'x-user-id': `user-${i}` } });
+        await r.arrayBuffer();
+        out.push(r.headers.get('x-strangler-source')!);
+      }
+      return out;
+    };
+    const running = await sourcesAt();
+    state = { ...state, paused: true };
+    expect(await sourcesAt()).toEqual(running);
   });
 
   it('dual_write: straight through, nothing added or counted; passthrough routes untouched', async () => {
