@@ -91,7 +91,10 @@ export function cookieValue(header: string, name: string): string | undefined {
         let to = end;
         while (from < to && isSpace(header.charCodeAt(from))) from++;
         while (to > from && isSpace(header.charCodeAt(to - 1))) to--;
-        if (to - from >= 2 && header.charCodeAt(from) === 34 && header.charCodeAt(to - 1) === 34) (from++, to--);
+        if (to - from >= 2 && header.charCodeAt(from) === 34 && header.charCodeAt(to - 1) === 34) {
+          from++;
+          to--;
+        }
         return to > from ? header.slice(from, to) : undefined;
       }
     }
