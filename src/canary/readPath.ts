@@ -75,9 +75,11 @@ export function createReadPath(opts: ReadPathOptions): (req: IncomingMessage, re
   const shadow = opts.shadow ?? NO_SHADOW;
   const stats = opts.stats ?? NO_READ_STATS;
   const overrideHeader = canary.overrideHeader === false ? null : canary.overrideHeader.toLowerCase();
-  const legacyHeader: PassthroughExtras | undefined = canary.sourceHeader
-    ? Object.freeze({ header: [SOURCE_HEADER, 'legacy'] as const })
-    : undefined;
+  // Every read is a GET with no body: a connection legacy reset before answering is retried once.
+  const legacyExtras: PassthroughExtras = Object.freeze({
+    retryOnReset: true,
+    ...(canary.sourceHeader ? { header: [SOURCE_HEADER, 'legacy'] as const } : {}),
+  });
   const routes = new Map<ReadSpec, RouteInfo>();
   for (const [entity, e] of Object.entries(opts.entities)) {
     for (const spec of e.reads) {
@@ -127,7 +129,7 @@ export function createReadPath(opts: ReadPathOptions): (req: IncomingMessage, re
     readModelSeconds?: number,
   ) => {
     res.once('close', () => record(info, 'legacy', outcome, started, readModelSeconds));
-    let extras = legacyHeader;
+    let extras = legacyExtras;
     if (stage !== null && shadow.wanted(info.entity, info.route, stage)) {
       const tap: LegacyTap = {
         maxBytes: canary.shadow.maxBodyBytes,
@@ -140,7 +142,7 @@ export function createReadPath(opts: ReadPathOptions): (req: IncomingMessage, re
           }
         },
       };
-      extras = legacyHeader ? { header: legacyHeader.header!, tap } : { tap };
+      extras = { ...legacyExtras, tap };
     }
     passthrough(req, res, extras);
   };

@@ -3,10 +3,10 @@ import { parse as parseUrl } from 'node:url';
 import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
 import type { Metrics } from '../metrics/metrics.ts';
 import { endToEndRawHeaders, stripRequestHopByHop } from './hopByHop.ts';
-import { answerUpstreamError } from './upstreamErrors.ts';
+import { answerUpstreamError, classifyUpstreamError } from './upstreamErrors.ts';
 import type { UpstreamHealth } from './upstreamHealth.ts';
 import { REQUEST_ID_HEADER } from './requestId.ts';
-import { EXTRAS, tapAnswer, type PassthroughExtras } from './passthroughTap.ts';
+import { EXTRAS, RETRIED, tapAnswer, type PassthroughExtras } from './passthroughTap.ts';
 
 /** Streams one request to legacy; `extras` (read routes only) add a header and/or tap the answer. */
 export type Passthrough = (req: IncomingMessage, res: ServerResponse, extras?: PassthroughExtras) => void;
@@ -31,6 +31,9 @@ export function createPassthrough(opts: PassthroughOptions): Passthrough {
   const basePath = new URL(opts.upstream).pathname.replace(/\/$/, '');
   const errors: Plugin = (proxyServer) => {
     proxyServer.on('error', (err, req, res) => {
+      // A read (GET, no body) whose pooled connection legacy closed before answering (the
+      // keep-alive race: legacy's idle timeout fired as the socket was reused) is sent once more.
+      if (res instanceof http.ServerResponse && retryOnce(err, res)) return void middleware(req, res);
       opts.health?.failed(err);
       if (res instanceof http.ServerResponse) {
         const id = req.headers[REQUEST_ID_HEADER];
@@ -98,6 +101,13 @@ export function createPassthrough(opts: PassthroughOptions): Passthrough {
     ejectPlugins: true,
     plugins: [errors],
   });
+  const retryOnce = (err: NodeJS.ErrnoException, res: ServerResponse): boolean => {
+    const r = res as { [EXTRAS]?: PassthroughExtras; [RETRIED]?: true };
+    if (!r[EXTRAS]?.retryOnReset || r[RETRIED] || res.headersSent) return false;
+    if (classifyUpstreamError(err).reason !== 'connection_reset') return false;
+    r[RETRIED] = true;
+    return true;
+  };
   return (req, res, extras) => {
     if (extras) (res as { [EXTRAS]?: PassthroughExtras })[EXTRAS] = extras;
     stripRequestHopByHop(req.headers);

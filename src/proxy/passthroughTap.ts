@@ -3,6 +3,8 @@ import type { LegacyAnswer } from '../canary/shadowTypes.ts';
 
 /** Where the read path leaves its extras on the response for the passthrough's proxyRes. */
 export const EXTRAS = Symbol('strangler.passthroughExtras');
+/** Set on a response whose request was sent a second time (retryOnReset). */
+export const RETRIED = Symbol('strangler.passthroughRetried');
 
 export interface LegacyTap {
   /** Larger answers are not kept: `done(null, 'too_large')`. */
@@ -19,6 +21,11 @@ export interface PassthroughExtras {
   /** One more answer header, e.g. `['X-Strangler-Source', 'legacy']`. */
   header?: readonly [string, string];
   tap?: LegacyTap;
+  /**
+   * Body-less reads only: when legacy closes the connection before any answer (a pooled
+   * socket it had just timed out), send the request once more instead of answering 502.
+   */
+  retryOnReset?: boolean;
 }
 
 /**

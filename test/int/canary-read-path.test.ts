@@ -26,6 +26,7 @@ let upstream: http.Server;
 let upstreamUrl: string;
 let legacyCalls = 0;
 let bigBody: Buffer;
+const resetOnce = new Set<string>();
 
 let server: http.Server;
 let base: string;
@@ -79,6 +80,12 @@ beforeAll(async () => {
         setTimeout(next, 1);
       };
       return next();
+    }
+    if (req.url?.startsWith('/orders/reset-') && !resetOnce.has(req.url)) {
+      // Legacy closes the connection without answering (as when its keep-alive timeout fires
+      // on a socket the proxy is reusing): once per path.
+      resetOnce.add(req.url);
+      return void req.socket.destroy();
     }
     const missing = req.url?.startsWith('/orders/missing');
     const body = JSON.stringify(missing ? { error: 'not_found', message: 'Order missing not found' } : { from: 'legacy', url: req.url });
@@ -248,6 +255,14 @@ describe('read path on a real server and upstream', () => {
     const running = await sourcesAt();
     state = { ...state, paused: true };
     expect(await sourcesAt()).toEqual(running);
+  });
+
+  it('a read whose connection legacy closes before answering is sent once more; the client gets the answer', async () => {
+    const res = await fetch(`${base}/orders/reset-1`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ from: 'legacy', url: '/orders/reset-1' });
+    expect(legacyCalls).toBe(2);
+    expect(await reads({ source: 'legacy', outcome: 'routed' })).toBeGreaterThan(0);
   });
 
   it('dual_write: straight through, nothing added or counted; passthrough routes untouched', async () => {
