@@ -26,10 +26,11 @@ import { loadProjections } from './projections/registry.ts';
 import { createProjectionWorkers, runnerOwnerId, type RunnableProjection } from './projections/runner/workers.ts';
 import { createProjectionRoutes } from './admin/projectionRoutes.ts';
 import { createStatusRoutes } from './admin/statusRoutes.ts';
-import { startCanary, type CanaryControl } from './canary/startCanary.ts';
-import { startShadow } from './canary/shadow/startShadow.ts';
+import type { ReadHandlers } from './reads/types.ts';
+import type { CanaryControl } from './canary/startCanary.ts';
+import type { StartGuardOptions } from './guard/startGuard.ts';
+import { startReadSide } from './canary/startReadSide.ts';
 import { startReconciliation } from './reconcile/startReconciliation.ts';
-import { startGuard, type StartGuardOptions } from './guard/startGuard.ts';
 import type { Readiness } from './admin/adminServer.ts';
 
 export interface SidecarOptions {
@@ -58,6 +59,8 @@ export interface SidecarOptions {
   projections?: readonly RunnableProjection[] | false;
   /** Test-only guard settings (a shorter stable period, the webhook's backoff, the replica id). */
   guard?: Pick<StartGuardOptions, 'stableMs' | 'webhookBackoffMs' | 'replica'>;
+  /** Read handlers (entity → route → handler); default none, every read goes to legacy. */
+  readHandlers?: ReadHandlers;
 }
 
 export interface Sidecar {
@@ -67,7 +70,7 @@ export interface Sidecar {
   metrics: Metrics;
   /** The canary state as this replica follows it, and in-process changes (the demo's start). */
   canary: { current: CanaryControl['follower']['current']; change: CanaryControl['change'] };
-  guard: ReturnType<typeof startGuard>;
+  guard: Awaited<ReturnType<typeof startReadSide>>['guard'];
   /** Graceful stop: stop accepting, finish requests in flight, drain loops, close pools. Idempotent. */
   stop(): Promise<void>;
 }
@@ -239,15 +242,21 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       metrics,
       health: upstreamHealth,
     });
+    const passthrough = createPassthrough({
+      upstream: config.legacy.upstream,
+      agent,
+      timeoutMs: config.legacy.timeoutMs,
+      metrics,
+      health: upstreamHealth,
+    });
+    const { canary, guard, shadow, reads, projectionNames } = await startReadSide({
+      ...{ config, store, handlers: opts.readHandlers ?? new Map(), projections, spool, agent, passthrough, metrics, logger, onClose },
+      ...{ pendingInSpool: (streamId: string) => writer.isPending(streamId), ...(opts.guard ? { guard: opts.guard } : {}) },
+    });
     const publicServer = createPublicServer({
       routes,
-      passthrough: createPassthrough({
-        upstream: config.legacy.upstream,
-        agent,
-        timeoutMs: config.legacy.timeoutMs,
-        metrics,
-        health: upstreamHealth,
-      }),
+      passthrough,
+      read: reads.handle,
       command: createCommandHandler({
         upstream,
         agent,
@@ -293,21 +302,12 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       owner: projectionWorkers?.owner ?? runnerOwnerId(),
     });
     onClose('projection rebuilds', () => projectionRoutes.stop()); // between batches; the next rebuild resumes
-    const canary = await startCanary({ db: store.db, config, logger, metrics });
-    onClose('canary state', () => canary.stop());
-    const guard = startGuard({ ...opts.guard, store, config, logger, metrics, projections, canary, spool });
-    onClose('guard', () => guard.stop());
-    // Read handlers: none loaded yet (src/reads/ lands them); the read path calls shadow.shadow.
-    const shadow = startShadow({ config, handlers: new Map(), db: store.db, agent, metrics, logger, stats: guard.stats });
-    onClose('shadow comparisons', () => shadow.shadow.stop()); // before the event store and the agent close
     const statusRoutes = createStatusRoutes({
       canary: (entity) => canary.follower.current(entity),
       readiness,
       store,
       entities: config.entities,
-      projectionNames: Object.fromEntries(
-        projections.flatMap((p) => ('entity' in p && typeof p.entity === 'string' ? [[p.entity, p.module.name]] : [])),
-      ),
+      projectionNames,
       projections: () => projectionRoutes.list(),
       tokens,
       logger,

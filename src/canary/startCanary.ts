@@ -6,6 +6,8 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { followCanary, type CanaryFollower } from './follow.ts';
 import { STAGES, type EntityReadiness } from './stages.ts';
 import { changeCanary, type ChangeRequest, type ChangeResult } from './stateStore.ts';
+import type { ReadHandlers } from '../reads/types.ts';
+import { handledRoutes } from './startReads.ts';
 
 export interface CanaryControl {
   follower: CanaryFollower;
@@ -18,10 +20,16 @@ export interface CanaryControl {
 
 /**
  * The canary's control plane in a sidecar: this replica's copy of every entity's state
- * (metrics follow it) and the admin routes that change it. Read handlers are not built
- * yet, so no read route has one: every stage past dual_write is refused with that reason.
+ * (metrics follow it) and the admin routes that change it. A stage past dual_write is
+ * refused while a read route of the entity has no handler here.
  */
-export async function startCanary(opts: { db: Executor; config: Config; logger: Logger; metrics: Metrics }): Promise<CanaryControl> {
+export async function startCanary(opts: {
+  db: Executor;
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  handlers?: ReadHandlers;
+}): Promise<CanaryControl> {
   const { config, metrics } = opts;
   const entities = Object.keys(config.entities);
   const follower = await followCanary(opts.db, {
@@ -34,7 +42,7 @@ export async function startCanary(opts: { db: Executor; config: Config; logger: 
   });
   const readiness = (entity: string): EntityReadiness => ({
     reads: (config.entities[entity]?.reads ?? []).map((r) => r.route),
-    handled: [],
+    handled: opts.handlers ? handledRoutes(opts.handlers, entity) : [],
   });
   const router = createCanaryRouter({
     db: opts.db,

@@ -116,6 +116,8 @@ export function createEventWriter(opts: EventWriterOptions) {
     },
     /** Streams with spooled entries not yet drained (for tests and /readyz). */
     pendingStreams: () => pending.size,
+    /** Whether the stream has spooled entries not yet in the store (its reads go to legacy). */
+    isPending: (streamId: string) => pending.has(streamId),
     async write(
       entity: string,
       streamId: string,

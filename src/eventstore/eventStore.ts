@@ -16,7 +16,7 @@ import {
   type ReadAllOptions,
   type ReadAllResult,
 } from './readAll.ts';
-import { readStream, streamVersion } from './readStream.ts';
+import { readStream, streamHead, streamVersion } from './readStream.ts';
 import type { AppendResult, Checkpoint, ExpectedState, NewEvent, RecordedEvent } from './types.ts';
 
 /**
@@ -36,6 +36,8 @@ export interface EventStore {
   /** The next window of the global log; `streamPrefixes` returns only those streams' events (readAll.ts). */
   readAll(opts: ReadAllOptions): Promise<ReadAllResult>;
   streamVersion(streamId: string): Promise<number | null>;
+  /** The checkpoint of the stream's latest event, or null when it has none (compare with a reader's checkpoint). */
+  streamHead(streamId: string): Promise<Checkpoint | null>;
   headPosition(): Promise<number>;
   invisibleCommittedCount(): Promise<number>;
   /** Events ordered after a checkpoint, visible or not yet (a reader's lag in events). */
@@ -68,6 +70,7 @@ export function createEventStore(
     readStream: (streamId, opts) => readStream(db, streamId, opts),
     readAll: (opts) => readAll(db, opts),
     streamVersion: (streamId) => streamVersion(db, streamId),
+    streamHead: (streamId) => streamHead(db, streamId),
     headPosition: () => headPosition(db),
     invisibleCommittedCount: () => invisibleCommittedCount(db),
     countAfter: (after) => countAfter(db, after),

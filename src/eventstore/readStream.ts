@@ -1,6 +1,6 @@
 import type { Executor } from '../db/executor.ts';
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './rows.ts';
-import type { RecordedEvent } from './types.ts';
+import type { Checkpoint, RecordedEvent } from './types.ts';
 
 /** Events of one stream with version > fromVersion (default 0 = from the start), in version order. */
 export async function readStream(
@@ -21,4 +21,20 @@ export async function readStream(
 export async function streamVersion(db: Executor, streamId: string): Promise<number | null> {
   const { rows } = await db.query<{ version: string }>('SELECT version FROM strangler_streams WHERE stream_id = $1', [streamId]);
   return rows[0] ? Number(rows[0].version) : null;
+}
+
+/**
+ * Where the stream's latest event stands in the global order (transaction_id, position), or
+ * null for a stream with no event. A reader whose checkpoint is at or past it has applied
+ * every event of the stream (the read path's read-your-writes check). One index probe on
+ * (stream_id, stream_version).
+ */
+export async function streamHead(db: Executor, streamId: string): Promise<Checkpoint | null> {
+  const { rows } = await db.query<{ tx: string; pos: string }>(
+    `SELECT transaction_id::text AS tx, global_position AS pos FROM strangler_events
+      WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1`,
+    [streamId],
+  );
+  const row = rows[0];
+  return row ? { transactionId: row.tx, position: Number(row.pos) } : null;
 }

@@ -3,9 +3,13 @@ import { parse as parseUrl } from 'node:url';
 import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
 import type { Metrics } from '../metrics/metrics.ts';
 import { endToEndRawHeaders, stripRequestHopByHop } from './hopByHop.ts';
-import { answerUpstreamError } from './upstreamErrors.ts';
+import { answerUpstreamError, classifyUpstreamError } from './upstreamErrors.ts';
 import type { UpstreamHealth } from './upstreamHealth.ts';
 import { REQUEST_ID_HEADER } from './requestId.ts';
+import { EXTRAS, RETRIED, tapAnswer, type PassthroughExtras } from './passthroughTap.ts';
+
+/** Streams one request to legacy; `extras` (read routes only) add a header and/or tap the answer. */
+export type Passthrough = (req: IncomingMessage, res: ServerResponse, extras?: PassthroughExtras) => void;
 
 export interface PassthroughOptions {
   upstream: string;
@@ -23,10 +27,13 @@ export interface PassthroughOptions {
  * plugin and listener here runs on each request, and this path is the one the table in
  * DESIGN.md measures. Header names keep their case both ways, as on the command path.
  */
-export function createPassthrough(opts: PassthroughOptions): (req: IncomingMessage, res: ServerResponse) => void {
+export function createPassthrough(opts: PassthroughOptions): Passthrough {
   const basePath = new URL(opts.upstream).pathname.replace(/\/$/, '');
   const errors: Plugin = (proxyServer) => {
     proxyServer.on('error', (err, req, res) => {
+      // A read (GET, no body) whose pooled connection legacy closed before answering (the
+      // keep-alive race: legacy's idle timeout fired as the socket was reused) is sent once more.
+      if (res instanceof http.ServerResponse && retryOnce(err, res)) return void middleware(req, res);
       opts.health?.failed(err);
       if (res instanceof http.ServerResponse) {
         const id = req.headers[REQUEST_ID_HEADER];
@@ -52,8 +59,12 @@ export function createPassthrough(opts: PassthroughOptions): (req: IncomingMessa
         proxyRes.resume(); // the client is gone (or was answered): drain legacy's answer
         return;
       }
-      res.writeHead(proxyRes.statusCode ?? 502, proxyRes.statusMessage, endToEndRawHeaders(proxyRes.rawHeaders));
+      const extras = (res as { [EXTRAS]?: PassthroughExtras })[EXTRAS];
+      const headers = endToEndRawHeaders(proxyRes.rawHeaders);
+      if (extras?.header) headers.push(extras.header[0], extras.header[1]);
+      res.writeHead(proxyRes.statusCode ?? 502, proxyRes.statusMessage, headers);
       proxyRes.pipe(res);
+      if (extras?.tap) tapAnswer(proxyRes, res, extras.tap);
     });
     // Idle timeout on the upstream request, failed with a code of our own so the answer is
     // 504 (http-proxy's proxyTimeout surfaces as a bare "socket hang up", like a crash).
@@ -90,7 +101,15 @@ export function createPassthrough(opts: PassthroughOptions): (req: IncomingMessa
     ejectPlugins: true,
     plugins: [errors],
   });
-  return (req, res) => {
+  const retryOnce = (err: NodeJS.ErrnoException, res: ServerResponse): boolean => {
+    const r = res as { [EXTRAS]?: PassthroughExtras; [RETRIED]?: true };
+    if (!r[EXTRAS]?.retryOnReset || r[RETRIED] || res.headersSent) return false;
+    if (classifyUpstreamError(err).reason !== 'connection_reset') return false;
+    r[RETRIED] = true;
+    return true;
+  };
+  return (req, res, extras) => {
+    if (extras) (res as { [EXTRAS]?: PassthroughExtras })[EXTRAS] = extras;
     stripRequestHopByHop(req.headers);
     void middleware(req, res);
   };

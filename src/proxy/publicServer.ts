@@ -3,13 +3,15 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { createCommandHandler } from './commandHandler.ts';
 import { ensureRequestId } from './requestId.ts';
-import type { RouteTable } from './routeTable.ts';
+import type { Classified, RouteTable } from './routeTable.ts';
 import type { UpgradeHandler } from './upgrade.ts';
 
 export interface PublicServerOptions {
   routes: RouteTable;
   passthrough: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   command: ReturnType<typeof createCommandHandler>;
+  /** Reads of the entities' read routes (src/canary/readPath.ts); default: the passthrough. */
+  read?: (req: http.IncomingMessage, res: http.ServerResponse, route: Extract<Classified, { kind: 'read' }>) => void;
   upgrade: UpgradeHandler;
   /** `server.maxHeaderBytes`: the largest request head accepted (431 above it). */
   maxHeaderBytes: number;
@@ -19,18 +21,25 @@ export interface PublicServerOptions {
 
 /**
  * The public port: a plain node:http server. Each request is classified once by the
- * compiled route table; passthrough (and, until the canary arrives, reads) streams to
- * legacy with nothing else on the path.
+ * compiled route table; passthrough streams to legacy with nothing else on the path, and
+ * reads go to the read path (legacy or the read model, by the entity's canary stage).
  */
 export function createPublicServer(opts: PublicServerOptions): http.Server {
   const passthroughCount = opts.metrics?.requests.labels({ kind: 'passthrough', status_class: 'any' });
   const readCount = opts.metrics?.requests.labels({ kind: 'read', status_class: 'any' });
   const server = http.createServer({ maxHeaderSize: opts.maxHeaderBytes }, (req, res) => {
     const route = opts.routes.classify(req.method, req.url);
-    if (route.kind !== 'command') {
+    if (route.kind === 'passthrough') {
       ensureRequestId(req);
-      (route.kind === 'read' ? readCount : passthroughCount)?.inc();
+      passthroughCount?.inc();
       opts.passthrough(req, res);
+      return;
+    }
+    if (route.kind === 'read') {
+      ensureRequestId(req);
+      readCount?.inc();
+      if (opts.read) opts.read(req, res, route);
+      else opts.passthrough(req, res);
       return;
     }
     const requestId = ensureRequestId(req);

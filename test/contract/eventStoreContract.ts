@@ -205,6 +205,17 @@ export function describeEventStoreContract(backend: string, open: () => Promise<
       expect(cp.position).toBe(head); // the trailing events of the other stream were passed too
     });
 
+    it("streamHead is the checkpoint (transaction id, position) of the stream's latest event; null without one", async () => {
+      const s = stream();
+      expect(await store.streamHead(s)).toBeNull();
+      await store.append(s, [ev('A'), ev('B')]);
+      await store.append(stream(), [ev('Other')]);
+      const head = await store.streamHead(s);
+      const events = await store.readStream(s);
+      const last = events[events.length - 1]!;
+      expect(head).toEqual({ transactionId: last.transactionId, position: last.position });
+    });
+
     it('stored events cannot be updated or deleted', async () => {
       const s = stream();
       await store.append(s, [ev('A')]);
