@@ -129,10 +129,17 @@ export const querySchema = z.strictObject(
     /** List order, legacy's: `[created_at, id]` or `["created_at desc", id]`. */
     order: z
       .array(
-        matching(ORDER_TERM, 'a column name, optionally followed by asc or desc, like "created_at desc"').transform((term) => {
-          const m = ORDER_TERM.exec(term)!;
-          return { column: m[1]!, desc: (m[2] ?? '').toLowerCase() === 'desc' };
-        }),
+        z.union(
+          [
+            matching(ORDER_TERM, 'a column name, optionally followed by asc or desc, like "created_at desc"').transform((term) => {
+              const m = ORDER_TERM.exec(term)!;
+              return { column: m[1]!, desc: (m[2] ?? '').toLowerCase() === 'desc' };
+            }),
+            // What the effective config prints (`strangler config print`), read back.
+            z.strictObject({ column: sqlIdentifier(), desc: z.boolean().default(false) }),
+          ],
+          expected('a column name, optionally followed by asc or desc, like "created_at desc"'),
+        ),
         expected('a list of columns like [created_at, id]'),
       )
       .default([]),
