@@ -62,7 +62,7 @@ export interface QueryField {
 
 const filterSchema = z.union(
   [
-    sqlIdentifier().transform((column) => ({ column }) as { column: string; pattern?: string }),
+    sqlIdentifier().transform((column): { column: string; pattern?: string | undefined } => ({ column })),
     z.strictObject(
       {
         column: sqlIdentifier(),
@@ -107,7 +107,7 @@ export const querySchema = z.strictObject(
     key: z
       .union(
         [
-          sqlIdentifier().transform((column) => ({ column }) as { column: string; param?: string }),
+          sqlIdentifier().transform((column): { column: string; param?: string | undefined } => ({ column })),
           z.strictObject(
             { column: sqlIdentifier(), param: matching(PARAM_NAME, 'a route parameter name like id').optional() },
             expected('a mapping like { column: id, param: id }'),
