@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { expected, matching, oneOf, sqlIdentifier, text } from './fields.ts';
 import { splitRoute } from './routes.ts';
+import { whereCondition } from './whereSchema.ts';
 
 /**
  * A declarative read (`reads[].query`): one read-model table answering a GET the way legacy
@@ -49,9 +50,15 @@ const fieldSchema = z.union(
       },
       expected('a column name, or a mapping like { column: total_amount, type: decimal, scale: 2 }'),
     ),
+    /** A value legacy always sends (`following: { value: false }`). */
+    z.strictObject({ value: z.json(expected('a JSON value')) }, expected('a mapping like { value: false }')),
   ],
-  expected('a column name, or a mapping like { column: total_amount, type: decimal, scale: 2 }'),
+  expected('a column name, or a mapping like { column: total_amount, type: decimal, scale: 2 } or { value: false }'),
 );
+/** A constant field of the answer. */
+export interface ConstField {
+  value: z.core.util.JSONType;
+}
 export interface QueryField {
   column: string;
   type: FieldType;
@@ -155,6 +162,10 @@ export const querySchema = z.strictObject(
         expected('a mapping like { status: 404, body: { error: not_found, message: "Order {id} not found" } }'),
       )
       .prefault({}),
+    /** Rows the read never answers with, e.g. soft-deleted ones: { record_status: { not: deleted } } (forms of reconcile.where). */
+    where: z
+      .record(sqlIdentifier(), whereCondition, expected('a mapping of column → condition, like { record_status: { not: deleted } }'))
+      .optional(),
     /** Default `application/json; charset=utf-8`. */
     contentType: text('a content type like "application/json; charset=utf-8"').optional(),
   },
@@ -173,6 +184,7 @@ export function queryProblems(route: string, q: QuerySpec): Issue[] {
   if (!q.fields || Object.keys(q.fields).length === 0)
     out.push({ path: ['fields'], message: 'required: the JSON fields of the answer, e.g. fields: { id: id, customerId: customer_id }' });
   for (const [name, f] of Object.entries(q.fields ?? {})) {
+    if ('value' in f) continue;
     if (f.type !== 'decimal' && (f.scale !== undefined || f.as !== undefined))
       out.push({ path: ['fields', name], message: `scale and as apply to type: decimal (this field is ${f.type})` });
     if (f.type !== 'timestamp' && f.digits !== undefined)

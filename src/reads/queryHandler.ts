@@ -1,5 +1,6 @@
 import type { QuerySpec } from '../config/querySchema.ts';
 import type { Executor } from '../db/executor.ts';
+import { whereConditions } from '../reconcile/engine/sideFilter.ts';
 import { ident } from '../projections/modules/sql.ts';
 import { makeQueryPlan, tableColumns, type QueryPlan } from './queryPlan.ts';
 import { JSON_CONTENT_TYPE, PASS_TO_LEGACY, type ReadAnswer, type ReadHandler, type ReadRequest } from './types.ts';
@@ -42,17 +43,12 @@ export function createQueryHandler(route: string, q: QuerySpec, where: string): 
     return planned;
   };
 
-  const toObject = (p: QueryPlan, row: Record<string, unknown>) => {
-    const out: Record<string, unknown> = {};
-    Object.keys(q.fields ?? {}).forEach((name, i) => {
-      const v = row[`f${i}`];
-      out[name] = v === null || v === undefined ? null : p.convert[i]!(String(v));
-    });
-    return out;
-  };
   const wrap = (value: unknown, extra: Record<string, unknown> = {}) =>
     q.envelope === undefined ? value : { [q.envelope]: value, ...extra };
   const answer = (status: number, body: unknown): ReadAnswer => ({ status, body, contentType });
+
+  /** The `where` conditions, their values appended to params. */
+  const fixed = (params: unknown[]) => whereConditions({ dialect: 'postgres', where: q.where }, () => `$${params.length}`, params);
 
   /** A request value: route parameter first, else the query string; `pass` when given twice. */
   const value = (req: ReadRequest, name: string): string | undefined | ReadAnswer => {
@@ -80,15 +76,17 @@ export function createQueryHandler(route: string, q: QuerySpec, where: string): 
     const param = key.param ?? Object.keys(req.params)[0] ?? '';
     const id = req.params[param];
     if (id === undefined) return PASS_TO_LEGACY;
-    const { rows } = await db.query(`SELECT ${p.select} FROM ${p.from} WHERE ${ident(key.column)} = $1 LIMIT 1`, [id]);
+    const params: unknown[] = [id];
+    const conditions = [`${ident(key.column)} = $1`, ...fixed(params)];
+    const { rows } = await db.query(`SELECT ${p.select} FROM ${p.from} WHERE ${conditions.join(' AND ')} LIMIT 1`, params);
     const row = rows[0];
     if (!row) return answer(q.notFound.status, substitute(q.notFound.body, req.params));
-    return answer(200, wrap(toObject(p, row)));
+    return answer(200, wrap(p.toObject(row)));
   }
 
   async function list(req: ReadRequest, db: Executor, signal: AbortSignal): Promise<ReadAnswer> {
     const params: unknown[] = [];
-    const conditions: string[] = [];
+    const conditions = fixed(params);
     for (const f of filters) {
       const v = value(req, f.param);
       if (v === undefined) continue;
@@ -101,18 +99,19 @@ export function createQueryHandler(route: string, q: QuerySpec, where: string): 
     const offset = page(req, q.offset);
     if (limit === undefined || offset === undefined) return PASS_TO_LEGACY;
     const p = await plan(db);
+    const filterParams = params.length;
     const where = conditions.length ? ` WHERE ${conditions.join(' AND ')}` : '';
     const counted = q.count !== undefined;
     let sql = `SELECT ${p.select}${counted ? ', count(*) OVER () AS total' : ''} FROM ${p.from}${where} ORDER BY ${orderBy}`;
     if (limit !== null) sql += ` LIMIT ${push(params, limit)}`;
     if (offset !== null && offset > 0) sql += ` OFFSET ${push(params, offset)}`;
     const { rows } = await db.query(sql, params);
-    const items = rows.map((r) => toObject(p, r));
+    const items = rows.map((r) => p.toObject(r));
     if (!counted) return answer(200, wrap(items));
     let total = rows.length ? Number(rows[0]!['total']) : 0;
     // An empty page past the end still reports how many rows match.
     if (!rows.length && offset && !signal.aborted) {
-      const n = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${p.from}${where}`, params.slice(0, conditions.length));
+      const n = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${p.from}${where}`, params.slice(0, filterParams));
       total = Number(n.rows[0]?.n ?? 0);
     }
     return answer(200, wrap(items, { [q.count!]: total }));

@@ -1,4 +1,4 @@
-import type { QueryField, QuerySpec } from '../config/querySchema.ts';
+import type { ConstField, QueryField, QuerySpec } from '../config/querySchema.ts';
 import type { Executor } from '../db/executor.ts';
 import { StranglerError } from '../errors/StranglerError.ts';
 import { ident, tableIdent } from '../projections/modules/sql.ts';
@@ -11,11 +11,11 @@ import { ident, tableIdent } from '../projections/modules/sql.ts';
  */
 
 export interface QueryPlan {
-  /** `SELECT <fields> FROM <table>`, each field aliased f0, f1, … in `fields` order. */
+  /** `SELECT <fields> FROM <table>`: each column field aliased f0, f1, … */
   select: string;
   from: string;
-  /** Text of a field's value (SQL already formatted it) → the JSON value legacy sends. */
-  convert: ((text: string) => unknown)[];
+  /** A row of the select → the JSON object legacy sends, its fields in `fields` order. */
+  toObject(row: Record<string, unknown>): Record<string, unknown>;
 }
 
 /** Column name → data_type of a read-model table; empty when the table does not exist. */
@@ -82,7 +82,8 @@ export async function makeQueryPlan(db: Executor, q: QuerySpec, where: string): 
       'read_model_missing',
       `${where}.${path}: the read-model table "${q.table}" has no column "${column}" (it has ${[...columns.keys()].sort().join(', ')})`,
     );
-  const fields = Object.entries(q.fields ?? {});
+  const all = Object.entries(q.fields ?? {}) as [string, QueryField | ConstField][];
+  const fields = all.filter((e): e is [string, QueryField] => !('value' in e[1]));
   for (const [name, f] of fields) {
     const type = columns.get(f.column);
     if (type === undefined) throw missing(`fields.${name}`, f.column);
@@ -95,9 +96,26 @@ export async function makeQueryPlan(db: Executor, q: QuerySpec, where: string): 
   if (q.key && !columns.has(q.key.column)) throw missing('key', q.key.column);
   for (const [param, f] of Object.entries(q.filters)) if (!columns.has(f.column)) throw missing(`filters.${param}`, f.column);
   for (const [i, o] of q.order.entries()) if (!columns.has(o.column)) throw missing(`order[${i}]`, o.column);
+  for (const column of Object.keys(q.where ?? {})) if (!columns.has(column)) throw missing(`where.${column}`, column);
+  // Per answer field: a constant, or the alias of its column and how its text becomes JSON.
+  const parts = all.map(([name, f]) => {
+    if ('value' in f) return { name, value: f.value };
+    const i = fields.findIndex(([n]) => n === name);
+    return { name, alias: `f${i}`, convert: converter(f) };
+  });
   return {
-    select: fields.map(([, f], i) => `${fieldExpr(f, columns.get(f.column)!)} AS f${i}`).join(', '),
+    select: fields.map(([, f], i) => `${fieldExpr(f, columns.get(f.column)!)} AS f${i}`).join(', ') || 'NULL AS f0',
     from: tableIdent(q.table),
-    convert: fields.map(([, f]) => converter(f)),
+    toObject(row) {
+      const out: Record<string, unknown> = {};
+      for (const p of parts) {
+        if (p.alias === undefined) out[p.name] = p.value;
+        else {
+          const v = row[p.alias];
+          out[p.name] = v === null || v === undefined ? null : p.convert(String(v));
+        }
+      }
+      return out;
+    },
   };
 }

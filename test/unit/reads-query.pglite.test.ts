@@ -20,6 +20,7 @@ entities:
         query:
           table: rm.things
           key: { column: slug, param: slug }
+          where: { grp: { not: g2 } }   # rows of g2 are never answered
           envelope: thing
           fields:
             slug: slug
@@ -36,6 +37,7 @@ entities:
             atS: { column: at, type: timestamp, digits: 0 }
             local: { column: local, type: timestamp, digits: 6 }
             note: note
+            kind: { value: { of: [thing] } }
           notFound: { status: 410, body: { errors: { slug: ["{slug} is gone"] }, code: 7 } }
       - route: "GET /groups/:group/things"
         query:
@@ -94,7 +96,7 @@ describe('declarative item read', () => {
     expect(JSON.stringify(a.body)).toBe(
       '{"thing":{"slug":"a","n":5,"big":9007199254740991,"price":"12.50","priceNumber":12.5,"raw":"12.500","ratio":0.1,"flag":true,' +
         '"doc":{"a":"x","b":[1,{"c":null}]},"at":"2024-03-02T01:01:07.000010Z","atMs":"2024-03-02T01:01:07.000Z","atS":"2024-03-02T01:01:07Z",' +
-        '"local":"2024-03-02T01:01:07.123456Z","note":"hi"}}',
+        '"local":"2024-03-02T01:01:07.123456Z","note":"hi","kind":{"of":["thing"]}}}',
     );
     const b = await ask('GET /things/:slug', '/things/b', { slug: 'b' });
     expect(b.body).toMatchObject({
@@ -182,6 +184,9 @@ entities:
     }).entities;
 
   it('a column it lacks stops start-up, naming the field and the columns it has', async () => {
+    await expect(loadReadHandlers(spec('{ slug: slug }, where: { status: x }'), { db })).rejects.toThrow(
+      'entities.things.reads[0].query.where.status: the read-model table "rm.things" has no column "status"',
+    );
     await expect(loadReadHandlers(spec('{ slug: slug, price: { column: prize, type: decimal } }'), { db })).rejects.toThrow(
       'entities.things.reads[0].query.fields.price: the read-model table "rm.things" has no column "prize" (it has at, big, doc, flag, grp, local, n, note, price, ratio, slug, tag)',
     );
