@@ -1,4 +1,5 @@
 import type { QuerySpec } from '../config/querySchema.ts';
+import { splitRoute } from '../config/routes.ts';
 import type { Executor } from '../db/executor.ts';
 import { whereConditions } from '../reconcile/engine/sideFilter.ts';
 import { ident } from '../projections/modules/sql.ts';
@@ -32,6 +33,8 @@ export function createQueryHandler(route: string, q: QuerySpec, where: string): 
     column: f.column,
     pattern: f.pattern === undefined ? undefined : new RegExp(f.pattern),
   }));
+  // The config check made sure the route has this parameter (or exactly one).
+  const keyParam = q.key?.param ?? splitRoute(route).params[0] ?? '';
   const orderBy = q.order.map((o) => `${ident(o.column)}${o.desc ? ' DESC' : ''}`).join(', ');
   // The plan is made on first use and kept; a failure (no table yet) is retried next time.
   let planned: Promise<QueryPlan> | null = null;
@@ -73,8 +76,7 @@ export function createQueryHandler(route: string, q: QuerySpec, where: string): 
   async function item(req: ReadRequest, db: Executor): Promise<ReadAnswer> {
     const p = await plan(db);
     const key = q.key!;
-    const param = key.param ?? Object.keys(req.params)[0] ?? '';
-    const id = req.params[param];
+    const id = req.params[keyParam];
     if (id === undefined) return PASS_TO_LEGACY;
     const params: unknown[] = [id];
     const conditions = [`${ident(key.column)} = $1`, ...fixed(params)];
