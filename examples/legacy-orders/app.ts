@@ -21,7 +21,7 @@ import {
   type OrderRow,
 } from './repository.ts';
 import { systemClock, toDbTimestamp, type Clock } from './time.ts';
-import { canTransition, parseCreateOrder, parseIdentifier, parseItem, parsePatchOrder, totalCents } from './validation.ts';
+import { canTransition, parseCreateOrder, parseIdentifier, parseItem, parsePage, parsePatchOrder, totalCents } from './validation.ts';
 
 export interface LegacyOrdersOptions {
   /** The legacy database (MySQL/MariaDB, PostgreSQL or PGlite), already migrated. The caller owns it. */
@@ -101,7 +101,8 @@ export function createLegacyOrdersApp(opts: LegacyOrdersOptions): express.Expres
   app.get('/orders', async (req, res) => {
     const raw = req.query.customerId;
     const customerId = raw === undefined ? undefined : parseIdentifier(raw, 'customerId');
-    const rows = await listOrderRows(db, customerId);
+    const page = parsePage(req.query.limit, req.query.offset);
+    const rows = await listOrderRows(db, customerId, page);
     res.json(rows.map(toSummaryJson));
   });
 

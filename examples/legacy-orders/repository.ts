@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Executor, QueryResult } from 'strangler-sidecar';
 import { centsFromDb, formatCents } from './money.ts';
 import { isoFromDb } from './time.ts';
-import type { OrderStatus } from './validation.ts';
+import type { OrderStatus, Page } from './validation.ts';
 
 /** The order as the HTTP API shows it. Amounts are strings with 2 decimals, times ISO UTC with microseconds. */
 export interface OrderJson {
@@ -109,11 +109,18 @@ export async function findOrder(db: Executor, id: string): Promise<OrderJson | u
   return toOrderJson(row, await findItemRows(db, id));
 }
 
-export async function listOrderRows(db: Executor, customerId: string | undefined): Promise<OrderRow[]> {
-  const { rows } =
-    customerId === undefined
-      ? await sql<OrderRow>(db, `SELECT ${ORDER_COLUMNS} FROM orders ORDER BY created_at, id`)
-      : await sql<OrderRow>(db, `SELECT ${ORDER_COLUMNS} FROM orders WHERE customer_id = $1 ORDER BY created_at, id`, [customerId]);
+export async function listOrderRows(db: Executor, customerId: string | undefined, page: Page = { offset: 0 }): Promise<OrderRow[]> {
+  const params: unknown[] = customerId === undefined ? [] : [customerId];
+  let text = `SELECT ${ORDER_COLUMNS} FROM orders${customerId === undefined ? '' : ' WHERE customer_id = $1'} ORDER BY created_at, id`;
+  // MySQL has no OFFSET without LIMIT: "all rows" is its largest LIMIT.
+  if (page.limit !== undefined) {
+    params.push(page.limit, page.offset);
+    text += ` LIMIT $${params.length - 1} OFFSET $${params.length}`;
+  } else if (page.offset > 0) {
+    params.push(page.offset);
+    text += ` ${db.dialect === 'mysql' ? 'LIMIT 18446744073709551615 ' : ''}OFFSET $${params.length}`;
+  }
+  const { rows } = await sql<OrderRow>(db, text, params);
   return rows;
 }
 

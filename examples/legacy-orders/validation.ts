@@ -45,6 +45,29 @@ export function parseIdentifier(value: unknown, field: string): string {
   return value;
 }
 
+/** Pages of GET /orders: at most this many orders per page. */
+export const MAX_PAGE = 1000;
+
+export interface Page {
+  /** Absent = every order from `offset` on. */
+  limit?: number;
+  offset: number;
+}
+
+function parseCount(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== 'string' || !/^\d{1,15}$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw validationFailed(`${field} must be an integer from ${min} to ${max}, e.g. ${field === 'limit' ? 20 : 40}.`);
+  }
+  return Number(value);
+}
+
+/** `?limit=&offset=` of GET /orders, both optional: no limit = all orders (what clients without them always got). */
+export function parsePage(limit: unknown, offset: unknown): Page {
+  const page: Page = { offset: offset === undefined ? 0 : parseCount(offset, 'offset', 0, Number.MAX_SAFE_INTEGER) };
+  if (limit !== undefined) page.limit = parseCount(limit, 'limit', 1, MAX_PAGE);
+  return page;
+}
+
 export function parseItem(value: unknown, field = 'item'): ItemInput {
   if (!isObject(value)) throw validationFailed(`${field} must be an object like {"sku":"SKU-1","quantity":1,"price":"9.99"}.`);
   const sku = parseIdentifier(value.sku, `${field}.sku`);

@@ -3,6 +3,7 @@ import { bool, expected, matching, modulePath, oneOf, positiveInt, rate, sqlIden
 import { commandRoute, readRoute, splitRoute } from './routes.ts';
 import { dataFieldName, toJsonPath } from '../capture/jsonPath.ts';
 import { whereSchema } from './whereSchema.ts';
+import { queryProblems, querySchema } from './querySchema.ts';
 
 /** One entity of the migration spec (`entities.orders`): where it lives, which routes write and read it. */
 
@@ -154,15 +155,6 @@ export const commandSchema = z
     }
   });
 
-const querySchema = z.strictObject(
-  {
-    table: sqlIdentifier(),
-    /** Request parameter (path or query string) → read-model column it filters on. */
-    filters: z.record(fieldName(), sqlIdentifier(), expected('a mapping of request parameter → column')).default({}),
-  },
-  expected('a mapping with table and filters'),
-);
-
 export const readSchema = z
   .strictObject(
     {
@@ -191,6 +183,8 @@ export const readSchema = z
         message: given === 0 ? 'needs either handler (a module) or query (a table lookup)' : 'has both handler and query; keep one',
       });
     }
+    if (read.query !== undefined && readRoute().safeParse(read.route).success)
+      for (const issue of queryProblems(read.route, read.query)) ctx.addIssue({ code: 'custom', ...issue, path: ['query', ...issue.path] });
   });
 
 // `orders` or `rm.orders`: the read model may live in a schema of its own.

@@ -30,7 +30,16 @@ export interface ReadAnswer {
   contentType?: string;
   /** Extra response headers (e.g. `Location`, `Cache-Control`). */
   headers?: Readonly<Record<string, string>>;
+  /**
+   * The handler declines this request (e.g. a parameter legacy rejects with its own 400, which
+   * the handler does not reproduce): legacy answers it, and status and body are ignored. Not a
+   * failure and not a mismatch. Use PASS_TO_LEGACY.
+   */
+  pass?: boolean;
 }
+
+/** The answer of a handler that leaves this request to legacy. */
+export const PASS_TO_LEGACY: ReadAnswer = Object.freeze({ status: 0, body: null, pass: true });
 
 export interface ReadContext {
   /** The read model's database (the event store's executor). */

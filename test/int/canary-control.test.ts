@@ -1,3 +1,4 @@
+import { querySchema } from '../../src/config/querySchema.ts';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -265,7 +266,7 @@ describe('canary control in a running sidecar: admin API, CLI, metrics, a second
           configure: (config) => {
             config.admin.resolvedTokens = tokens;
             config.entities['orders']!.reads = [
-              { route: 'GET /orders/:id', query: { table: 'orders', filters: { id: 'id' } }, ignore: [] },
+              { route: 'GET /orders/:id', query: querySchema.parse({ table: 'orders', key: 'id', fields: { id: 'id' } }), ignore: [] },
             ];
           },
         }),

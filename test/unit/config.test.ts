@@ -60,7 +60,15 @@ describe('the shipped config/strangler.yaml', () => {
     });
     expect(orders?.commands[2]?.capture).toBe('request');
     expect(orders?.reads.map((r) => r.route)).toEqual(['GET /orders/:id', 'GET /orders']);
-    expect(orders?.reads[0]?.query).toEqual({ table: 'orders', filters: { id: 'id' } });
+    expect(orders?.reads[0]?.handler).toMatch(/examples\/legacy-orders\/reads\/getOrder\.ts$/);
+    expect(orders?.reads[1]?.query).toMatchObject({
+      table: 'orders',
+
+      order: [
+        { column: 'created_at', desc: false },
+        { column: 'id', desc: false },
+      ],
+    });
     expect(orders?.projection).toBe(path.join(ROOT, 'examples/legacy-orders/projections/orders.ts'));
     expect(orders?.reconcile.columns).toEqual({
       id: 'id',

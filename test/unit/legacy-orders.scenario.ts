@@ -166,6 +166,27 @@ export function legacyOrdersScenario(ctx: () => ScenarioContext): void {
     expect(bad.status).toBe(400);
   });
 
+  it('pages GET /orders with optional limit and offset; without them every order, as before', async () => {
+    const customerId = newCustomer();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await createOrder(customerId)).id);
+    const page = async (q: string) =>
+      (await call<OrderSummaryJson[]>(ctx().url, 'GET', `/orders?customerId=${customerId}${q}`)).body.map((o) => o.id);
+    expect(await page('')).toEqual(ids);
+    expect(await page('&limit=2')).toEqual(ids.slice(0, 2));
+    expect(await page('&limit=2&offset=2')).toEqual(ids.slice(2, 4));
+    expect(await page('&offset=3')).toEqual(ids.slice(3));
+    expect(await page('&limit=1000&offset=5')).toEqual([]);
+    for (const q of ['limit=0', 'limit=1001', 'limit=x', 'offset=-1', 'limit=1&limit=2']) {
+      const bad = await call(ctx().url, 'GET', `/orders?${q}`);
+      expect(bad.status, q).toBe(400);
+      expect(bad.body, q).toMatchObject({
+        error: 'validation_failed',
+        message: expect.stringMatching(/^(limit|offset) must be an integer from/),
+      });
+    }
+  });
+
   it('adding an item recomputes the total exactly (0.10 + 0.20 = 0.30)', async () => {
     const order = await createOrder(newCustomer(), [{ sku: 'X', quantity: 1, price: '0.10' }]);
     const res = await call<OrderJson>(ctx().url, 'POST', `/orders/${order.id}/items`, { sku: 'Y', quantity: 1, price: 0.2 });

@@ -13,9 +13,9 @@ entities:
       - { route: "POST /orders/:id/items", event: OrderItemAdded }
       - { route: "DELETE /orders/:id", event: OrderDeleted }
     reads:
-      - { route: "GET /orders/:id", query: { table: orders } }
-      - { route: "GET /orders/export", query: { table: orders } }
-      - { route: "GET /orders", query: { table: orders, filters: { customerId: customer_id } } }
+      - { route: "GET /orders/:id", query: { table: orders, key: id, fields: { id: id } } }
+      - { route: "GET /orders/export", query: { table: orders, fields: { id: id }, order: [id] } }
+      - { route: "GET /orders", query: { table: orders, fields: { id: id }, order: [id], filters: { customerId: customer_id } } }
   customers:
     commands:
       - { route: "PUT /customers/:id/addresses/:addressId", event: AddressSet }
