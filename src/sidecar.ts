@@ -59,7 +59,7 @@ export interface SidecarOptions {
   projections?: readonly RunnableProjection[] | false;
   /** Test-only guard settings (a shorter stable period, the webhook's backoff, the replica id). */
   guard?: Pick<StartGuardOptions, 'stableMs' | 'webhookBackoffMs' | 'replica'>;
-  /** Read handlers (entity → route → handler); default none, every read goes to legacy. */
+  /** Read handlers (entity → route → handler); default: the ones the config's reads name (declarative or modules). */
   readHandlers?: ReadHandlers;
 }
 
@@ -250,8 +250,8 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       health: upstreamHealth,
     });
     const { canary, guard, shadow, reads, projectionNames } = await startReadSide({
-      ...{ config, store, handlers: opts.readHandlers ?? new Map(), projections, spool, agent, passthrough, metrics, logger, onClose },
-      ...{ pendingInSpool: (streamId: string) => writer.isPending(streamId), ...(opts.guard ? { guard: opts.guard } : {}) },
+      ...{ config, store, handlers: opts.readHandlers, projections, spool, agent, passthrough, metrics, logger, onClose },
+      ...{ pendingInSpool: (id: string) => writer.isPending(id), ...(opts.guard ? { guard: opts.guard } : {}) },
     });
     const publicServer = createPublicServer({
       routes,

@@ -181,6 +181,8 @@ export function createReadPath(opts: ReadPathOptions): (req: IncomingMessage, re
       return toLegacy(req, res, route, info, 'timeout', started, null, (performance.now() - started) / 1000);
     }
     const [answer, head] = result;
+    // The handler leaves this request to legacy (e.g. a parameter only legacy validates).
+    if (answer.pass === true) return toLegacy(req, res, route, info, 'passed', started, null);
     // The checkpoint was read before the handler's query began, so the answer holds at least
     // what it says; a head past it is a write the read model may not show yet.
     if (checkpoint !== null && head !== null && !hasApplied(checkpoint, head))

@@ -13,9 +13,20 @@ export type ReadSource = 'legacy' | 'read-model';
  * - `served`: the read model answered (source read-model);
  * - `routed`: legacy by stage or percent; `no_key`: no sticky key; `override`: the tester's header;
  * - `read_your_writes`: the key's latest event is not applied yet; `list_lag`: the projection lags;
- * - `error` / `timeout`: the read model failed or was slow, and legacy answered at once.
+ * - `error` / `timeout`: the read model failed or was slow, and legacy answered at once;
+ * - `passed`: the handler left the request to legacy (PASS_TO_LEGACY, e.g. a parameter only legacy validates).
  */
-export const READ_OUTCOMES = ['served', 'routed', 'no_key', 'override', 'read_your_writes', 'list_lag', 'error', 'timeout'] as const;
+export const READ_OUTCOMES = [
+  'served',
+  'routed',
+  'no_key',
+  'override',
+  'read_your_writes',
+  'list_lag',
+  'error',
+  'timeout',
+  'passed',
+] as const;
 export type ReadOutcome = (typeof READ_OUTCOMES)[number];
 
 export const SHADOW_RESULTS = ['match', 'mismatch', 'error', 'shed', 'noisy'] as const;

@@ -6,6 +6,7 @@ import { startGuard, type StartGuardOptions } from '../guard/startGuard.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { RunnableProjection } from '../projections/runner/workers.ts';
 import type { Passthrough } from '../proxy/passthrough.ts';
+import { loadReadHandlers } from '../reads/loadReadHandlers.ts';
 import type { ReadHandlers } from '../reads/types.ts';
 import { startShadow } from './shadow/startShadow.ts';
 import { startCanary } from './startCanary.ts';
@@ -20,7 +21,8 @@ import { startReads } from './startReads.ts';
 export async function startReadSide(opts: {
   config: Config;
   store: EventStore;
-  handlers: ReadHandlers;
+  /** Default: the handlers the config's reads name (declarative queries and modules), loaded and checked here. */
+  handlers: ReadHandlers | undefined;
   projections: readonly RunnableProjection[];
   spool: { depth(): number };
   agent: http.Agent;
@@ -32,7 +34,8 @@ export async function startReadSide(opts: {
   logger: Logger;
   onClose: (name: string, fn: () => unknown) => void;
 }) {
-  const { config, store, handlers, metrics, logger, onClose } = opts;
+  const { config, store, metrics, logger, onClose } = opts;
+  const handlers = opts.handlers ?? (await loadReadHandlers(config.entities, { db: store.db }));
   const canary = await startCanary({ db: store.db, config, logger, metrics, handlers });
   onClose('canary state', () => canary.stop());
   const guard = startGuard({ ...opts.guard, store, config, logger, metrics, projections: opts.projections, canary, spool: opts.spool });

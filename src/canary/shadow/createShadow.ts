@@ -104,7 +104,9 @@ interface RouteState {
   lastError: { at: string; message: string } | null;
 }
 
-type Outcome = { result: 'shed' | 'error'; message?: string } | { result: Comparison['result']; comparison: Comparison };
+/** `passed`: the handler leaves this request to legacy (PASS_TO_LEGACY): nothing to compare, nothing counted. */
+type Outcome =
+  { result: 'shed' | 'error'; message?: string } | { result: 'passed' } | { result: Comparison['result']; comparison: Comparison };
 
 export function createShadow(opts: ShadowOptions): ShadowComparer {
   const { settings, logger } = opts;
@@ -228,6 +230,7 @@ export function createShadow(opts: ShadowOptions): ShadowComparer {
     ]);
     const noiseNow = second ? learnNoise(st, legacy, second) : [];
     if ('error' in asked) return { result: 'error', message: asked.error };
+    if (asked.answer.pass === true) return { result: 'passed' };
     const noisy = noiseNow.length > 0 ? compileMatcher([...st.noisy.values(), ...noiseNow]) : st.noisyMatch;
     const comparison = compareSides(legacy, readModelSide(asked.answer), { ignore: st.ignore, noisy, limit: MAX_DIFFS });
     return { result: comparison.result, comparison };
@@ -270,7 +273,7 @@ export function createShadow(opts: ShadowOptions): ShadowComparer {
       .then(() => run(s, st, handler, ac.signal))
       .then(
         (outcome) => {
-          if (stopped) return;
+          if (stopped || outcome.result === 'passed') return;
           record(st, outcome.result);
           if (outcome.result === 'error') {
             st.lastError = { at: now().toISOString(), message: outcome.message ?? 'error' };
