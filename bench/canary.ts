@@ -22,12 +22,12 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { bucketOf, readsFromModel } from '../src/canary/stickyRouter.ts';
+import { routeRead, stickyKeyOf } from '../src/canary/readRouting.ts';
 import type { CanaryState } from '../src/canary/stages.ts';
 import { freePort, startPostgres, type PgServer } from '../test/harness/servers.ts';
 import { grownBy, WRK_READS_SCRIPT, wrkReads, type ReadLoadResult, type ReadLoadSpec } from './canaryLoad.ts';
@@ -46,24 +46,25 @@ const TOKEN = `bench-${Date.now().toString(36)}`;
 // ---------------------------------------------------------------------------------------
 // The routing decision per request.
 //
-// >>> SWITCH POINT: when the read path lands (src/reads/, with its exported pure routing
-// >>> decision function), call that function here instead, so that the figure measures what
-// >>> the public port runs. Until then: the sticky key from the header, its bucket and the
-// >>> stage's answer, from src/canary/stickyRouter.ts.
-function decide(headers: IncomingHttpHeaders, state: Pick<CanaryState, 'stage' | 'percent'>): boolean {
-  const key = headers[KEY_HEADER];
-  if (typeof key !== 'string' || key === '') return false; // no key → legacy
-  return readsFromModel(state, bucketOf(ENTITY, key));
+// What the public port runs per read of a route with a handler: the sticky key taken from
+// the request as configured (stickyKeyOf) and the stage's answer for its bucket (routeRead).
+const STICKY = { source: 'header', name: KEY_HEADER } as const;
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+function decide(req: IncomingMessage, state: Pick<CanaryState, 'stage' | 'percent'>): boolean {
+  return routeRead(state, ENTITY, stickyKeyOf(STICKY, req, NO_PARAMS)).source === 'read-model';
 }
-const ROUTING_IMPL = 'stickyRouter.bucketOf + readsFromModel (until the read path exports its decision)';
+const ROUTING_IMPL = 'readRouting.stickyKeyOf (header) + routeRead, as src/canary/readPath.ts calls them';
 
 /** ns per decision: median of 7 runs of 2,000,000 decisions over 10,000 varied keys at canary 10 %. */
 function measureRouting(): { nsPerOp: number; share: number } {
-  const keys: IncomingHttpHeaders[] = Array.from({ length: 10_000 }, (_, i) => ({
-    host: 'orders.internal',
-    accept: 'application/json',
-    [KEY_HEADER]: `user-${(i * 2_654_435_761) % 4_294_967_296}-${i}`,
-  }));
+  const keys = Array.from({ length: 10_000 }, (_, i): IncomingMessage => {
+    const headers: IncomingHttpHeaders = {
+      host: 'orders.internal',
+      accept: 'application/json',
+      [KEY_HEADER]: `user-${(i * 2_654_435_761) % 4_294_967_296}-${i}`,
+    };
+    return { headers } as IncomingMessage; // what decide reads of a request: its headers
+  });
   const state = { stage: 'canary' as const, percent: 10 };
   const ops = 2_000_000;
   const runs: number[] = [];

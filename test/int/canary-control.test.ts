@@ -1,4 +1,3 @@
-import { querySchema } from '../../src/config/querySchema.ts';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -265,9 +264,8 @@ describe('canary control in a running sidecar: admin API, CLI, metrics, a second
           store,
           configure: (config) => {
             config.admin.resolvedTokens = tokens;
-            config.entities['orders']!.reads = [
-              { route: 'GET /orders/:id', query: querySchema.parse({ table: 'orders', key: 'id', fields: { id: 'id' } }), ignore: [] },
-            ];
+            // No read routes: reads cannot move (the stages refuse with the reason), whatever the guard does.
+            config.entities['orders']!.reads = [];
           },
         }),
       );
@@ -296,10 +294,12 @@ describe('canary control in a running sidecar: admin API, CLI, metrics, a second
     expect(first.out).toMatch(/orders\s+dual_write\s+never/);
     expect(await metricValue(a.metrics.registry, 'strangler_canary_stage', { entity: 'orders', stage: 'dual_write' })).toBe(1);
 
-    // No read handler exists for GET /orders/:id on this sidecar: reads cannot move, and the CLI says why.
+    // orders has no read routes on this sidecar: reads cannot move, and the CLI says why.
     const promote = await cli(a.adminUrl, 'promote', 'orders', '--reason', 'try');
     expect(promote.code).not.toBe(0);
-    expect(promote.err).toMatch(/409 shadow needs a read handler for every read route of orders; none can answer GET \/orders\/:id yet/);
+    expect(promote.err).toMatch(
+      /409 orders has no read routes \(entities\.orders\.reads\), so the read model has nothing to answer; shadow needs at least one\./,
+    );
 
     const missing = await cli(a.adminUrl, 'pause', 'orders');
     expect(missing.code).toBe(2);

@@ -97,6 +97,9 @@ async function startReadSidecar(): Promise<Sidecar> {
   // Likewise a read-model answer slower than the default 250 ms would fall back to legacy and
   // blur the routing checked here (the timeout itself: canary-read-path.test.ts).
   config.canary.readTimeoutMs = 10_000;
+  // This file slows and stops the projection on purpose; the guard would rightly roll the
+  // canary back (its reactions are guard-e2e's subject): here it only evaluates.
+  config.rollback.dryRun = true;
   config.eventStore.spool.path = await fsp.mkdtemp(path.join(os.tmpdir(), 'strangler-reads-spool-'));
   spools.push(config.eventStore.spool.path);
   config.canary.sourceHeader = true;

@@ -336,7 +336,15 @@ describe('the guard', () => {
     expect(b.isLeader()).toBe(false);
     await until(() => b.isLeader(), 'the other guard to take the expired lease', 10_000);
     depth = 5000;
-    await until(async () => (await state()).stage === 'shadow', 'the new leader to roll back', 10_000);
+    // Rollback, then pause: two changes; the audit is read once both are in.
+    await until(
+      async () => {
+        const s = await state();
+        return s.stage === 'shadow' && s.paused;
+      },
+      'the new leader to roll back and hold',
+      10_000,
+    );
     const [, rollback] = await listAudit(store.db, { entity: 'orders', limit: 2 });
     expect(rollback).toMatchObject({ action: 'rollback', reason: 'spool_depth', actor: 'guard' });
   }, 60_000);
