@@ -210,7 +210,7 @@ export function createMetrics(registry = new Registry(), opts: { defaults?: bool
     }),
     reads: new Counter({
       name: 'strangler_reads_total',
-      help: 'Reads of read routes by who answered (legacy, read-model) and why (served, routed, no_key, override, read_your_writes, list_lag, error, timeout).',
+      help: 'Reads of read routes by who answered (legacy, read-model) and why (served, routed, no_key, override, read_your_writes, list_lag, error, timeout, passed).',
       labelNames: ['entity', 'route', 'source', 'outcome'] as const,
       registers: r,
     }),
