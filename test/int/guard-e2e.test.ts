@@ -1,11 +1,14 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { createOrdersProjection } from '../../examples/legacy-orders/projections/orders/index.ts';
+import { createOrdersProjection, orderUpcasters } from '../../examples/legacy-orders/projections/orders/index.ts';
 import { listAudit } from '../../src/canary/stateStore.ts';
 import { bucketOf } from '../../src/canary/stickyRouter.ts';
 import { main } from '../../src/cli/main.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { Secret } from '../../src/config/secret.ts';
 import { signBody } from '../../src/guard/webhook.ts';
+import type { ProjectionModule } from '../../src/projections/types.ts';
+import { createUpcasterRegistry } from '../../src/projections/upcast.ts';
+import type { RunnableProjection } from '../../src/projections/runner/workers.ts';
 import type { Sidecar } from '../../src/sidecar.ts';
 import { sleep, until } from '../e2e/fixtures/wait.ts';
 import { createPgTestDb, type TestDb } from '../harness/db.ts';
@@ -49,12 +52,16 @@ afterEach(async () => {
   await storeDb?.drop();
 }, 60_000);
 
-async function startReplicas(configure: (config: Config) => void = () => undefined): Promise<[Sidecar, Sidecar]> {
+async function startReplicas(
+  configure: (config: Config) => void = () => undefined,
+  projections?: readonly (RunnableProjection & { entity: string })[],
+): Promise<[Sidecar, Sidecar]> {
   for (let i = 0; i < 2; i++)
     sidecars.push(
       await startTestSidecar({
         upstream: sample.url,
         eventStoreUrl: storeDb.url,
+        ...(projections ? { projections } : {}),
         configure: (config) => {
           config.eventStore.migrateOnStart = true;
           // A loaded machine must not spool writes nor time reads out: this file is about the guard.
@@ -380,4 +387,101 @@ it('read-model rows corrupted for 5 % of the orders at 10 % with shadow sampling
   await until(() => receiver.received.length >= 1, 'the webhook notification', 10_000);
   expect(receiver.received[0]!.json).toMatchObject({ action: 'rollback', reason: 'shadow_mismatch' });
   expect(receiver.received[0]!.signature).toBe(signBody(SECRET, receiver.received[0]!.body));
+}, 180_000);
+
+it('a running projection lagging past projectionLagMs at 25 %: reads stay on the read model until the guard rolls back, then every read on both replicas goes to legacy', async () => {
+  // The sample's projection, slowed on demand (each batch waits first): it keeps running, so
+  // the read path keeps serving the orders it has applied from the read model; only the guard
+  // moves those reads. projectionLagMs is 2000 so that a batch wait of 3000 ms (under the
+  // projection lease's 5 s) passes it for as long as writes keep coming.
+  let delayMs = 0;
+  const module = createOrdersProjection({ stream: 'orders-{id}' });
+  const slowed: ProjectionModule = {
+    ...module,
+    apply: async (tx, events, t) => {
+      if (delayMs > 0) await sleep(delayMs);
+      return module.apply(tx, events, t);
+    },
+  };
+  const lagMs = 2000;
+  const replicas = await startReplicas(
+    (config) => void (config.rollback.projectionLagMs = lagMs),
+    [{ entity: 'orders', module: slowed, upcasters: createUpcasterRegistry(orderUpcasters) }],
+  );
+  const [a, b] = replicas;
+  const ids = await seedOrders(replicas, 30, 'guard e2e slow orders');
+  const rand = seededRandom('guard e2e slow keys');
+  const keys = Array.from({ length: 120 }, (_, i) => `user-${rand.int(0, 1e9)}-${i}`);
+  const modelKeys = keys.filter((k) => bucketOf('orders', k) < 25 * 100);
+  await admin(a, 'POST', '/admin/canary/orders/promote', { reason: 'guard e2e: to shadow' });
+  await setCanary(replicas, 25);
+  await until(
+    async () => (await readAll(replicas, modelKeys, ids)).every((s) => s.every((src) => src === 'read-model')),
+    'the keys below 25 % to read the model on both replicas',
+    30_000,
+    100,
+  );
+  await until(async () => (await gate(b, 'projection_lag'))?.state === 'pass', 'projection_lag to pass', 30_000);
+
+  // New orders (not among those read) while the projection crawls: the oldest unapplied event
+  // is the first of them, so the breach is its recordedAt + projectionLagMs.
+  delayMs = 3000;
+  const first = (await postVia(a.publicUrl, '/orders', { customerId: 'cust-slow', items: [{ sku: 'SKU-S', quantity: 1, price: '1.00' }] }))[
+    'id'
+  ] as string;
+  const breach = Date.parse((await a.store.readStream(`orders-${first}`))[0]!.recordedAt) + lagMs;
+  let writing = true;
+  const writer = (async () => {
+    for (let i = 0; writing; i++) {
+      await postVia((i % 2 ? a : b).publicUrl, '/orders', {
+        customerId: 'cust-slow',
+        items: [{ sku: 'SKU-S', quantity: 1, price: '1.00' }],
+      });
+      await sleep(50);
+    }
+  })();
+  const rounds: { at: number; fromModel: number }[] = [];
+  let stateAt: number | null = null;
+  await until(
+    async () => {
+      const sources = await readAll(replicas, modelKeys, ids);
+      rounds.push({ at: Date.now(), fromModel: sources.flat().filter((s) => s === 'read-model').length });
+      if (stateAt === null && replicas.every((s) => followed(s).stage === 'shadow' && followed(s).percent === 0)) stateAt = Date.now();
+      return rounds.at(-1)!.fromModel === 0;
+    },
+    'every read on both replicas from legacy',
+    60_000,
+    10,
+  );
+  const legacyAt = rounds.at(-1)!.at;
+  const afterBreach = rounds.filter((r) => r.at > breach && r.at < legacyAt);
+  const budget = THRESHOLD * INTERVAL_MS + 1000;
+  console.log(
+    `guard e2e, breach (oldest unapplied event's recordedAt + projectionLagMs ${lagMs}) → every read of the ${modelKeys.length} read-model keys on both replicas from legacy: ${legacyAt - breach} ms` +
+      ` (both replicas following the rollback: ${stateAt === null ? 'before the last round' : `${stateAt - breach} ms`};` +
+      ` intervalMs ${INTERVAL_MS}, threshold ${THRESHOLD}; budget threshold × interval + 1 s = ${budget} ms);` +
+      ` rounds of reads between breach and rollback: ${afterBreach.length}, read-model answers in them: ${afterBreach.map((r) => r.fromModel).join(', ') || 'none'}`,
+  );
+  // The reads went to legacy because the guard rolled back, not because the read path gave up on the model.
+  expect(rounds.some((r) => r.fromModel > 0)).toBe(true);
+  await until(
+    () => replicas.every((s) => followed(s).stage === 'shadow' && followed(s).percent === 0),
+    'both replicas to follow the rollback',
+  );
+  const rollback = (await listAudit(a.store.db, { entity: 'orders', limit: 5 })).find((e) => e.action === 'rollback')!;
+  expect(rollback).toMatchObject({
+    actor: 'guard',
+    reason: 'projection_lag',
+    before: { percent: 25 },
+    after: { stage: 'shadow', percent: 0 },
+  });
+  const lag = (rollback.gates as GateView[]).find((g) => g.name === 'projection_lag')!;
+  expect(lag).toMatchObject({ state: 'fail', threshold: lagMs });
+  expect(lag.value!).toBeGreaterThan(lagMs);
+  expect(lag.note).toBeUndefined(); // measured lag, not a paused projection
+  writing = false;
+  await writer;
+  delayMs = 0;
+  await until(() => receiver.received.length >= 1, 'the webhook notification', 10_000);
+  expect(receiver.received[0]!.json).toMatchObject({ action: 'rollback', reason: 'projection_lag' });
 }, 180_000);
