@@ -10,7 +10,7 @@ import type { Config } from '../../src/config/schema.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import type { EventStore } from '../../src/eventstore/index.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
-import { startSidecar, type Sidecar } from '../../src/sidecar.ts';
+import { startSidecar, type Sidecar, type SidecarOptions } from '../../src/sidecar.ts';
 
 export interface TestSidecarOptions {
   upstream: string;
@@ -21,6 +21,8 @@ export interface TestSidecarOptions {
   configure?: (config: Config) => void;
   /** Drain period on stop() (default 10 s). */
   drainMs?: number;
+  /** Projections to run instead of the ones the spec names (e.g. one slowed on purpose). */
+  projections?: SidecarOptions['projections'];
 }
 
 export async function startTestSidecar(opts: TestSidecarOptions): Promise<Sidecar & { config: Config }> {
@@ -44,6 +46,7 @@ export async function startTestSidecar(opts: TestSidecarOptions): Promise<Sideca
     drainIntervalMs: 20,
     ...(opts.store ? { store: opts.store } : {}),
     ...(opts.drainMs !== undefined ? { drainMs: opts.drainMs } : {}),
+    ...(opts.projections !== undefined ? { projections: opts.projections } : {}),
   });
   return {
     ...sidecar,
