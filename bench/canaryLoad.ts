@@ -5,6 +5,7 @@
  * who answered (strangler_reads_total) and what the shadow compared.
  */
 import { spawnSync } from 'node:child_process';
+import { wrkResult } from './proxy.ts';
 
 export interface ReadLoadSpec {
   url: string; // base URL, no trailing slash
@@ -67,16 +68,7 @@ export function wrkReads(wrk: string, scriptFile: string, spec: ReadLoadSpec): R
     encoding: 'utf8',
     timeout: (spec.seconds + 20) * 1000,
   });
-  const m = /WRKJSON (\{.*\})/.exec(r.stdout ?? '');
-  if (!m) throw new Error(`wrk gave no result (exit ${r.status}): ${r.stderr || r.stdout}`);
-  const j = JSON.parse(m[1]!) as { requests: number; duration_us: number; errors: number; p50_us: number; p99_us: number };
-  return {
-    requests: j.requests,
-    rps: j.requests / (j.duration_us / 1e6),
-    errors: j.errors,
-    p50Ms: j.p50_us / 1000,
-    p99Ms: j.p99_us / 1000,
-  };
+  return wrkResult(r);
 }
 
 /** Sum of a counter's samples whose labels include every `labels` pair (Prometheus text format). */

@@ -29,7 +29,7 @@
  * The machine is shared: the CPU idle share measured just before the run is in `settings`, and a
  * note says so when other work was using the CPUs (the figures are then noisy).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import {
   createWriteStream,
   existsSync,
@@ -333,6 +333,11 @@ function wrkLoad(wrk: string, scriptFile: string, spec: LoadSpec): LoadResult {
       timeout: (spec.seconds + 20) * 1000,
     },
   );
+  return wrkResult(r);
+}
+
+/** The `WRKJSON {…}` line the benches' wrk scripts print at the end, as figures. */
+export function wrkResult(r: SpawnSyncReturns<string>): { requests: number; rps: number; errors: number; p50Ms: number; p99Ms: number } {
   const m = /WRKJSON (\{.*\})/.exec(r.stdout ?? '');
   if (!m) throw new Error(`wrk gave no result (exit ${r.status}): ${r.stderr || r.stdout}`);
   const j = JSON.parse(m[1]!) as { requests: number; duration_us: number; errors: number; p50_us: number; p99_us: number };

@@ -116,36 +116,14 @@ export function evaluateGates(s: EntityGuardSettings, i: GateInputs): Gate[] {
 
   const w = i.window;
   const few = (n: number, what: string) => `${n} ${what} < minSamples ${s.minSamples}`;
-  if (w.compared < s.minSamples)
-    gates.push({
-      name: 'shadow_mismatch',
-      value: w.compared > 0 ? round(w.mismatches / w.compared) : null,
-      threshold: s.stateMismatchRate,
-      state: 'inconclusive',
-      note: few(w.compared, 'comparisons'),
-    });
-  else {
-    const rate = round(w.mismatches / w.compared);
-    gates.push({
-      name: 'shadow_mismatch',
-      value: rate,
-      threshold: s.stateMismatchRate,
-      state: rate > s.stateMismatchRate ? 'fail' : 'pass',
-    });
-  }
-
-  if (w.rmReads < s.minSamples)
-    gates.push({
-      name: 'read_errors',
-      value: w.rmReads > 0 ? round(w.rmFailures / w.rmReads) : null,
-      threshold: s.errorRate,
-      state: 'inconclusive',
-      note: few(w.rmReads, 'read-model reads'),
-    });
-  else {
-    const rate = round(w.rmFailures / w.rmReads);
-    gates.push({ name: 'read_errors', value: rate, threshold: s.errorRate, state: rate > s.errorRate ? 'fail' : 'pass' });
-  }
+  /** A rate over a count of samples: inconclusive (with the rate so far) below minSamples. */
+  const rateGate = (name: GateName, part: number, whole: number, threshold: number, what: string): Gate => {
+    const value = whole > 0 ? round(part / whole) : null;
+    if (whole < s.minSamples) return { name, value, threshold, state: 'inconclusive', note: few(whole, what) };
+    return { name, value, threshold, state: value! > threshold ? 'fail' : 'pass' };
+  };
+  gates.push(rateGate('shadow_mismatch', w.mismatches, w.compared, s.stateMismatchRate, 'comparisons'));
+  gates.push(rateGate('read_errors', w.rmFailures, w.rmReads, s.errorRate, 'read-model reads'));
 
   const legacyReads = w.legacyLatency.reduce((a, b) => a + b, 0);
   const rmP99 = quantileMs(w.rmLatency, 0.99);
