@@ -159,7 +159,8 @@ export async function buildEvents(input: CaptureInput): Promise<CaptureResult> {
       return {
         ok: false,
         reason: 'not_object',
-        detail: `responseData adds fields to the event data, but the ${command.capture} body gives ${Array.isArray(data) ? 'an array' : JSON.stringify(data)}, not a JSON object`,
+        // The kind of value only: the body itself may hold what redact would have removed.
+        detail: `responseData adds fields to the event data, but the ${command.capture} body gives ${Array.isArray(data) ? 'an array' : data === null ? 'null' : `a ${typeof data}`}, not a JSON object`,
       };
     }
     data = withResponseData(data as Record<string, unknown>, response, command.responseData, redacted);

@@ -115,7 +115,9 @@ describe('responseData', () => {
     for (const requestBody of [body([{ sku: 'A' }]), body(null), body('text')]) {
       const r = await buildEvents(input('POST /orders/:id/pay', { requestBody, responseBody: body({ updatedAt: STAMP }) }));
       expect(r).toMatchObject({ ok: false, reason: 'not_object' });
-      expect(!r.ok && r.detail).toMatch(/responseData adds fields to the event data, but the request body gives .*, not a JSON object/);
+      expect(!r.ok && r.detail).toMatch(
+        /responseData adds fields to the event data, but the request body gives (an array|null|a string), not a JSON object/,
+      );
     }
   });
 
