@@ -8,7 +8,8 @@
  *
  * updatedAt included: legacy stamps updated_at with its own clock, and the sample's commands
  * carry that stamp into their events (`responseData: ["$.updatedAt"]`), so an order changed
- * after its creation answers the same instant from the read model.
+ * after its creation answers the same instant from the read model, and the sample's
+ * reconciliation, which compares updated_at, finds every row equal.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Executor } from '../../src/db/executor.ts';
@@ -16,6 +17,8 @@ import { createMysqlExecutor } from '../../src/db/mysqlExecutor.ts';
 import { createPgExecutor } from '../../src/db/pgExecutor.ts';
 import { openEventStore, type EventStore } from '../../src/eventstore/index.ts';
 import { readProjection } from '../../src/projections/runner/projectionRow.ts';
+import { loadProjections } from '../../src/projections/registry.ts';
+import { createReconciler } from '../../src/reconcile/reconciler.ts';
 import { loadReadHandlers } from '../../src/reads/loadReadHandlers.ts';
 import type { ReadAnswer, ReadHandler, ReadHandlers } from '../../src/reads/types.ts';
 import { migrate, startLegacyOrders, type RunningLegacyOrders } from '../../examples/legacy-orders/index.ts';
@@ -206,6 +209,33 @@ for (const backend of backends) {
       }
       expect(empty).toBeGreaterThanOrEqual(2); // no match, and a page past the end
       expect(JSON.parse((await legacy('/orders')).text)).toHaveLength(ORDERS - deleted.length);
+    });
+
+    it("the sample's reconciliation (updated_at compared) finds the read model equal to legacy: orders and order_items", async () => {
+      const { entities, reconciliation } = sidecar.config;
+      expect(entities.orders!.reconcile.columns).toMatchObject({ updated_at: 'updated_at' });
+      const reconciler = createReconciler({
+        config: { entities, reconciliation: { ...reconciliation, graceMs: 0 } },
+        legacy: db,
+        store: store.db,
+        projections: await loadProjections(entities),
+      });
+      for (const r of await reconciler.run({ trigger: 'test' })) {
+        if ('error' in r) throw r.error;
+        if (r.outcome.kind !== 'finished') throw new Error(r.outcome.reason);
+        const rep = r.outcome.report;
+        console.log(
+          `${backend.name}: reconcile ${rep.entity}: legacy ${rep.legacyRows}, read model ${rep.readModelRows}, matched ${rep.matched}`,
+        );
+        expect(rep.legacyRows).toBeGreaterThan(0);
+        expect({ missing: rep.missingInProjection, extra: rep.extraInProjection, differing: rep.differing, samples: rep.samples }).toEqual({
+          missing: 0,
+          extra: 0,
+          differing: 0,
+          samples: [],
+        });
+        expect(rep.matched).toBe(rep.legacyRows);
+      }
     });
 
     it('GET /orders with parameters legacy rejects: the handler passes them to legacy, which answers 400', async () => {
