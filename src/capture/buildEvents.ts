@@ -4,7 +4,7 @@ import type { CommandSpec, EntityConfig } from '../config/schema.ts';
 import type { NewEvent } from '../eventstore/types.ts';
 import { actorOf } from './actor.ts';
 import { captureEventId } from './eventId.ts';
-import { readJsonPath } from './jsonPath.ts';
+import { dataFieldName, readJsonPath } from './jsonPath.ts';
 import type { LookupReader, RowReader } from './legacyRow.ts';
 import { findByLookup, lookupSource, lookupValue, type LookupFailure } from './lookup.ts';
 import { pick, redact } from './redact.ts';
@@ -36,7 +36,7 @@ export interface CaptureInput {
 
 export type CaptureResult =
   | { ok: true; streamId: string; events: (NewEvent & { id: string })[] }
-  | { ok: false; reason: 'not_json' | 'empty_data' | LookupFailure['reason']; detail: string };
+  | { ok: false; reason: 'not_json' | 'empty_data' | 'not_object' | LookupFailure['reason']; detail: string };
 
 function parseJson(buf: Buffer): { ok: true; value: unknown } | { ok: false } {
   if (buf.length === 0) return { ok: true, value: {} };
@@ -62,6 +62,22 @@ const header = (h: IncomingHttpHeaders, name: string): string | undefined => {
 };
 
 /**
+ * The event data with `responseData`'s fields of legacy's answer, each under its last key,
+ * redacted. Such a field always comes from the answer: a captured field of the same name is
+ * replaced, or dropped when the answer has none (a client cannot stand in for legacy's value).
+ */
+function withResponseData(data: Record<string, unknown>, response: unknown, paths: readonly string[], redacted: ReadonlySet<string>) {
+  const out = { ...data };
+  for (const path of paths) {
+    const field = dataFieldName(path);
+    delete out[field];
+    const value = readJsonPath(response, path);
+    if (value !== undefined && !redacted.has(field)) out[field] = redact(value, redacted);
+  }
+  return out;
+}
+
+/**
  * Builds the domain event(s) for a command legacy answered with 2xx, from the spec:
  * type, stream id (template + id from a route param, a JSON path of the answer, or the key of
  * the legacy row a `lookup` finds), data
@@ -75,6 +91,10 @@ export async function buildEvents(input: CaptureInput): Promise<CaptureResult> {
     const parsed = parseJson(input.responseBody);
     if (!parsed.ok) return { ok: false, reason: 'not_json', detail: 'the legacy answer is not JSON' };
     response = parsed.value;
+  } else if (command.responseData !== undefined) {
+    // Only fields are taken from it: an answer that is not JSON has none (they are left out).
+    const parsed = parseJson(input.responseBody);
+    if (parsed.ok) response = parsed.value;
   }
   let request: unknown;
   if (command.capture === 'request' || (lookup?.request !== undefined && input.identity === undefined)) {
@@ -126,12 +146,24 @@ export async function buildEvents(input: CaptureInput): Promise<CaptureResult> {
     data = row;
   }
   if (command.root !== undefined) data = readJsonPath(data, command.root);
-  data = redact(pick(data, command.data), new Set(entityConfig.redact));
+  const redacted = new Set(entityConfig.redact);
+  data = redact(pick(data, command.data), redacted);
   // Asked for an envelope's content or for fields, and got nothing: the spec no longer matches
   // the body (a renamed envelope, a missing field). An empty event would hide that; a command
   // with neither (e.g. POST /orders/:id/pay with no body) keeps its empty data.
   if ((command.root !== undefined || command.data !== undefined) && isEmpty(data)) {
     return { ok: false, reason: 'empty_data', detail: emptyDetail(command) };
+  }
+  if (command.responseData !== undefined) {
+    if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+      return {
+        ok: false,
+        reason: 'not_object',
+        // The kind of value only: the body itself may hold what redact would have removed.
+        detail: `responseData adds fields to the event data, but the ${command.capture} body gives ${Array.isArray(data) ? 'an array' : data === null ? 'null' : `a ${typeof data}`}, not a JSON object`,
+      };
+    }
+    data = withResponseData(data as Record<string, unknown>, response, command.responseData, redacted);
   }
   data = withSoftDelete(entityConfig, command, data);
 

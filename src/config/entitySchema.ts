@@ -106,6 +106,19 @@ export const commandSchema = z
       data: z
         .array(matching(DATA_PATH, 'a field name or a JSON path like article.title'), expected('a list of field names or JSON paths'))
         .optional(),
+      /**
+       * Fields of legacy's 2xx answer added to the event data whatever is captured: JSON
+       * paths into the whole response (`$.updatedAt`, not relative to `root`), each kept under
+       * its last key and redacted like the rest. For values legacy sets itself (a server-side
+       * `updated_at`) that the request cannot carry. The field always comes from the answer:
+       * a path absent from it (or an answer that is not JSON) leaves the field out of the event.
+       */
+      responseData: z
+        .array(
+          matching(DATA_PATH, 'a JSON path into the response body like "$.updatedAt"').transform(toJsonPath),
+          expected('a list of JSON paths into the response body like ["$.updatedAt"]'),
+        )
+        .optional(),
       expectedVersion: oneOf(['any', 'no_stream', 'stream_exists']).default('any'),
       /**
        * The stream id is the legacy row's `legacy.key`, found by `column = value`; the value
@@ -135,6 +148,20 @@ export const commandSchema = z
           message: `"${path}" and "${seen}" both land in the event field "${field}"; keep one, or set root so the paths are shorter`,
         });
       fields.set(field, path);
+    }
+    const fromResponse = new Map<string, string>();
+    for (const [i, path] of (cmd.responseData ?? []).entries()) {
+      const field = dataFieldName(path);
+      const seen = fromResponse.get(field) ?? fields.get(field);
+      if (seen !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['responseData', i],
+          message: fromResponse.has(field)
+            ? `"${path}" and "${seen}" both land in the event field "${field}"; keep one`
+            : `"${field}" is in data too ("${seen}"); responseData always takes it from legacy's answer: remove it from data`,
+        });
+      fromResponse.set(field, path);
     }
     // zod runs this even when `route` failed its pattern; a bad route is reported once, by itself.
     if (!commandRoute().safeParse(cmd.route).success) return;

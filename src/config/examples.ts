@@ -122,6 +122,8 @@ export const EXAMPLES: Readonly<Record<string, string>> = {
   'entities.*.commands[*].capture': 'capture: response',
   'entities.*.commands[*].data': 'data: [customerId, items]',
   'entities.*.commands[*].root': 'root: $.article',
+  'entities.*.commands[*].responseData': 'responseData: ["$.updatedAt"]',
+  'entities.*.commands[*].responseData[*]': '- "$.updatedAt"',
   'entities.*.commands[*].expectedVersion': 'expectedVersion: stream_exists',
   'entities.*.commands[*].lookup': 'lookup: { column: slug, param: slug }',
   'entities.*.commands[*].lookup.column': 'column: slug',

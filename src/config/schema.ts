@@ -22,6 +22,7 @@ import { defaultRowRereads } from './deleteRoutes.ts';
 import type { Secret } from './secret.ts';
 import { DEFAULT_APPEND_GROUPS } from '../eventstore/appendGroups.ts';
 import { isCredentialHeader } from '../capture/actor.ts';
+import { dataFieldName } from '../capture/jsonPath.ts';
 
 /**
  * The migration spec (config/strangler.yaml). Every default of the product lives here and
@@ -322,6 +323,14 @@ const configSections = section(
           path: ['entities', name, 'commands', i, 'capture'],
           message: 'capture: row reads the legacy row back, so legacy.database.url must be set',
         });
+      }
+      for (const [j, field] of (c.responseData ?? []).map(dataFieldName).entries()) {
+        if (entity.redact.includes(field))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['entities', name, 'commands', i, 'responseData', j],
+            message: `"${field}" is in the entity's redact list, so it would never reach the event; remove it from one of them`,
+          });
       }
       if (c.lookup !== undefined && config.legacy.database.url === null) {
         ctx.addIssue({

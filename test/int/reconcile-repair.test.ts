@@ -14,9 +14,9 @@ import { getRun } from '../../src/reconcile/store/runs.ts';
 import { createMysqlTestDb, createPgTestDb, type TestDb } from '../harness/db.ts';
 import { finished, projectOrders } from '../helpers/reconcile.ts';
 
-// Repair on the sample spec: the orders entity compares [id, customer_id, status,
-// total_amount, created_at] (updated_at is left out: legacy stamps it at apply time), yet
-// the orders projection needs updated_at. A corrective event carries the whole legacy
+// Repair of the sample's orders with a column left out of the comparison: [id, customer_id,
+// status, total_amount, created_at] are compared (updated_at is not, as the sample once had
+// it), yet the orders projection needs updated_at. A corrective event carries the whole legacy
 // after-image, so the repaired stream replays to the legacy row and the projection keeps
 // running. On MariaDB and on PostgreSQL legacy.
 const ROOT = path.resolve(import.meta.dirname, '../..');

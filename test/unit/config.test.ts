@@ -59,6 +59,15 @@ describe('the shipped config/strangler.yaml', () => {
       expectedVersion: 'no_stream',
     });
     expect(orders?.commands[2]?.capture).toBe('request');
+    // Every command that changes an order takes legacy's updatedAt from its answer; DELETE answers 204.
+    expect(orders?.commands.map((c) => c.responseData)).toEqual([
+      undefined,
+      ['$.updatedAt'],
+      ['$.updatedAt'],
+      ['$.updatedAt'],
+      ['$.updatedAt'],
+      undefined,
+    ]);
     expect(orders?.reads.map((r) => r.route)).toEqual(['GET /orders/:id', 'GET /orders']);
     expect(orders?.reads[0]?.handler).toMatch(/examples\/legacy-orders\/reads\/getOrder\.ts$/);
     expect(orders?.reads[1]?.query).toMatchObject({
@@ -76,6 +85,7 @@ describe('the shipped config/strangler.yaml', () => {
       status: 'status',
       total_amount: 'total_amount',
       created_at: 'created_at',
+      updated_at: 'updated_at',
     });
     expect(orders?.stream).toBe('orders-{id}');
   });

@@ -64,6 +64,21 @@ describe('the orders fold', () => {
     expect(orderRows(s)?.order.total_amount).toBe('99999999990000.10');
   });
 
+  it("takes updated_at from the updatedAt an event carries (legacy's, through responseData), else its recordedAt", () => {
+    const s = fold([
+      created,
+      ev(2, 'OrderUpdated', { customerId: 'cust-2', updatedAt: '2024-03-02T01:59:59.999999Z' }, '2024-03-02T02:00:00.000002Z'),
+      ev(3, 'OrderItemAdded', { sku: 'B', quantity: 1, price: '0.20', updatedAt: '2024-03-02 02:30:00.00001' }),
+    ]);
+    expect(orderRows(s)?.order.updated_at).toBe('2024-03-02T02:30:00.000010Z');
+    const paid = fold([
+      created,
+      ev(2, 'OrderPaid', { updatedAt: '2024-03-02T02:59:59.5Z' }),
+      ev(3, 'OrderCancelled', {}, '2024-03-02T04:00:00.000004Z'),
+    ]);
+    expect(orderRows(paid)?.order.updated_at).toBe('2024-03-02T04:00:00.000004Z');
+  });
+
   it('follows status changes and updates, with updated_at from the event that changed the order', () => {
     const s = fold([
       created,

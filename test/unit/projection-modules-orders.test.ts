@@ -113,6 +113,51 @@ describe('orders projection (embedded PGlite)', () => {
     expect(fromMixed.orders).toHaveLength(2);
   });
 
+  it("updated_at is legacy's updatedAt the last event carries (responseData), else that event's recordedAt", async () => {
+    const t = await freshTables();
+    const stamped = <T extends { event: { data: unknown } }>(e: T, updatedAt: unknown): T => ({
+      ...e,
+      event: { ...e.event, data: { ...(e.event.data as object), updatedAt } },
+    });
+    const created = (id: string) =>
+      orderEvents.created(id, { customerId: 'c', items: [{ sku: 'A', quantity: 1, price: '1.00' }], at: '2026-01-05T09:00:00.000001Z' });
+    const events = recorded([
+      created('ord_p'),
+      stamped(orderEvents.updated('ord_p', { customerId: 'd' }), '2026-01-05T09:30:00.123456Z'),
+      stamped(orderEvents.itemAdded('ord_p', { sku: 'B', quantity: 2, price: 1.5 }), '2026-01-05T09:40:00.000010Z'),
+      stamped(orderEvents.paid('ord_p'), '2026-01-05T09:45:00.654321Z'),
+      created('ord_q'),
+      stamped(orderEvents.cancelled('ord_q'), '2026-01-05T09:50:00.5Z'),
+      created('ord_r'),
+      stamped(orderEvents.paid('ord_r'), '2026-01-05T09:55:00.000001Z'),
+      orderEvents.cancelled('ord_r'), // captured without responseData: its recordedAt
+    ]);
+    await applyTo(t, events);
+    const updatedAt = Object.fromEntries((await dumpOrders(db, t)).orders.map((o) => [o.id, o.updated_at]));
+    expect(updatedAt).toEqual({
+      ord_p: '2026-01-05 09:45:00.654321',
+      ord_q: '2026-01-05 09:50:00.5',
+      ord_r: events[8]!.recordedAt.replace('T', ' ').replace('Z', ''),
+    });
+
+    // One event per batch lands on the same rows.
+    const other = await freshTables();
+    for (const e of events) await applyTo(other, [e]);
+    expect(await dumpOrders(db, other)).toEqual(await dumpOrders(db, t));
+  });
+
+  it('refuses an updatedAt that is not an ISO time with a zone, naming the event', async () => {
+    const t = await freshTables();
+    const events = recorded([
+      orderEvents.created('ord_x', { customerId: 'c', items: [{ sku: 'A', quantity: 1, price: '1.00' }], at: '2026-01-05T09:00:00Z' }),
+      orderEvents.paid('ord_x'),
+    ]);
+    const broken = { ...events[1]!, data: { updatedAt: 'yesterday' } };
+    await expect(applyTo(t, [events[0]!, broken])).rejects.toThrow(
+      new RegExp(`OrderPaid ${broken.id}.*updatedAt must be an ISO 8601 time with a zone`),
+    );
+  });
+
   it('refuses a v1 OrderItemAdded that was not upcast, naming the event', async () => {
     const t = await freshTables();
     const events = recorded([

@@ -86,13 +86,20 @@ function item(event: RecordedEvent, raw: unknown): OrderItemState {
  * - events before an OrderCreated (an order older than dual-write) or after OrderDeleted
  *   change nothing but the version: the projection cannot apply them either.
  *
- * updated_at: only OrderCreated carries legacy's timestamps; later events carry none, so
- * their updated_at is the event's recorded_at (written within the same request, right
- * after legacy's commit). The orders projection uses the same rule; were they to part,
- * verify would report updated_at on every changed order.
+ * updated_at: legacy's stamp as its answer gave it: OrderCreated's updatedAt, and later
+ * events' `updatedAt` (the sample spec's `responseData: ["$.updatedAt"]`). An event without
+ * one (captured before the spec asked for it) stands for its recordedAt, written within the
+ * same request right after legacy's commit. The orders projection uses the same rule; were
+ * they to part, verify would report updated_at on every changed order.
  */
+function stampOf(event: RecordedEvent): string {
+  const d = event.data;
+  const given = d !== null && typeof d === 'object' && !Array.isArray(d) ? (d as Record<string, unknown>).updatedAt : undefined;
+  return normalizeTimestamp(given) ?? event.recordedAt;
+}
+
 function apply(s: OrderState, event: RecordedEvent): OrderState {
-  const touched = { version: event.version, updatedAt: event.recordedAt };
+  const touched = { version: event.version, updatedAt: stampOf(event) };
   switch (event.type) {
     case 'OrderCreated': {
       const d = obj(event);

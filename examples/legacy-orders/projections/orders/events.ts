@@ -6,10 +6,13 @@ import { ROW_REMOVED, ROW_REPAIRED, StranglerError, type RecordedEvent } from 's
  *
  * - OrderCreated   = the legacy POST /orders answer: { id, customerId, status, totalAmount,
  *                    items: [{ sku, quantity, price }], createdAt, updatedAt }
- * - OrderItemAdded = v2 { sku, quantity, unitPrice } (v1, the request body { sku, quantity,
- *                    price }, is upcast by ./upcasters.ts)
- * - OrderUpdated   = { customerId?, status? }   (PATCH body, `data: [customerId, status]`)
- * - OrderPaid, OrderCancelled, OrderDeleted = {} (no body)
+ * - OrderItemAdded = v2 { sku, quantity, unitPrice, updatedAt? } (v1, the request body
+ *                    { sku, quantity, price }, is upcast by ./upcasters.ts)
+ * - OrderUpdated   = { customerId?, status?, updatedAt? }   (PATCH body, `data: [customerId, status]`)
+ * - OrderPaid, OrderCancelled = { updatedAt? };  OrderDeleted = {} (no body)
+ *
+ * `updatedAt` is legacy's own stamp, taken from its answer (`responseData: ["$.updatedAt"]`);
+ * events captured before the spec asked for it have none (see updatedAtOf).
  *
  * A malformed event throws: the runner's failure strategy pauses on it with the event id
  * and this message, instead of projecting a guess.
@@ -142,6 +145,15 @@ export function parseRepaired(event: RecordedEvent): OrderRepairData {
     createdAt: instant(event, d, 'created_at'),
     updatedAt: instant(event, d, 'updated_at'),
   };
+}
+
+/**
+ * When legacy changed the order: the `updatedAt` of its answer when the event carries it,
+ * else (events captured without responseData) the event's recordedAt, a few ms later.
+ */
+export function updatedAtOf(event: RecordedEvent): string {
+  const d = obj(event, event.data, 'data');
+  return d.updatedAt === undefined || d.updatedAt === null ? recordedAt(event) : instant(event, d, 'updatedAt');
 }
 
 export function recordedAt(event: RecordedEvent): string {

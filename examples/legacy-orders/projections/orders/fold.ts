@@ -1,5 +1,5 @@
 import { ROW_REMOVED, ROW_REPAIRED, type AppliedState, type RecordedEvent } from 'strangler-sidecar/projections';
-import { parseCreated, parseItemAdded, parseRepaired, parseUpdated, recordedAt, type OrderCreatedData, type OrderLine } from './events.ts';
+import { parseCreated, parseItemAdded, parseRepaired, parseUpdated, updatedAtOf, type OrderCreatedData, type OrderLine } from './events.ts';
 
 /**
  * One order's net change from a batch, folded in log order (a stream's events are in
@@ -15,7 +15,7 @@ export interface OrderChange {
   created: OrderCreatedData | undefined;
   customerId: string | undefined;
   status: string | undefined;
-  /** Instant of the last applied event: legacy stamps updated_at itself, the log only knows recordedAt. */
+  /** Legacy's updatedAt of the last applied event (its answer's, else the event's recordedAt: events.ts updatedAtOf). */
   updatedAt: string | undefined;
   /** Items to insert; `addsToTotal` for OrderItemAdded (the created total already counts its own items). */
   lines: (OrderLine & { addsToTotal: boolean })[];
@@ -105,18 +105,18 @@ export function foldOrders(
     } else if (event.type === 'OrderItemAdded') {
       const line = parseItemAdded(event);
       c.lines.push({ sku: line.sku, quantity: line.quantity, price: line.price, addsToTotal: true });
-      c.updatedAt = recordedAt(event);
+      c.updatedAt = updatedAtOf(event);
     } else if (event.type === 'OrderPaid') {
       c.status = 'PAID';
-      c.updatedAt = recordedAt(event);
+      c.updatedAt = updatedAtOf(event);
     } else if (event.type === 'OrderCancelled') {
       c.status = 'CANCELLED';
-      c.updatedAt = recordedAt(event);
+      c.updatedAt = updatedAtOf(event);
     } else if (event.type === 'OrderUpdated') {
       const patch = parseUpdated(event);
       if (patch.customerId !== undefined) c.customerId = patch.customerId;
       if (patch.status !== undefined) c.status = patch.status;
-      c.updatedAt = recordedAt(event);
+      c.updatedAt = updatedAtOf(event);
     } else if (event.type === 'OrderDeleted' || event.type === ROW_REMOVED) {
       c.deleted = true;
       c.created = undefined;

@@ -33,7 +33,7 @@ const tablesOf = (t: TableNames): OrdersTables => ({
 
 /**
  * The orders read model of the sample service: `orders` and `order_items` with the legacy
- * columns (reconciliation compares id, customer_id, status, total_amount, created_at).
+ * columns (reconciliation compares id, customer_id, status, total_amount, created_at, updated_at).
  *
  *   OrderCreated   → insert the order and its items (total, times and status as legacy answered)
  *   OrderItemAdded → insert the item; total_amount += quantity × unitPrice (NUMERIC)
@@ -41,9 +41,11 @@ const tablesOf = (t: TableNames): OrdersTables => ({
  *   OrderUpdated   → customer_id / status where given
  *   OrderDeleted   → delete the order and its items; a tombstone keeps its version
  *
- * updated_at: legacy stamps it at apply time, which no event carries. The read model holds
- * the created answer's updatedAt, then the recordedAt of the last event applied to the
- * order (the append follows legacy's commit by milliseconds). Reconciliation leaves it out.
+ * updated_at: legacy stamps it at apply time, with its own clock. The read model holds the
+ * updatedAt of legacy's answer the last applied event carries (OrderCreated's, and the
+ * others' through `responseData: ["$.updatedAt"]` in the spec). An event without one (captured
+ * before the spec asked for it) stands for its recordedAt, a few ms after legacy's commit: such
+ * events project as they always did, so the module's version stays 1.
  *
  * A batch costs one read (the applied versions of its orders) and at most six writes,
  * whatever its size: events are folded per order in log order, then written set-based.
