@@ -85,9 +85,10 @@ describe('canary state and routing on two sidecar processes', () => {
           spec.admin = { ...spec.admin, tokens: [{ name: 'ops', role: 'operator', env: 'STRANGLER_ADMIN_TOKEN' }] };
           // A read-model answer slower than the default 250 ms would be answered by legacy and
           // blur the routing checked here (the timeout itself: canary-read-path.test.ts).
-          // The guard only evaluates: thousands of reads on a loaded machine can push the
-          // read_latency gate (read-model p99 / legacy p99 > 1.5) over its threshold, and its
-          // rollback would move the canary under the test. Its reactions are guard-e2e's subject.
+          // The guard only evaluates (what it would have done is printed): thousands of reads on
+          // a loaded machine can push the read_latency gate (read-model p99 / legacy p99 > 1.5)
+          // over its threshold, and its rollback (in shadow: a pause, so the next promotion is
+          // refused) would move the canary under the test. Its reactions are guard-e2e's subject.
           spec.canary = { ...spec.canary, sourceHeader: true, readTimeoutMs: 10_000 };
           spec.rollback = { ...spec.rollback, dryRun: true };
         },
@@ -183,6 +184,13 @@ describe('canary state and routing on two sidecar processes', () => {
     console.log(
       `[canary processes] B showed each change through A after (A's 200 → B's GET /admin/canary, polled every 5 ms): ${lags.join(', ')} (target: within 1000 ms)`,
     );
+
+    // What the dry-run guard would have done meanwhile (its actions, counted on whichever process led).
+    const verdicts: string[] = [];
+    for (const proc of [a, b])
+      for (const line of (await (await fetch(`${proc.adminUrl}/metrics`)).text()).split('\n'))
+        if (line.startsWith('strangler_guard_actions_total{')) verdicts.push(line);
+    console.log(`[canary processes] guard (dry run) would have acted: ${verdicts.length ? verdicts.join('; ') : 'never'}`);
 
     const audit = await admin(b.adminUrl, 'GET', `/admin/audit?entity=orders&limit=${STEPS.length}`);
     expect(audit.status).toBe(200);
