@@ -62,7 +62,7 @@ describe('canary state and routing on two sidecar processes', () => {
   let legacy: Legacy | undefined;
   const dirs: TempDir[] = [];
   const procs: SidecarProcess[] = [];
-  let orderIds: string[] = [];
+  const orderIds: string[] = [];
   const rand = seededRandom('canary processes');
   const keys = Array.from({ length: KEYS }, (_, i) => `user-${rand.int(0, 1e9)}-${i}`);
 
