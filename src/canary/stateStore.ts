@@ -24,6 +24,7 @@ export interface AuditEntry {
   entity: string;
   action: string;
   reason: string;
+  /** Null only in entries written before the default state was recorded as the first change's before. */
   before: Omit<CanaryState, 'entity'> | null;
   after: Omit<CanaryState, 'entity'>;
   gates: unknown;
@@ -116,7 +117,7 @@ export async function changeCanary(db: Executor, req: ChangeRequest): Promise<Ch
           req.entity,
           req.change.action,
           req.reason,
-          rows[0] ? JSON.stringify(strip(before)) : null,
+          JSON.stringify(strip(before)), // the default (dual_write, version 0, by config) before the first change
           JSON.stringify(strip(after)),
           req.gates === undefined ? null : JSON.stringify(req.gates),
         ],

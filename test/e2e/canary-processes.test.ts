@@ -197,9 +197,8 @@ describe('canary state and routing on two sidecar processes', () => {
     const entries = audit.body['entries'] as Record<string, unknown>[];
     expect(entries).toHaveLength(STEPS.length);
     for (const [n, entry] of [...entries].reverse().entries()) {
-      // The first change finds no stored state (orders was at the default, dual_write): its
-      // audit entry's before is null, as src/canary/stateStore.ts writes it.
-      const [bStage, bPercent] = (STEPS[n - 1] ?? '').split(':');
+      // The first change finds no stored state: its before is the default, dual_write at 0 %.
+      const [bStage, bPercent] = (STEPS[n - 1] ?? 'dual_write:0').split(':');
       const [aStage, aPercent] = STEPS[n]!.split(':');
       expect(entry).toMatchObject({
         actor: 'ops',
@@ -207,7 +206,7 @@ describe('canary state and routing on two sidecar processes', () => {
         entity: 'orders',
         action: 'promote',
         reason: `step ${n}: ${STEPS[n]}`,
-        before: n === 0 ? null : { stage: bStage, percent: Number(bPercent), paused: false },
+        before: { stage: bStage, percent: Number(bPercent), paused: false },
         after: { stage: aStage, percent: Number(aPercent), paused: false, updatedBy: 'ops' },
       });
     }

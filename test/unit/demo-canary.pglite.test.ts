@@ -42,15 +42,19 @@ describe('the demo starts the orders reads in shadow', () => {
     const reads = await startReadsInShadow(canaryWith(READS), 'orders');
     expect({ stage: reads.state.stage, by: reads.state.updatedBy }).toEqual({ stage: 'shadow', by: 'demo' });
     const [entry] = await listAudit(store.db, { entity: 'orders', limit: 5 });
-    expect({ actor: entry!.actor, source: entry!.source, action: entry!.action, before: entry!.before, after: entry!.after.stage }).toEqual(
-      {
-        actor: 'demo',
-        source: 'config',
-        action: 'set',
-        before: null,
-        after: 'shadow',
-      },
-    );
+    expect({
+      actor: entry!.actor,
+      source: entry!.source,
+      action: entry!.action,
+      before: entry!.before?.stage,
+      after: entry!.after.stage,
+    }).toEqual({
+      actor: 'demo',
+      source: 'config',
+      action: 'set',
+      before: 'dual_write',
+      after: 'shadow',
+    });
     const lines = readsLines('orders', ADMIN, 'header x-user-id', reads);
     expect(lines[0]).toBe('Reads of orders: shadow (set by the demo at start).');
     expect(lines).toContain(`  curl -s "${ADMIN}/admin/shadow?entity=orders" -H "authorization: Bearer $STRANGLER_ADMIN_TOKEN"`);
