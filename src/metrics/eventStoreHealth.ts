@@ -1,6 +1,12 @@
 import type { DoctorReport } from '../doctor/types.ts';
 import type { Metrics } from './metrics.ts';
 
+/**
+ * A scrape starts an event-store health check when the last finished one is older than this:
+ * the checks scan the whole event table, and every replica is scraped.
+ */
+export const METRICS_HEALTH_MAX_AGE_MS = 5 * 60_000;
+
 /** The doctor's checks that find consistency errors (the others report lag and visibility). */
 export const CONSISTENCY_CHECKS = ['duplicate_event_ids', 'stream_versions', 'stream_heads', 'global_positions'] as const;
 
