@@ -14,6 +14,7 @@ import { connect } from './db/connect.ts';
 import type { Executor } from './db/executor.ts';
 import { createAppendSignal, openEventStore, type EventStore } from './eventstore/index.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { METRICS_HEALTH_MAX_AGE_MS, recordEventStoreHealth } from './metrics/eventStoreHealth.ts';
 import { createCommandHandler } from './proxy/commandHandler.ts';
 import { createKeyLock } from './proxy/keyLock.ts';
 import { createPassthrough } from './proxy/passthrough.ts';
@@ -279,7 +280,11 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     });
 
     let stopping = false;
-    const eventStoreHealth = createEventStoreHealth({ run: () => runDoctor(store.db) });
+    const eventStoreHealth = createEventStoreHealth({ run: () => runDoctor(store.db).then((r) => recordEventStoreHealth(metrics, r)) });
+    metrics.watchEventStoreHealth(
+      () =>
+        void eventStoreHealth(METRICS_HEALTH_MAX_AGE_MS).catch((err: Error) => logger.debug({ err }, 'event store health check failed')),
+    );
     // Spooling is still ready; legacy refusing connections `legacy.unreadyAfterFailures` times
     // in a row is not (each /readyz while unreachable tries one connection, so it recovers).
     const readiness: Readiness = {

@@ -29,12 +29,17 @@ export function createMetrics(registry = new Registry(), opts: { defaults?: bool
   if (opts.defaults) collectDefaultMetrics({ register: registry, prefix: 'strangler_' });
   const r = [registry];
   let appendStats: (() => AppendGroupStats) | null = null;
+  let healthRefresh: (() => void) | null = null;
   const stat = (key: keyof AppendGroupStats) => () => (appendStats ? appendStats()[key] : null);
   return {
     registry,
     /** Exports the store's append grouping counters (EventStore.appendStats). */
     watchAppendStats(read: () => AppendGroupStats): void {
       appendStats = read;
+    },
+    /** Called at each scrape: starts an event-store health check when the last one is stale (never waits for it). */
+    watchEventStoreHealth(refresh: () => void): void {
+      healthRefresh = refresh;
     },
     appendStatements: scrapedCounter(
       'strangler_append_statements_total',
@@ -127,6 +132,26 @@ export function createMetrics(registry = new Registry(), opts: { defaults?: bool
     invisibleEvents: new Gauge({
       name: 'strangler_eventstore_invisible_committed_events',
       help: 'Committed events global readers cannot see yet (an older transaction is open).',
+      registers: r,
+    }),
+    eventStoreEvents: new Gauge({
+      name: 'strangler_eventstore_events',
+      help: 'Events in the event store, as counted by the last event-store health check (0 before the first).',
+      registers: r,
+      collect() {
+        healthRefresh?.();
+      },
+    }),
+    eventStoreConsistencyErrors: new Gauge({
+      name: 'strangler_eventstore_consistency_errors',
+      help: 'Consistency errors the last event-store health check found, by check (duplicate_event_ids, stream_versions, stream_heads, global_positions).',
+      labelNames: ['check'] as const,
+      registers: r,
+    }),
+    eventStoreHealthCheckDuration: new Histogram({
+      name: 'strangler_eventstore_health_check_duration_seconds',
+      help: 'Wall time of finished event-store health checks (the doctor, behind /health/event-store and the scrape).',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: r,
     }),
     projectionLagEvents: new Gauge({
