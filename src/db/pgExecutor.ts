@@ -35,13 +35,24 @@ function wrap(client: Queryable, inTx: boolean, close: () => Promise<void>, begi
     dialect: 'postgres',
     inTransaction: inTx,
     async query<R>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<QueryResult<R>> {
-      const res = await client.query({
-        text: sql,
-        values: params as unknown[] | undefined,
-        types: rawTypes,
-        ...(opts?.name ? { name: opts.name } : {}),
-        ...(opts?.arrays ? { rowMode: 'array' as const } : {}),
-      });
+      const run = (name: string | undefined) =>
+        client.query({
+          text: sql,
+          values: params as unknown[] | undefined,
+          types: rawTypes,
+          ...(name ? { name } : {}),
+          ...(opts?.arrays ? { rowMode: 'array' as const } : {}),
+        });
+      let res: pg.QueryResult;
+      try {
+        res = await run(opts?.name);
+      } catch (err) {
+        // A prepared statement whose table was replaced by one with other column types (a
+        // read model rebuilt by a new module version) fails on every connection that prepared
+        // it ("cached plan must not change result type"): run the text unprepared instead.
+        if (!opts?.name || (err as { code?: string }).code !== '0A000') throw err;
+        res = await run(undefined);
+      }
       return { rows: res.rows as R[], rowCount: res.rowCount ?? res.rows.length };
     },
     async exec(sql: string) {

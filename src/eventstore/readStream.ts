@@ -34,6 +34,7 @@ export async function streamHead(db: Executor, streamId: string): Promise<Checkp
     `SELECT transaction_id::text AS tx, global_position AS pos FROM strangler_events
       WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1`,
     [streamId],
+    { name: 'strangler_stream_head' }, // on every read of the read path: planned once per connection
   );
   const row = rows[0];
   return row ? { transactionId: row.tx, position: Number(row.pos) } : null;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { QuerySpec } from '../config/querySchema.ts';
 import { splitRoute } from '../config/routes.ts';
 import type { Executor } from '../db/executor.ts';
@@ -80,7 +81,8 @@ export function createQueryHandler(route: string, q: QuerySpec, where: string): 
     if (id === undefined) return PASS_TO_LEGACY;
     const params: unknown[] = [id];
     const conditions = [`${ident(key.column)} = $1`, ...fixed(params)];
-    const { rows } = await db.query(`SELECT ${p.select} FROM ${p.from} WHERE ${conditions.join(' AND ')} LIMIT 1`, params);
+    const sql = `SELECT ${p.select} FROM ${p.from} WHERE ${conditions.join(' AND ')} LIMIT 1`;
+    const { rows } = await db.query(sql, params, { name: statementName(sql) });
     const row = rows[0];
     if (!row) return answer(q.notFound.status, substitute(q.notFound.body, req.params));
     return answer(200, wrap(p.toObject(row)));
@@ -107,7 +109,7 @@ export function createQueryHandler(route: string, q: QuerySpec, where: string): 
     let sql = `SELECT ${p.select}${counted ? ', count(*) OVER () AS total' : ''} FROM ${p.from}${where} ORDER BY ${orderBy}`;
     if (limit !== null) sql += ` LIMIT ${push(params, limit)}`;
     if (offset !== null && offset > 0) sql += ` OFFSET ${push(params, offset)}`;
-    const { rows } = await db.query(sql, params);
+    const { rows } = await db.query(sql, params, { name: statementName(sql) });
     const items = rows.map((r) => p.toObject(r));
     if (!counted) return answer(200, wrap(items));
     let total = rows.length ? Number(rows[0]!['total']) : 0;
@@ -142,4 +144,19 @@ export function substitute(value: unknown, params: Readonly<Record<string, strin
   if (value !== null && typeof value === 'object')
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, params)]));
   return value;
+}
+
+const names = new Map<string, string>();
+/**
+ * A prepared statement's name for a handler's SQL text (the text is fixed per route and per
+ * set of filters given, so there are few): planned once per connection instead of on every
+ * read, which on a lookup by key costs more than running it.
+ */
+function statementName(sql: string): string {
+  let name = names.get(sql);
+  if (name === undefined) {
+    name = `strangler_read_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
+    names.set(sql, name);
+  }
+  return name;
 }

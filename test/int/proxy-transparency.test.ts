@@ -232,9 +232,11 @@ describe('commands through the sidecar', () => {
       expect(await totalEvents()).toBe(before + 1);
     }
     const events = await stream(b.id);
-    // capture: request keeps the body minus the entity's redacted fields.
-    expect(events[2]!.data).toEqual({ sku: 'SKU-2', quantity: 1, price: '0.10' });
-    expect(events[1]!.data).toEqual({ customerId: 'cust-cmd-2' });
+    // capture: request keeps the body minus the entity's redacted fields, plus the fields the
+    // sample's spec takes from legacy's answer (responseData: the updatedAt legacy set).
+    const stamp = expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
+    expect(events[2]!.data).toEqual({ sku: 'SKU-2', quantity: 1, price: '0.10', updatedAt: stamp });
+    expect(events[1]!.data).toEqual({ customerId: 'cust-cmd-2', updatedAt: stamp });
     expect(await metricValue(sidecar.metrics.registry, 'strangler_spool_writes_total')).toBe(0);
   });
 

@@ -30,11 +30,14 @@ export default ({ config, route }: ReadHandlerContext) => {
          FROM ${tableIdent(items)} i WHERE i.order_id = o.id)::text AS items
     FROM ${tableIdent(orders)} o WHERE o.id = $1`;
 
+  // A prepared statement (one name per SQL text): planned once per connection, not per read.
+  const name = `orders_read_get_${orders.replace(/\W/g, '_')}`;
+
   return defineReadHandler({
     route,
     async handle(req, { db }) {
       const id = req.params['id'] ?? '';
-      const row = (await db.query<Row>(sql, [id])).rows[0];
+      const row = (await db.query<Row>(sql, [id], { name })).rows[0];
       if (!row) return { status: 404, body: { error: 'not_found', message: `Order ${id} not found` } };
       const lines = row.items === null ? [] : (JSON.parse(row.items) as [string, number, string][]);
       return {
