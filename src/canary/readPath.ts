@@ -134,7 +134,11 @@ export function createReadPath(opts: ReadPathOptions): (req: IncomingMessage, re
       const tap: LegacyTap = {
         maxBytes: canary.shadow.maxBodyBytes,
         done: (legacy) => {
-          if (legacy) shadow.submit({ entity: info.entity, route: info.route, request: readRequest(req, route.params), legacy });
+          if (legacy)
+            shadow.submit({
+              ...{ entity: info.entity, route: info.route, request: readRequest(req, route.params), legacy },
+              fresh: () => couldServe(info, route.params),
+            });
           else {
             // Too large to compare: shed, as the comparison's own cap would.
             opts.metrics?.shadowComparisons.inc({ entity: info.entity, route: info.route, result: 'shed' });
@@ -190,6 +194,17 @@ export function createReadPath(opts: ReadPathOptions): (req: IncomingMessage, re
     const id = req.headers[REQUEST_ID_HEADER];
     writeReadAnswer(res, answer, typeof id === 'string' ? id : undefined, canary.sourceHeader);
     record(info, 'read-model', decision.outcome, started, (performance.now() - started) / 1000);
+  };
+
+  /** The read path's freshness rule, asked by the shadow: could the read model answer this read now? */
+  const couldServe = async (info: RouteInfo, params: Readonly<Record<string, string>>): Promise<boolean> => {
+    const checkpoint = info.projection === null ? null : freshness.checkpoint(info.projection);
+    if (checkpoint === null) return false;
+    if (info.stream === null) return freshness.lagMs(info.projection!) <= canary.maxListLagMs;
+    const streamId = info.stream[0] + (params['id'] ?? '') + info.stream[1];
+    if (opts.pendingInSpool?.(streamId)) return false;
+    const head = await opts.store.streamHead(streamId);
+    return head === null || hasApplied(checkpoint, head);
   };
 
   return (req, res, route) => {

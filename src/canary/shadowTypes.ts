@@ -22,6 +22,13 @@ export interface ShadowSubmission {
   route: string;
   request: ReadRequest;
   legacy: LegacyAnswer;
+  /**
+   * Whether the read model could answer this read now by the read path's own rule (the key's
+   * latest event applied; a list's projection within maxListLagMs). Started alongside the read
+   * model's query; false: nothing is compared or counted, since a read model behind its log
+   * differs from legacy without being wrong, and the read path would not have served it.
+   */
+  fresh?: () => Promise<boolean>;
 }
 
 export interface Shadow {

@@ -104,7 +104,7 @@ interface RouteState {
   lastError: { at: string; message: string } | null;
 }
 
-/** `passed`: the handler leaves this request to legacy (PASS_TO_LEGACY): nothing to compare, nothing counted. */
+/** `passed`: the handler leaves this request to legacy (PASS_TO_LEGACY), or the read model is behind for it: nothing compared, nothing counted. */
 type Outcome =
   { result: 'shed' | 'error'; message?: string } | { result: 'passed' } | { result: Comparison['result']; comparison: Comparison };
 
@@ -221,6 +221,8 @@ export function createShadow(opts: ShadowOptions): ShadowComparer {
     };
     const probe = opts.reread !== null && (st.probes < NOISE_WARMUP || random() < settings.noiseSampleRate);
     if (probe) st.probes++;
+    // Freshness first: it takes the projection's checkpoint before the read model's query starts.
+    const fresh = s.fresh ? s.fresh().catch(() => false) : true;
     const [asked, second] = await Promise.all([
       askReadModel(handler, s.request, signal).then(
         (answer) => ({ answer }),
@@ -230,6 +232,7 @@ export function createShadow(opts: ShadowOptions): ShadowComparer {
     ]);
     const noiseNow = second ? learnNoise(st, legacy, second) : [];
     if ('error' in asked) return { result: 'error', message: asked.error };
+    if (!(await fresh)) return { result: 'passed' };
     if (asked.answer.pass === true) return { result: 'passed' };
     const noisy = noiseNow.length > 0 ? compileMatcher([...st.noisy.values(), ...noiseNow]) : st.noisyMatch;
     const comparison = compareSides(legacy, readModelSide(asked.answer), { ignore: st.ignore, noisy, limit: MAX_DIFFS });
