@@ -127,20 +127,11 @@ export function createGuard(opts: GuardOptions): Guard {
     for (const entity of entities) {
       let state: CanaryState = states.get(entity) ?? initialState(entity, new Date().toISOString());
       const settings = entitySettings(config, entity, opts.maxReportAgeMs);
+      // What restoring a held step and carrying out a decision both act with.
+      const acting = { db, entity, config, readiness: opts.readiness(entity), logger, metrics, webhook: opts.webhook, replica };
       const hold = holds.get(entity);
       if (hold && !state.paused) {
-        const restored = await restoreHeld({
-          db,
-          entity,
-          hold,
-          state,
-          config,
-          readiness: opts.readiness(entity),
-          logger,
-          metrics,
-          webhook: opts.webhook,
-          replica,
-        });
+        const restored = await restoreHeld({ ...acting, hold, state });
         if (restored) {
           lastActions.set(entity, restored.record);
           state = restored.state;
@@ -161,20 +152,7 @@ export function createGuard(opts: GuardOptions): Guard {
         readModelReads: window.rmReads,
       });
       if (decision.kind === 'act') {
-        const done = await carryOut({
-          db,
-          entity,
-          decision,
-          gates,
-          state,
-          settings,
-          config,
-          readiness: opts.readiness(entity),
-          logger,
-          metrics,
-          webhook: opts.webhook,
-          replica,
-        });
+        const done = await carryOut({ ...acting, decision, gates, state, settings });
         lastActions.set(entity, done.record);
         // Refused (a concurrent change held the row): tried again at the next evaluation.
         if (done.record.refused) next.acted = false;
