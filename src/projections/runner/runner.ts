@@ -219,11 +219,12 @@ export function createProjectionRunner(o: ProjectionRunnerOptions): ProjectionRu
           await idle(pollMs, abort.signal);
           continue;
         }
+        const seen = o.waker?.seen();
         const { read, full } = await gate(() => step(current));
         errorBackoff = 0;
         lastError = null;
         await refreshLag(read === 0);
-        if (!full) await (o.waker ? o.waker.wait(pollMs, abort.signal) : idle(pollMs, abort.signal));
+        if (!full) await (o.waker ? o.waker.wait(pollMs, abort.signal, seen) : idle(pollMs, abort.signal));
       } catch (err) {
         if (err instanceof Stopping) break;
         if (err instanceof LeaseLostError) {

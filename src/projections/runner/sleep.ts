@@ -34,16 +34,27 @@ export async function idle(ms: number, signal: AbortSignal): Promise<void> {
 /**
  * Lets idle runners be woken early (an append notification) instead of waiting out their
  * poll interval. wait() resolves on timeout, on wake(), or quietly when stopping.
+ *
+ * A wake-up that comes while a runner is busy (reading a batch, refreshing its lag) is not
+ * lost: the runner takes `seen()` before it reads, and wait(ms, signal, since) returns at
+ * once when a wake-up came after that. Without it, an append notified between the runner's
+ * read and its wait sat unread for a whole poll interval.
  */
 export function createWaker() {
   const waiting = new Set<() => void>();
+  let wakes = 0;
   return {
     wake(): void {
+      wakes++;
       for (const resolve of [...waiting]) resolve();
     },
-    wait(ms: number, signal: AbortSignal): Promise<void> {
+    /** How many wake-ups so far: take it before reading, pass it to wait(). */
+    seen(): number {
+      return wakes;
+    },
+    wait(ms: number, signal: AbortSignal, since?: number): Promise<void> {
       return new Promise((resolve) => {
-        if (signal.aborted) return resolve();
+        if (signal.aborted || (since !== undefined && wakes !== since)) return resolve();
         const done = () => {
           clearTimeout(timer);
           signal.removeEventListener('abort', done);

@@ -94,6 +94,9 @@ export function createProjectionWorkers(o: ProjectionWorkersOptions): Projection
       unlisten = store.onAppended
         ? store
             .onAppended(() => waker.wake())
+            // Appends made before the LISTEN took effect sent their NOTIFY to no one: one
+            // wake-up once listening covers them instead of the first poll interval.
+            .then((off) => (waker.wake(), off))
             .catch((err: Error) => {
               logger.warn({ err: err.message }, 'cannot LISTEN for appends; projection runners poll');
               return null;
