@@ -3,6 +3,7 @@ import type { Executor } from '../../db/executor.ts';
 import { createEventStore, type EventStore } from '../../eventstore/index.ts';
 import { START, type Checkpoint, type RecordedEvent } from '../../eventstore/types.ts';
 import type { ProjectionModule, TableNames } from '../types.ts';
+import { createGrowthAnalyzer } from './analyzeAsItGrows.ts';
 import { applyEvents, ApplyError, noUpcast, type UpcastFn } from './applyEvents.ts';
 import { describeError, ProjectionStateError } from './errors.ts';
 import { readProjection, registerProjection, type ProjectionRow } from './projectionRow.ts';
@@ -70,6 +71,7 @@ export async function rebuildProjection(o: RebuildOptions): Promise<RebuildResul
   let applied = claim.applied;
   let deadLetteredCount = 0;
   let lastReport = 0;
+  const analyzer = createGrowthAnalyzer(store.db);
   // The module's own streams only, as the live runner reads them.
   const streams = module.streams ? { streamPrefixes: module.streams } : {};
 
@@ -117,6 +119,7 @@ export async function rebuildProjection(o: RebuildOptions): Promise<RebuildResul
     });
     cp = next;
     applied += events.length;
+    await analyzer.applied(applied - claim.applied, built);
     await report('building');
   }
 

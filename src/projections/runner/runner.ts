@@ -5,6 +5,7 @@ import type { Checkpoint } from '../../eventstore/types.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
 import type { ProjectionModule } from '../types.ts';
 import { applyEvents, noUpcast, type UpcastFn } from './applyEvents.ts';
+import { createGrowthAnalyzer } from './analyzeAsItGrows.ts';
 import { createBatchSizer } from './batchSize.ts';
 import { commitBatch, pauseProjection, type Holder } from './commitBatch.ts';
 import { describeError, LeaseLostError } from './errors.ts';
@@ -82,6 +83,8 @@ export function createProjectionRunner(o: ProjectionRunnerOptions): ProjectionRu
   const clock = o.clock ?? Date.now;
   const log = logger.child({ projection: name });
   const abort = new AbortController();
+  const analyzer = createGrowthAnalyzer(store.db, log);
+  let appliedHere = 0; // events this runner applied since it started: when to ANALYZE
 
   let row: ProjectionRow | null = null; // non-null while we hold the lease
   let renewedAt = 0;
@@ -199,6 +202,8 @@ export function createProjectionRunner(o: ProjectionRunnerOptions): ProjectionRu
       },
     });
     sizer.committed(performance.now() - started, failed);
+    appliedHere += events.length;
+    await analyzer.applied(appliedHere, current.tables);
     if (outcome === 'paused') await refreshLag(true);
     return { read: scanned, full };
   }
