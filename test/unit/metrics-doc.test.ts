@@ -70,7 +70,7 @@ describe('docs/metrics.md', () => {
     const fromAlerts = doc.alerts.flatMap((a) => a.families.map((f) => `${a.name} ${f}`)).sort();
     expect(fromFamilies).toEqual(fromAlerts);
     expect(doc.alerts.map((a) => a.name)).toEqual(
-      expect.arrayContaining(['StranglerEventStoreConsistencyErrors', 'StranglerGuardRolledBack']),
+      expect.arrayContaining(['StranglerEventStoreConsistencyErrors', 'StranglerGuardActed']),
     );
     for (const a of doc.alerts) expect(a.name).toMatch(/^Strangler[A-Z]\w+$/);
   });
