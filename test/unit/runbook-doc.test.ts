@@ -109,7 +109,7 @@ function shellWords(line: string, env: Record<string, string>): string[][] {
     if (!(name in env)) throw new Error(`unknown variable $${name} in: ${line}`);
     return [env[name]!, at + m[0].length];
   };
-  for (let i = 0; i < line.length; ) {
+  for (let i = 0; i < line.length;) {
     const c = line[i]!;
     if (c === "'") {
       const end = line.indexOf("'", i + 1);
@@ -179,7 +179,7 @@ beforeAll(async () => {
   spool = await fsp.mkdtemp(path.join(os.tmpdir(), 'strangler-runbook-doc-'));
   config.eventStore.spool.path = spool;
   store = await openEventStore({ url: 'memory', migrate: true });
-  sidecar = await startSidecar({ config, logger: silentLogger(), store, legacyDb, spoolFsync: false });
+  sidecar = await startSidecar({ config, logger: silentLogger(), store, legacyDb, spoolFsync: false, drainMs: 1_000 });
   for (let n = 0; n < 3; n++) {
     const res = await fetch(`${sidecar.publicUrl}/orders`, {
       method: 'POST',
@@ -232,7 +232,7 @@ async function runCli(args: string[]): Promise<string | null> {
     // Uses the databases the config names: check it gets through the parser, then stop at the config.
     if (args.includes('--url')) return 'uses --url; the docs give --config FILE';
     if (configAt < 0 || configAt + 1 >= args.length) return 'uses the databases directly but gives no --config FILE';
-    const code = await main(args.with(configAt + 1, MISSING_CONFIG), io({}));
+    const code = await main([...args.slice(0, configAt + 1), MISSING_CONFIG, ...args.slice(configAt + 2)], io({}));
     const text = err.join('\n');
     return code === 2 && text.includes('cannot read the file (ENOENT)') ? null : `exit ${code}: ${text}`;
   }
@@ -287,11 +287,12 @@ describe('docs/operations.md and docs/runbook.md', () => {
     const problems: string[] = [];
     for (const { doc, line } of lines) {
       const [words = [], ...piped] = shellWords(line, env());
-      let problem: string | null = null;
-      if (words[0] === 'strangler') problem = await runCli(words.slice(1));
-      else if (words[0] === 'curl') problem = await runCurl(words);
-      else continue;
-      if (piped.some((p) => p[0] === 'strangler' || p[0] === 'curl')) problem = 'a second command after a pipe is not checked';
+      if (words[0] !== 'strangler' && words[0] !== 'curl') continue;
+      const problem = piped.some((p) => p[0] === 'strangler' || p[0] === 'curl')
+        ? 'a second command after a pipe is not checked'
+        : words[0] === 'strangler'
+          ? await runCli(words.slice(1))
+          : await runCurl(words);
       if (problem) problems.push(`${doc}: ${line}\n    ${problem}`);
     }
     expect(problems).toEqual([]);
