@@ -168,7 +168,7 @@ export function createMetrics(registry = new Registry(), opts: { defaults?: bool
     }),
     projectionPaused: new Gauge({
       name: 'strangler_projection_paused',
-      help: '1 while the projection is paused on a failing event (pause_and_alert), else 0.',
+      help: '1 while the projection is paused, on a failing event (pause_and_alert) or by an operator, else 0.',
       labelNames: ['projection'] as const,
       registers: r,
     }),

@@ -69,9 +69,7 @@ describe('docs/metrics.md', () => {
     const fromFamilies = doc.families.flatMap((f) => f.alerts.map((a) => `${a} ${f.name}`)).sort();
     const fromAlerts = doc.alerts.flatMap((a) => a.families.map((f) => `${a.name} ${f}`)).sort();
     expect(fromFamilies).toEqual(fromAlerts);
-    expect(doc.alerts.map((a) => a.name)).toEqual(
-      expect.arrayContaining(['StranglerEventStoreConsistencyErrors', 'StranglerGuardRolledBack']),
-    );
+    expect(doc.alerts.map((a) => a.name)).toEqual(expect.arrayContaining(['StranglerEventStoreConsistencyErrors', 'StranglerGuardActed']));
     for (const a of doc.alerts) expect(a.name).toMatch(/^Strangler[A-Z]\w+$/);
   });
 });
