@@ -44,8 +44,8 @@ const sources: [string, K8sObject[]][] = [
 ];
 
 /** Dockerfile instructions by keyword, continuation lines joined, runs of blanks as one. */
-function instructions(keyword: string): string[] {
-  return dockerfile
+function instructions(keyword: string, text = dockerfile): string[] {
+  return text
     .replace(/\\\n/g, ' ')
     .split('\n')
     .filter((l) => l.startsWith(`${keyword} `))
@@ -96,7 +96,9 @@ describe.each(sources)('%s', (_source, objects) => {
     return c;
   };
   const sidecar = container('strangler');
-  const spec = loadConfig({ file: SPEC_FILE, env: containerEnv(sidecar, objects) });
+  // Loaded in each test (not while collecting), so a broken reference fails tests, not the file.
+  let loaded: ReturnType<typeof loadConfig> | undefined;
+  const spec = () => (loaded ??= loadConfig({ file: SPEC_FILE, env: containerEnv(sidecar, objects) }));
   const services = objects.filter((o) => o.kind === 'Service') as (K8sObject & {
     spec: { selector: Record<string, string>; ports: { name: string; port: number; targetPort: string | number }[] };
   })[];
@@ -151,15 +153,15 @@ describe.each(sources)('%s', (_source, objects) => {
       ...strings(parse(fs.readFileSync(SPEC_FILE, 'utf8'))).flatMap((v) =>
         [...v.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]!),
       ),
-      ...spec.admin.tokens.map((t) => t.env),
+      ...spec().admin.tokens.map((t) => t.env),
     ];
     expect(needed.length).toBeGreaterThanOrEqual(4);
     const env = containerEnv(sidecar, objects);
     expect(needed.filter((name) => env[name] === undefined)).toEqual([]);
     // Every token is enabled and the legacy database is set: no part turned off.
-    expect(spec.admin.disabledTokens).toEqual([]);
-    expect(spec.warnings).toEqual([]);
-    expect(spec.eventStore.url).toMatch(/^postgres:\/\//);
+    expect(spec().admin.disabledTokens).toEqual([]);
+    expect(spec().warnings).toEqual([]);
+    expect(spec().eventStore.url).toMatch(/^postgres:\/\//);
 
     const secret = one(objects, 'Secret') as K8sObject & { stringData: Record<string, string> };
     const refs = allContainers(pod).flatMap((c) =>
@@ -171,18 +173,19 @@ describe.each(sources)('%s', (_source, objects) => {
 
   it('gives the migrate init container what `strangler migrate` reads: the event store URL', () => {
     const env = containerEnv(container('migrate'), objects);
-    expect(env.STRANGLER_EVENTSTORE_URL).toBe(spec.eventStore.url);
+    expect(env.STRANGLER_EVENTSTORE_URL).toBe(spec().eventStore.url);
     expect(() => loadConfig({ file: SPEC_FILE, env, requireUpstream: false })).not.toThrow();
   });
 
   it('names modules that the image carries at the paths written in the spec', () => {
-    expect(spec.eventStore.migrateOnStart).toBe(false); // the init container migrates
-    const copied = instructions('COPY')
+    expect(spec().eventStore.migrateOnStart).toBe(false); // the init container migrates
+    // What the runtime stage copies (the build stage's `COPY . .` ships nothing).
+    const copied = instructions('COPY', dockerfile.slice(dockerfile.indexOf(' AS runtime')))
       .map((c) => c.split(/\s+/).filter((w) => !w.startsWith('--')))
       .map(([src, dest]) => ({ src: src!, dest: path.posix.resolve(WORKDIR, dest!) }));
     const inImage = (file: string) => copied.some((c) => file === c.dest || file.startsWith(`${c.dest}/`));
     // Where the image's WORKDIR is this repository's root, each module is a file here.
-    const asHere = { ...spec, entities: structuredClone(spec.entities) };
+    const asHere = { ...spec(), entities: structuredClone(spec().entities) };
     for (const e of Object.values(asHere.entities)) {
       if (e.projection.startsWith('/')) {
         expect(inImage(e.projection), e.projection).toBe(true);
@@ -201,7 +204,7 @@ describe.each(sources)('%s', (_source, objects) => {
   });
 
   it('keeps legacy on loopback: the sidecar forwards to it, no Service reaches it', () => {
-    const upstream = new URL(spec.legacy.upstream);
+    const upstream = new URL(spec().legacy.upstream);
     expect(upstream.hostname).toBe('127.0.0.1');
     const legacyEnv = containerEnv(container('legacy'), objects);
     expect(legacyEnv.HOST).toBe('127.0.0.1');
@@ -214,7 +217,7 @@ describe.each(sources)('%s', (_source, objects) => {
   it('points the public Service at server.port and the admin Service at admin.port', () => {
     for (const s of services) expect(selects(s.spec.selector, podLabels), `${s.metadata.name} selects the pod`).toBe(true);
     const targets = services.flatMap((s) => s.spec.ports.map((p) => [s.metadata.name, portOf(sidecar, p.targetPort)]));
-    expect(Object.fromEntries(targets)).toEqual({ orders: spec.server.port, 'orders-admin': spec.admin.port });
+    expect(Object.fromEntries(targets)).toEqual({ orders: spec().server.port, 'orders-admin': spec().admin.port });
     const pdb = one(objects, 'PodDisruptionBudget') as K8sObject & { spec: { selector: { matchLabels: Record<string, string> } } };
     expect(selects(pdb.spec.selector.matchLabels, podLabels)).toBe(true);
   });
@@ -228,7 +231,7 @@ describe.each(sources)('%s', (_source, objects) => {
     for (const endpoint of monitor.spec.endpoints) {
       const port = scraped[0]!.spec.ports.find((p) => p.name === endpoint.port);
       expect(port, `Service port ${endpoint.port}`).toBeDefined();
-      expect(portOf(sidecar, port!.targetPort)).toBe(spec.admin.port);
+      expect(portOf(sidecar, port!.targetPort)).toBe(spec().admin.port);
       expect(endpoint.path).toBe('/metrics');
     }
   });
@@ -236,7 +239,7 @@ describe.each(sources)('%s', (_source, objects) => {
   it('probes the admin port: readiness on /readyz, liveness on /healthz', () => {
     const probes = [sidecar.readinessProbe, sidecar.livenessProbe, sidecar.startupProbe];
     expect(probes.every((p) => p?.httpGet)).toBe(true);
-    for (const p of probes) expect(portOf(sidecar, p!.httpGet!.port)).toBe(spec.admin.port);
+    for (const p of probes) expect(portOf(sidecar, p!.httpGet!.port)).toBe(spec().admin.port);
     expect(sidecar.readinessProbe!.httpGet!.path).toBe('/readyz');
     expect(sidecar.livenessProbe!.httpGet!.path).toBe('/healthz');
   });
@@ -244,8 +247,8 @@ describe.each(sources)('%s', (_source, objects) => {
   it('puts the spool and the config on the volumes the image declares', () => {
     const volumes = JSON.parse(instructions('VOLUME')[0]!) as string[];
     const mountOf = (file: string) => sidecar.volumeMounts?.find((m) => file === m.mountPath || file.startsWith(`${m.mountPath}/`));
-    const spoolMount = mountOf(spec.eventStore.spool.path);
-    expect(spoolMount, `a volume holds ${spec.eventStore.spool.path}`).toBeDefined();
+    const spoolMount = mountOf(spec().eventStore.spool.path);
+    expect(spoolMount, `a volume holds ${spec().eventStore.spool.path}`).toBeDefined();
     expect(spoolMount!.readOnly).not.toBe(true);
     const spoolVolume = pod.volumes?.find((v) => v.name === spoolMount!.name);
     expect(spoolVolume?.emptyDir ?? spoolVolume?.persistentVolumeClaim).toBeDefined();
