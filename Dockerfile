@@ -35,13 +35,14 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
 # SQL files the event store migrations apply (`strangler migrate`, eventStore.migrateOnStart).
 COPY --from=build /app/migrations ./migrations
-# The sample service's projection and read modules, named by k8s/strangler.yaml (loaded at
-# start-up; they import `strangler-sidecar/projections` from this package). A deployment
-# of your own service builds FROM this image and copies its modules instead.
-COPY --from=build /app/examples/legacy-orders ./examples/legacy-orders
-# A copy of the default spec: `docker run IMAGE config check --config config/strangler.yaml`.
-COPY --from=build /app/config ./config
+# No src/ or examples/ next to dist/: the bin runs dist/ (it falls back to the sources only where
+# they sit beside it and changed). The sample service and its projection and read modules are in
+# dist/examples/legacy-orders (the build copies them), named by k8s/strangler.yaml. For your own
+# service, build FROM this image, copy your modules in and name their absolute paths in the spec.
 RUN ln -s /app/bin/strangler.mjs /usr/local/bin/strangler
+# Where .ts projection and read modules are compiled to at start-up (a writable place; with a
+# read-only root filesystem, mount an emptyDir at /tmp).
+ENV STRANGLER_CACHE_DIR=/tmp/strangler-cache
 
 USER 10001:10001
 VOLUME ["/etc/strangler", "/var/lib/strangler"]
