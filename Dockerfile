@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The strangler sidecar image: compiled JavaScript (npm run build → dist/), production
 # dependencies only, run as a non-root user. Build from the repository root:
 #   docker build -t strangler-sidecar:0.1.0 .
