@@ -20,6 +20,15 @@ describe('arrayLiteral', () => {
     expect(rows.map((r) => r.v)).toEqual(values);
   });
 
+  it('round-trips arrays of plain strings only (the joined fast path), an empty string, "NULL" as text, and an empty array', async () => {
+    for (const values of [['ord_1', '', 'NULL', ' x ', 'a,b', '{}'], ['one'], []]) {
+      const { rows } = await db.query<{ v: string | null }>('SELECT v FROM unnest($1::text[]) WITH ORDINALITY AS t(v, n) ORDER BY t.n', [
+        arrayLiteral(values),
+      ]);
+      expect(rows.map((r) => r.v)).toEqual(values);
+    }
+  });
+
   it('writes numbers as they print, for int, bigint and numeric arrays', async () => {
     const { rows } = await db.query<{ i: number[]; b: string; m: string }>(
       'SELECT $1::int[] AS i, ($2::bigint[])[2]::text AS b, ($3::numeric[])[1]::text AS m',

@@ -35,13 +35,16 @@ const NEEDS_ESCAPE = /["\\]/;
  * spent more time there than in the rest of the statement's JavaScript.
  */
 export function arrayLiteral(values: readonly (string | number | null | undefined)[]): string {
-  let out = '{';
+  // One join, no string per element where it can be helped: `out += …` per element made a
+  // chain of cons strings the driver flattened again (a fifth of a catch-up's allocation).
+  if (values.every((v) => typeof v === 'string' && !NEEDS_ESCAPE.test(v))) return values.length ? `{"${values.join('","')}"}` : '{}';
+  if (values.every((v) => typeof v === 'number')) return `{${values.join(',')}}`;
+  const parts = new Array<string>(values.length);
   for (let k = 0; k < values.length; k++) {
     const v = values[k];
-    if (k > 0) out += ',';
-    if (v === null || v === undefined) out += 'NULL';
-    else if (typeof v === 'number') out += String(v);
-    else out += `"${NEEDS_ESCAPE.test(v) ? v.replace(/["\\]/g, '\\$&') : v}"`;
+    if (v === null || v === undefined) parts[k] = 'NULL';
+    else if (typeof v === 'number') parts[k] = String(v);
+    else parts[k] = '"' + (NEEDS_ESCAPE.test(v) ? v.replace(/["\\]/g, '\\$&') : v) + '"';
   }
-  return `${out}}`;
+  return '{' + parts.join(',') + '}';
 }
