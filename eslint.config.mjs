@@ -15,7 +15,14 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         projectService: {
-          allowDefaultProject: ['*.mjs', 'bin/*.mjs', 'scripts/*.mjs', 'bench/upstream/*.mjs', 'src/projections/loader/*.mjs'],
+          allowDefaultProject: [
+            '*.mjs',
+            'bin/*.mjs',
+            'scripts/*.mjs',
+            'bench/upstream/*.mjs',
+            'src/projections/loader/*.mjs',
+            'src/admin/dashboard/*.js',
+          ],
         },
         tsconfigRootDir: import.meta.dirname,
       },
@@ -48,5 +55,13 @@ export default tseslint.config(
     files: ['**/*.mjs', '**/*.js'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { globals: nodeGlobals },
+  },
+  {
+    // The dashboard's script runs in the browser, as a classic script (no modules, no build step).
+    files: ['src/admin/dashboard/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: Object.fromEntries(['document', 'fetch', 'setTimeout', 'clearTimeout', 'console'].map((name) => [name, 'readonly'])),
+    },
   },
 );

@@ -27,6 +27,8 @@ import { loadProjections } from './projections/registry.ts';
 import { createProjectionWorkers, runnerOwnerId, type RunnableProjection } from './projections/runner/workers.ts';
 import { createProjectionRoutes } from './admin/projectionRoutes.ts';
 import { createStatusRoutes } from './admin/statusRoutes.ts';
+import { createDashboardRouter, DASHBOARD_ENDPOINTS } from './admin/dashboard.ts';
+import { createSessions } from './admin/session.ts';
 import type { ReadHandlers } from './reads/types.ts';
 import type { CanaryControl } from './canary/startCanary.ts';
 import type { StartGuardOptions } from './guard/startGuard.ts';
@@ -317,11 +319,18 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       tokens,
       logger,
     });
+    // The dashboard's browser sessions: a per-process key, so a restart logs browsers out.
+    const sessions = createSessions({ tokens });
     const adminServer = createAdminServer({
       registry: metrics.registry,
       logger,
+      middleware: [sessions.middleware],
       routes: [statusRoutes, projectionRoutes, ...(reconciliationRoutes ? [reconciliationRoutes] : [])],
-      routers: [canary, shadow, guard].map(({ router }) => ({ path: '/admin', router })),
+      routers: [
+        ...[canary, shadow, guard].map(({ router }) => ({ path: '/admin', router })),
+        { path: '/', router: sessions.router },
+        { path: '/', router: createDashboardRouter() },
+      ],
       endpoints: [
         '/admin/status',
         '/admin/projections',
@@ -330,6 +339,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
         '/admin/audit',
         '/admin/shadow',
         '/admin/guard',
+        ...DASHBOARD_ENDPOINTS,
       ],
       eventStoreHealth: async () => {
         const h = await eventStoreHealth();

@@ -113,6 +113,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     out(`strangler-sidecar demo: ${sample.what} with the sidecar in front of it`);
     out(`  public (through the sidecar):  ${sidecar.publicUrl}`);
     out(`  admin (metrics, health):       ${sidecar.adminUrl}/metrics   ${sidecar.adminUrl}/readyz`);
+    out(`  dashboard (in a browser):      ${sidecar.adminUrl}/  (log in with the admin token below)`);
     out(`  legacy service (direct):       ${legacy.url}`);
     out(`  event store:                   ${store.description}`);
     out('');
