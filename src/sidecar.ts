@@ -27,8 +27,7 @@ import { loadProjections } from './projections/registry.ts';
 import { createProjectionWorkers, runnerOwnerId, type RunnableProjection } from './projections/runner/workers.ts';
 import { createProjectionRoutes } from './admin/projectionRoutes.ts';
 import { createStatusRoutes } from './admin/statusRoutes.ts';
-import { createDashboardRouter, DASHBOARD_ENDPOINTS } from './admin/dashboard.ts';
-import { createSessions } from './admin/session.ts';
+import { createDashboard } from './admin/dashboard.ts';
 import type { ReadHandlers } from './reads/types.ts';
 import type { CanaryControl } from './canary/startCanary.ts';
 import type { StartGuardOptions } from './guard/startGuard.ts';
@@ -319,18 +318,13 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       tokens,
       logger,
     });
-    // The dashboard's browser sessions: a per-process key, so a restart logs browsers out.
-    const sessions = createSessions({ tokens });
+    const dashboard = createDashboard({ tokens });
     const adminServer = createAdminServer({
       registry: metrics.registry,
       logger,
-      middleware: [sessions.middleware],
+      middleware: dashboard.middleware,
       routes: [statusRoutes, projectionRoutes, ...(reconciliationRoutes ? [reconciliationRoutes] : [])],
-      routers: [
-        ...[canary, shadow, guard].map(({ router }) => ({ path: '/admin', router })),
-        { path: '/', router: sessions.router },
-        { path: '/', router: createDashboardRouter() },
-      ],
+      routers: [...[canary, shadow, guard].map(({ router }) => ({ path: '/admin', router })), ...dashboard.routers],
       endpoints: [
         '/admin/status',
         '/admin/projections',
@@ -339,7 +333,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
         '/admin/audit',
         '/admin/shadow',
         '/admin/guard',
-        ...DASHBOARD_ENDPOINTS,
+        ...dashboard.endpoints,
       ],
       eventStoreHealth: async () => {
         const h = await eventStoreHealth();

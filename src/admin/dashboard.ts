@@ -1,5 +1,8 @@
 import fs from 'node:fs';
 import express, { type Response } from 'express';
+import type { ResolvedAdminToken } from '../config/schema.ts';
+import type { AdminRouter } from './adminServer.ts';
+import { createSessions } from './session.ts';
 
 /**
  * The dashboard: one static page (`/`) with its script and style, no build step. It reads the
@@ -24,6 +27,27 @@ export const DASHBOARD_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 export const DASHBOARD_ENDPOINTS = ['/', '/session'] as const;
+
+/**
+ * What the admin app needs for the dashboard: the session middleware (first on every request),
+ * the `/session` and page routers, and their paths for the 404 list. The session key is made
+ * here, once per process: a restart logs browsers out.
+ */
+export function createDashboard(opts: { tokens: readonly ResolvedAdminToken[] }): {
+  middleware: express.RequestHandler[];
+  routers: AdminRouter[];
+  endpoints: readonly string[];
+} {
+  const sessions = createSessions({ tokens: opts.tokens });
+  return {
+    middleware: [sessions.middleware],
+    routers: [
+      { path: '/', router: sessions.router },
+      { path: '/', router: createDashboardRouter() },
+    ],
+    endpoints: DASHBOARD_ENDPOINTS,
+  };
+}
 
 export function createDashboardRouter(opts: { dir?: URL } = {}): express.Router {
   const dir = opts.dir ?? DIR;

@@ -140,7 +140,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     out('The same through the admin API (after the export line), JSON or the report page:');
     out(`  curl -s ${sidecar.adminUrl}/admin/status -H "authorization: Bearer $STRANGLER_ADMIN_TOKEN"`);
     out(`  curl -s -X POST ${sidecar.adminUrl}/admin/reconciliations -H "authorization: Bearer $STRANGLER_ADMIN_TOKEN" -d '{}'`);
-    out(`  ${sidecar.adminUrl}/admin/reconciliations?format=html  (same header)`);
+    out(`  ${sidecar.adminUrl}/admin/reconciliations?format=html  (same header, or in the browser once logged in to the dashboard)`);
     out('');
     if (sample.reads && reads) {
       const key = config.canary.stickyKey;
