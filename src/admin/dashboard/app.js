@@ -11,6 +11,8 @@ const state = {
   /** {name, role, csrf, expiresAt} while logged in. */
   session: null,
   timer: null,
+  /** Bumped whenever polling restarts, so one chain of polls runs at a time. */
+  generation: 0,
   /** entity name → the card's elements. */
   cards: new Map(),
   busy: false,
@@ -136,10 +138,12 @@ async function logout() {
 
 function startPolling() {
   stopPolling();
-  void poll();
+  void poll(state.generation);
 }
 
+/** Ends the current polling chain; a poll still in flight sees the generation change and neither renders nor reschedules. */
 function stopPolling() {
+  state.generation += 1;
   if (state.timer) clearTimeout(state.timer);
   state.timer = null;
 }
@@ -151,18 +155,23 @@ const optional = (p) =>
     (error) => ({ error }),
   );
 
-async function poll() {
+async function poll(generation) {
   state.timer = null;
   const session = state.session;
-  if (!session) return;
+  if (!session || generation !== state.generation) return;
+  // A tab in the background asks nothing; it catches up within one interval of coming back.
+  if (document.hidden) {
+    state.timer = setTimeout(() => void poll(generation), POLL_MS);
+    return;
+  }
   const [status, guard, shadow, runs, audit] = await Promise.all([
     optional(api('GET', '/admin/status')),
     optional(api('GET', '/admin/guard')),
     optional(api('GET', '/admin/shadow')),
-    optional(api('GET', '/admin/reconciliations?limit=200')),
+    optional(api('GET', '/admin/reconciliations?limit=100')),
     optional(api('GET', '/admin/audit?limit=50')),
   ]);
-  if (state.session !== session) return; // logged out meanwhile
+  if (state.session !== session || generation !== state.generation) return; // logged out, or a newer poll started
   const parts = [status, guard, shadow, runs, audit];
   if (parts.some((p) => p.error && p.error.status === 401)) return showLogin('The session has ended; log in again.');
   try {
@@ -176,7 +185,7 @@ async function poll() {
       audit: audit.value,
     });
   } finally {
-    state.timer = setTimeout(() => void poll(), POLL_MS);
+    if (generation === state.generation) state.timer = setTimeout(() => void poll(generation), POLL_MS);
   }
 }
 
