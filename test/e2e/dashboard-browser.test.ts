@@ -160,6 +160,15 @@ describe('the dashboard in a browser, against the running demo', () => {
     expect(await report.locator('table').count()).toBeGreaterThan(0);
     await report.close();
 
+    // Pause the projection with a reason, then resume it.
+    await orders.locator('[data-action=projection-pause]').click();
+    await confirm(page, 'e2e: hold the projection');
+    await expect.poll(() => orders.locator('[data-field=projection-state]').textContent(), { timeout: 10_000 }).toBe('paused');
+    expect(await orders.locator('[data-action=projection-resume]').isEnabled()).toBe(true);
+    await orders.locator('[data-action=projection-resume]').click();
+    await confirm(page, 'e2e: go on');
+    await expect.poll(() => orders.locator('[data-field=projection-state]').textContent(), { timeout: 10_000 }).toBe('running');
+
     // Move the canary to 10 % with a reason: the stage and the audit list show it.
     await orders.locator('[data-action=set-percent]').click();
     await confirm(page, 'e2e: shadow is clean', 10);
