@@ -15,14 +15,7 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         projectService: {
-          allowDefaultProject: [
-            '*.mjs',
-            'bin/*.mjs',
-            'scripts/*.mjs',
-            'bench/upstream/*.mjs',
-            'src/projections/loader/*.mjs',
-            'src/admin/dashboard/*.js',
-          ],
+          allowDefaultProject: ['*.mjs', 'bin/*.mjs', 'scripts/*.mjs', 'bench/upstream/*.mjs', 'src/projections/loader/*.mjs'],
         },
         tsconfigRootDir: import.meta.dirname,
       },
