@@ -51,4 +51,14 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { globals: nodeGlobals },
   },
+  {
+    // The dashboard's script runs in the browser, as a classic script (no modules, no build step).
+    files: ['src/admin/dashboard/*.js'],
+    // No type information: it is not part of the TypeScript program (and takes no default-project slot).
+    languageOptions: {
+      parserOptions: { projectService: false, project: false },
+      sourceType: 'script',
+      globals: Object.fromEntries(['document', 'fetch', 'setTimeout', 'clearTimeout', 'console'].map((name) => [name, 'readonly'])),
+    },
+  },
 );

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Runs before `npm test` (the `pretest` script): the int and e2e tiers start their own
 // PostgreSQL 15 and MariaDB servers (test/harness), so their binaries must be on the
-// machine. Missing ones are installed with apt-get when this process may (root, or
-// passwordless sudo); otherwise it says which command to run and stops before vitest.
+// machine, and the dashboard's browser test drives Debian's chromium (/usr/bin/chromium).
+// Missing ones are installed with apt-get when this process may (root, or passwordless
+// sudo); otherwise it says which command to run and stops before vitest.
 // STRANGLER_TEST_PG_URL / STRANGLER_TEST_MYSQL_URL (servers you run yourself) skip the check
 // for that server.
 import { accessSync, constants } from 'node:fs';
@@ -28,6 +29,8 @@ if (!process.env.STRANGLER_TEST_PG_URL && !(executable(path.join(pgBin, 'postgre
   missing.push('postgresql-15');
 }
 if (!process.env.STRANGLER_TEST_MYSQL_URL && !(onPath('mariadbd') && onPath('mariadb-install-db'))) missing.push('mariadb-server');
+// test/e2e/dashboard-browser.test.ts launches it through playwright-core (no browser download).
+if (!executable('/usr/bin/chromium')) missing.push('chromium');
 if (missing.length === 0) process.exit(0);
 
 const command = `apt-get update && apt-get install -y --no-install-recommends ${missing.join(' ')}`;
@@ -35,7 +38,7 @@ const isRoot = process.getuid?.() === 0;
 const sudoOk = !isRoot && onPath('sudo') && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0;
 if (!onPath('apt-get') || (!isRoot && !sudoOk)) {
   console.error(
-    `The integration tests start their own database servers; missing: ${missing.join(', ')}.\n` +
+    `The integration tests start their own database servers (and the dashboard test a browser); missing: ${missing.join(', ')}.\n` +
       `Install them (${command}), or point the tests at servers you run: STRANGLER_TEST_PG_URL / STRANGLER_TEST_MYSQL_URL.`,
   );
   process.exit(1);

@@ -27,6 +27,7 @@ import { loadProjections } from './projections/registry.ts';
 import { createProjectionWorkers, runnerOwnerId, type RunnableProjection } from './projections/runner/workers.ts';
 import { createProjectionRoutes } from './admin/projectionRoutes.ts';
 import { createStatusRoutes } from './admin/statusRoutes.ts';
+import { createDashboard } from './admin/dashboard.ts';
 import type { ReadHandlers } from './reads/types.ts';
 import type { CanaryControl } from './canary/startCanary.ts';
 import type { StartGuardOptions } from './guard/startGuard.ts';
@@ -317,11 +318,13 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       tokens,
       logger,
     });
+    const dashboard = createDashboard({ tokens });
     const adminServer = createAdminServer({
       registry: metrics.registry,
       logger,
+      middleware: dashboard.middleware,
       routes: [statusRoutes, projectionRoutes, ...(reconciliationRoutes ? [reconciliationRoutes] : [])],
-      routers: [canary, shadow, guard].map(({ router }) => ({ path: '/admin', router })),
+      routers: [...[canary, shadow, guard].map(({ router }) => ({ path: '/admin', router })), ...dashboard.routers],
       endpoints: [
         '/admin/status',
         '/admin/projections',
@@ -330,6 +333,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
         '/admin/audit',
         '/admin/shadow',
         '/admin/guard',
+        ...dashboard.endpoints,
       ],
       eventStoreHealth: async () => {
         const h = await eventStoreHealth();

@@ -24,6 +24,8 @@ export interface AdminServerOptions {
   routes?: readonly ((req: http.IncomingMessage, res: http.ServerResponse) => boolean)[];
   /** Express routers of the operator API, mounted at their paths. */
   routers?: readonly AdminRouter[];
+  /** Run first on every request, ahead of the routes (the dashboard session: cookie → session, CSRF check). */
+  middleware?: readonly express.RequestHandler[];
   /** The paths those routes serve, listed by the 404 answer (e.g. `/admin/status`). */
   endpoints?: readonly string[];
 }
@@ -60,6 +62,7 @@ export function createAdminServer(opts: AdminServerOptions): http.Server {
   // Exact paths, as before Express: /metrics/ and /Metrics are not /metrics.
   app.set('strict routing', true);
   app.set('case sensitive routing', true);
+  for (const handler of opts.middleware ?? []) app.use(handler);
   for (const route of opts.routes ?? []) app.use((req, res, next) => (route(req, res) ? undefined : next()));
   app.use((req, res, next) => {
     if (req.method !== 'GET' && req.method !== 'HEAD' && probes.includes(req.path))

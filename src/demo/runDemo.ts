@@ -113,6 +113,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     out(`strangler-sidecar demo: ${sample.what} with the sidecar in front of it`);
     out(`  public (through the sidecar):  ${sidecar.publicUrl}`);
     out(`  admin (metrics, health):       ${sidecar.adminUrl}/metrics   ${sidecar.adminUrl}/readyz`);
+    out(`  dashboard (in a browser):      ${sidecar.adminUrl}/  (log in with the admin token below)`);
     out(`  legacy service (direct):       ${legacy.url}`);
     out(`  event store:                   ${store.description}`);
     out('');
@@ -139,7 +140,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     out('The same through the admin API (after the export line), JSON or the report page:');
     out(`  curl -s ${sidecar.adminUrl}/admin/status -H "authorization: Bearer $STRANGLER_ADMIN_TOKEN"`);
     out(`  curl -s -X POST ${sidecar.adminUrl}/admin/reconciliations -H "authorization: Bearer $STRANGLER_ADMIN_TOKEN" -d '{}'`);
-    out(`  ${sidecar.adminUrl}/admin/reconciliations?format=html  (same header)`);
+    out(`  ${sidecar.adminUrl}/admin/reconciliations?format=html  (same header, or in the browser once logged in to the dashboard)`);
     out('');
     if (sample.reads && reads) {
       const key = config.canary.stickyKey;

@@ -215,7 +215,7 @@ describe('admin API: status and projections', () => {
     const r = await api('GET', '/admin/reconciliations', VIEWER); // reconciliation is off: no legacy database here
     expect(r.status).toBe(404);
     expect(r.body.detail).toMatch(
-      /This sidecar serves \/healthz, \/readyz, \/health\/event-store, \/metrics, \/admin\/status, \/admin\/projections, \/admin\/canary, \/admin\/audit, \/admin\/shadow, \/admin\/guard\.$/,
+      /This sidecar serves \/healthz, \/readyz, \/health\/event-store, \/metrics, \/admin\/status, \/admin\/projections, \/admin\/canary, \/admin\/audit, \/admin\/shadow, \/admin\/guard, \/, \/session\.$/,
     );
     expect(r.body.detail!.replace('No admin endpoint at /admin/reconciliations.', '')).not.toContain('/admin/reconciliations');
   });
