@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { isBuiltin } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -36,7 +36,7 @@ interface Manifest {
 }
 
 // Bump when the build's options change: an output of the old options is not reused.
-const VERSION = 'bundle-esm-node20-1';
+const VERSION = 'bundle-esm-node20-2';
 const SELF = /^strangler-sidecar(\/|$)/;
 const IMPORT_META = /\bimport\.meta\.(url|dirname|filename)\b/g;
 
@@ -63,6 +63,14 @@ function cached(manifestFile: string, entry: string): string | undefined {
     return m.output;
   } catch {
     return undefined;
+  }
+}
+
+function resolveSelf(specifier: string, fromDir: string, selfPackageRoot: string): string {
+  try {
+    return createRequire(path.join(fromDir, 'index.js')).resolve(specifier);
+  } catch {
+    return createRequire(path.join(selfPackageRoot, 'package.json')).resolve(specifier);
   }
 }
 
@@ -98,10 +106,14 @@ export async function compileUserModule(file: string, opts: CompileOptions): Pro
           build.onResolve({ filter: /.*/ }, async (args) => {
             if (args.pluginData === 'inner' || args.path.startsWith('.') || path.isAbsolute(args.path)) return undefined;
             if (isBuiltin(args.path)) return { path: args.path, external: true };
-            let r = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: 'inner' });
-            if (r.errors.length && SELF.test(args.path))
-              r = await build.resolve(args.path, { kind: args.kind, resolveDir: opts.selfPackageRoot, pluginData: 'inner' });
+            // The sidecar's own API by Node's resolution (not a tsconfig `paths` entry that points
+            // at its TypeScript sources): the package installed next to the module, else this one.
+            if (SELF.test(args.path))
+              return { path: pathToFileURL(resolveSelf(args.path, args.resolveDir, opts.selfPackageRoot)).href, external: true };
+            const r = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: 'inner' });
             if (r.errors.length) return { errors: r.errors };
+            // A `paths` alias to the user's own TypeScript is bundled like a relative import.
+            if (/\.[mc]?tsx?$/.test(r.path) && !r.path.includes(`${path.sep}node_modules${path.sep}`)) return { path: r.path };
             return { path: pathToFileURL(r.path).href, external: true };
           });
           build.onLoad({ filter: /\.m?ts$/ }, (args) => {
