@@ -16,7 +16,8 @@
  *     Target ≤ 120. peak_rss_mb is the high-water mark (VmHWM) over the whole run;
  *     loaded_heap_used_mb / loaded_external_mb the V8 heap and external memory from the
  *     sidecar's own metrics (prom-client's default metrics) at the same moment.
- * The sidecar runs from dist/ (built first when dist/ is missing or stale: see
+ * The bin runs as a file (`bin/strangler.mjs …`, as `strangler …` does), so with the V8 flags
+ * of its #! line. The sidecar runs from dist/ (built first when dist/ is missing or stale: see
  * bin/distState.mjs); settings.runs_from says which. The machine is shared: cpu_idle_before_pct
  * says how idle it was.
  */
@@ -99,7 +100,7 @@ async function startSidecar(dir: string, env: NodeJS.ProcessEnv, n: number): Pro
   const logFile = path.join(dir, `sidecar-${n}.log`);
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   const t0 = performance.now();
-  const child = startProcess(process.execPath, [BIN, 'start', '--config', SPEC], {
+  const child = startProcess(BIN, ['start', '--config', SPEC], {
     env: { ...env, STRANGLER_PUBLIC_PORT: String(port), STRANGLER_ADMIN_PORT: String(adminPort) },
     logFile,
     cwd: dir,
@@ -182,7 +183,7 @@ export async function run(): Promise<Record<string, number | null>> {
     starts,
     idle_seconds: idleSeconds,
     load_seconds: loadSeconds,
-    sidecar: `bin/strangler.mjs start --config examples/legacy-orders/strangler.yaml (shipped spec), event store and read model on PostgreSQL 15, legacy database set, LOG_LEVEL=warn, NODE_ENV=production`,
+    sidecar: `bin/strangler.mjs (run as a file: its #! line's V8 flags) start --config examples/legacy-orders/strangler.yaml (shipped spec), event store and read model on PostgreSQL 15, legacy database set, LOG_LEVEL=warn, NODE_ENV=production`,
     load: '8 loops: POST /orders, 1 in 4 POST /orders/ID/items, GET /orders/ID, GET /orders?customerId=…&limit=20 (stage dual_write: legacy answers, every command appended and projected)',
   };
   const idle = await cpuIdlePercent(1000);
@@ -190,8 +191,9 @@ export async function run(): Promise<Record<string, number | null>> {
   if (idle < 85) notes.push(`Only ${idle}% of the CPUs were idle before the run (other processes on the machine): times are noisy.`);
 
   figures.node_startup_s = round(medianWall(process.execPath, ['-e', '0'], cliRuns), 3);
-  figures.cli_help_s = round(medianWall(process.execPath, [BIN, '--help'], cliRuns), 3);
-  const helpRss = peakRssMb(process.execPath, [BIN, '--help']);
+  // The bin as operators and the image run it: the file itself, with the V8 flags of its #! line.
+  figures.cli_help_s = round(medianWall(BIN, ['--help'], cliRuns), 3);
+  const helpRss = peakRssMb(BIN, ['--help']);
   figures.cli_help_rss_mb = helpRss === null ? null : round(helpRss, 1);
   console.log(
     table([

@@ -58,7 +58,8 @@ export function distState(root = ROOT) {
   }
   if (!Array.isArray(info.inputs) || typeof info.hash !== 'string' || typeof info.builtAtMs !== 'number')
     return { state: 'stale', reason: `${BUILD_INFO} is not one this version writes` };
-  if (!existsSync(path.join(root, info.entry ?? 'dist/src/cli/main.js'))) return { state: 'missing', reason: 'dist/ has no entry point' };
+  if (!existsSync(path.join(root, info.entry ?? 'dist/bundle/cli/main.js')))
+    return { state: 'missing', reason: 'dist/ has no entry point' };
   const files = listInputs(root, info.inputs);
   if (files.length === 0) return { state: 'fresh', reason: 'no sources next to dist/' };
   const sameList = files.length === info.files?.length && files.every((f, i) => f === info.files[i]);
