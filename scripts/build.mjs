@@ -22,7 +22,17 @@ import { pathToFileURL } from 'node:url';
 import { BUILD_INFO, hashInputs, listInputs, ROOT } from '../bin/distState.mjs';
 
 /** What dist/ is built from: tsc compiles the .ts reachable from these, the rest is copied. */
-const INPUTS = ['src', 'examples/demo.ts', 'examples/legacy-orders', 'tsconfig.build.json', 'tsconfig.json'];
+// The build's own script and the dependencies' versions too: the bundle holds the dependencies.
+const INPUTS = [
+  'src',
+  'examples/demo.ts',
+  'examples/legacy-orders',
+  'tsconfig.build.json',
+  'tsconfig.json',
+  'scripts/build.mjs',
+  'package.json',
+  'package-lock.json',
+];
 /**
  * Copied as they are: what is not compiled, and the sample's own TypeScript modules (its spec
  * names ./projections/orders.ts and ./reads/getOrder.ts, which the sidecar loads as user modules).
@@ -74,7 +84,8 @@ await esbuild.build({
     {
       name: 'per-file-import-meta',
       setup(build) {
-        build.onLoad({ filter: /[\\/]dist[\\/]src[\\/].*\.js$/ }, (args) => {
+        build.onLoad({ filter: /\.js$/ }, (args) => {
+          if (!args.path.startsWith(path.join(ROOT, 'dist') + path.sep)) return undefined; // dependencies: as they are
           const source = readFileSync(args.path, 'utf8');
           const values = { url: pathToFileURL(args.path).href, dirname: path.dirname(args.path), filename: args.path };
           return { contents: source.replace(IMPORT_META, (_, k) => JSON.stringify(values[k])), loader: 'js' };

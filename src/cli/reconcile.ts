@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { StranglerError } from '../errors/StranglerError.ts';
-import { createAdminClient, DEFAULT_ADMIN_URL } from './adminClient.ts';
+import { createAdminClient } from './adminClient.ts';
 import type { CliIo } from './main.ts';
 import { RECONCILE_USAGE } from './usage.ts';
 import { EXIT, formatReport, formatRepair, outcomeExit, worstExit, type EntityOutcome } from './reconcileFormat.ts';

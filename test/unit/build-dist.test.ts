@@ -35,6 +35,7 @@ describe('npm run build → dist/, run by bin/strangler.mjs while fresh', () => 
     expect(info.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(info.files).toContain('src/cli/main.ts');
     expect(existsSync(path.join(dir, 'dist/src/cli/main.js'))).toBe(true);
+    expect(existsSync(path.join(dir, 'dist/bundle/cli/main.js'))).toBe(true);
     expect(existsSync(path.join(dir, 'dist/src/projections/loader/hooks.mjs'))).toBe(true);
     expect(existsSync(path.join(dir, 'dist/examples/legacy-orders/strangler.yaml'))).toBe(true);
     // Relative imports rewritten from .ts to .js: dist runs without tsx.
@@ -42,8 +43,13 @@ describe('npm run build → dist/, run by bin/strangler.mjs while fresh', () => 
   });
 
   it('runs dist/ (a mark put in the compiled usage shows), and the sources with STRANGLER_FROM_SOURCE=1', async () => {
-    const usage = path.join(dir, 'dist/src/cli/usage.js');
-    writeFileSync(usage, readFileSync(usage, 'utf8').replace('the one-command demo', `the one-command demo ${MARK}`));
+    // The bin runs the bundle: the chunk that holds the usage text.
+    const bundle = path.join(dir, 'dist/bundle');
+    const usage = readdirSync(bundle, { recursive: true, encoding: 'utf8' })
+      .map((f) => path.join(bundle, f))
+      .filter((f) => f.endsWith('.js') && readFileSync(f, 'utf8').includes('the one-command demo'));
+    expect(usage).toHaveLength(1);
+    writeFileSync(usage[0]!, readFileSync(usage[0]!, 'utf8').replace('the one-command demo', `the one-command demo ${MARK}`));
     expect((await strangler(['--help'])).out).toContain(MARK);
     const fromSource = await strangler(['--help'], { STRANGLER_FROM_SOURCE: '1' });
     expect(fromSource.out).toContain('the one-command demo');

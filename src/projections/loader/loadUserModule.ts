@@ -1,25 +1,17 @@
 import { register } from 'node:module';
-import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PACKAGE_JSON, PACKAGE_ROOT } from '../../paths/packageRoot.ts';
+import { userModuleCacheDir } from '../../config/userModuleCache.ts';
 import { compileUserModule } from './compileUserModule.ts';
 
 let registered = false;
 
 /**
  * Running as TypeScript (from src/, through tsx or vitest): whatever runs this module also
- * compiles user modules. Running compiled (dist/): ./hooks.mjs compiles them.
+ * compiles user modules. Running compiled (dist/): ./compileUserModule.ts does (and ./hooks.mjs
+ * for a `.ts` file a `.js` user module imports).
  */
 const SIDECAR_FROM_SOURCE = import.meta.url.endsWith('.ts');
-
-/**
- * Where compiled user modules are kept: STRANGLER_CACHE_DIR, else node_modules/.cache in the
- * package (a read-only image falls back to compiling at each start; see ./hooks.mjs).
- */
-export function userModuleCacheDir(env: Record<string, string | undefined> = process.env): string {
-  if (env.STRANGLER_CACHE_DIR) return path.resolve(env.STRANGLER_CACHE_DIR, 'modules');
-  return path.join(PACKAGE_ROOT, 'node_modules', '.cache', 'strangler-sidecar', 'modules');
-}
 
 /**
  * Imports a user module (a projection or read handler module file) by absolute path: `.ts`,
