@@ -4,6 +4,9 @@ import { defineConfig } from 'vitest/config';
 // MariaDB 10.11 started once by the harness (test/harness/globalSetup.ts), each test file
 // in a database of its own.
 export default defineConfig({
+  // `strangler-sidecar` imports (package.json exports) resolve to src/, the code under test,
+  // not to a dist/ build that may be stale or absent. The rest is Vite's default server list.
+  ssr: { resolve: { conditions: ['strangler-source', 'module', 'node', 'development|production'] } },
   test: {
     projects: [
       {

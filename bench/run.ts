@@ -12,6 +12,7 @@ import path from 'node:path';
 const BENCHES: Record<string, () => Promise<{ run: () => Promise<unknown> }>> = {
   append: () => import('./append.ts'),
   canary: () => import('./canary.ts'),
+  footprint: () => import('./footprint.ts'),
   projection: () => import('./projection.ts'),
   proxy: () => import('./proxy.ts'),
   reconcile: () => import('./reconcile.ts'),

@@ -9,13 +9,7 @@ import { loadProjections } from '../projections/registry.ts';
 import { createLogger } from '../logging/logger.ts';
 import { parseCommand } from './args.ts';
 import type { CliIo } from './main.ts';
-
-export const DOCTOR_USAGE = `  strangler doctor [--config FILE] [--url URL] [--json] [--fail-on SEVERITY] [--limit N]
-                                         event store consistency checks; exit 0 healthy, 1 findings, 2 error
-  strangler doctor verify STREAM [--config FILE] [--url URL] [--json] [--projection NAME] [--no-snapshots]
-                                         replay one stream through its projection's fold and compare it with its
-                                         read-model rows (needs the config); exit 0 equal, 1 different
-                                         both use the event store directly (--url, STRANGLER_EVENTSTORE_URL or --config)`;
+import { DOCTOR_USAGE } from './usage.ts';
 
 /**
  * `strangler doctor` and `strangler doctor verify STREAM`. Exit codes: 0 healthy / equal,

@@ -1,19 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { StranglerError } from '../errors/StranglerError.ts';
-import { runDemo } from '../demo/runDemo.ts';
-import { demoSample } from '../../examples/demo.ts';
+import { PACKAGE_JSON } from '../paths/packageRoot.ts';
 import { AdminApiError } from './adminClient.ts';
 import { parseCommand, UsageError, wantsHelp } from './args.ts';
-import { runCanaryCommand } from './canary.ts';
-import { runGuardCommand } from './guard.ts';
-import { runConfigCheck } from './configCheck.ts';
-import { runDoctorCommand } from './doctor.ts';
-import { runMigrate } from './migrate.ts';
-import { runProjectionsCommand } from './projections.ts';
-import { runReconcileCommand } from './reconcile.ts';
-import { runSelfCheck } from './selfcheck.ts';
-import { runStart, untilSignal } from './start.ts';
-import { runStatusCommand } from './status.ts';
 import { COMMAND_USAGE, USAGE, type CommandName } from './usage.ts';
 
 export { USAGE } from './usage.ts';
@@ -30,11 +19,16 @@ const defaultIo: CliIo = {
   env: process.env,
 };
 
-export const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const VERSION = (JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string }).version;
 
 const CONFIG = { config: { type: 'string', short: 'c' } } as const;
 
-/** Each command parses its own options, so an unknown one is named against that command's usage. */
+/**
+ * Each command parses its own options, so an unknown one is named against that command's usage.
+ * A command's module is imported when that command runs: `strangler --help` or `strangler
+ * status` does not load Express, the drivers, the proxy and the projection runners (a third
+ * of a second and tens of MB when they were imported up front).
+ */
 const COMMANDS: Record<CommandName, (args: string[], io: CliIo) => Promise<number>> = {
   async demo(args, io) {
     const { values, positionals } = parseCommand('demo', args, { data: { type: 'string' } }, COMMAND_USAGE.demo);
@@ -44,18 +38,26 @@ const COMMANDS: Record<CommandName, (args: string[], io: CliIo) => Promise<numbe
         COMMAND_USAGE.demo,
       );
     const dataDir = values.data ?? positionals[0];
+    const [{ runDemo }, { demoSample }, { untilSignal }] = await Promise.all([
+      import('../demo/runDemo.ts'),
+      import('../../examples/demo.ts'),
+      import('./start.ts'),
+    ]);
     return runDemo({ sample: demoSample, env: io.env, out: io.out, until: untilSignal(), ...(dataDir ? { dataDir } : {}) });
   },
   async start(args, io) {
     const { values } = noPositionals('start', args, CONFIG);
+    const { runStart } = await import('./start.ts');
     return runStart({ ...(values.config ? { configFile: values.config } : {}), io });
   },
   async selfcheck(args, io) {
     const { values } = noPositionals('selfcheck', args, { url: { type: 'string' } });
+    const { runSelfCheck } = await import('./selfcheck.ts');
     return runSelfCheck({ url: values.url ?? 'memory', out: io.out });
   },
   async migrate(args, io) {
     const { values } = noPositionals('migrate', args, { ...CONFIG, url: { type: 'string' } });
+    const { runMigrate } = await import('./migrate.ts');
     return runMigrate({ ...(values.config ? { configFile: values.config } : {}), ...(values.url ? { url: values.url } : {}), io });
   },
   async config(args, io) {
@@ -65,15 +67,16 @@ const COMMANDS: Record<CommandName, (args: string[], io: CliIo) => Promise<numbe
         `strangler config: unknown subcommand "${positionals.join(' ')}" (the one there is: check).`,
         COMMAND_USAGE.config,
       );
+    const { runConfigCheck } = await import('./configCheck.ts');
     return runConfigCheck({ ...(values.config ? { configFile: values.config } : {}), io });
   },
-  status: runStatusCommand,
-  projections: runProjectionsCommand,
-  canary: runCanaryCommand,
-  guard: runGuardCommand,
+  status: async (args, io) => (await import('./status.ts')).runStatusCommand(args, io),
+  projections: async (args, io) => (await import('./projections.ts')).runProjectionsCommand(args, io),
+  canary: async (args, io) => (await import('./canary.ts')).runCanaryCommand(args, io),
+  guard: async (args, io) => (await import('./guard.ts')).runGuardCommand(args, io),
   // doctor and reconcile parse their own options and own their exit codes (2 = error).
-  doctor: runDoctorCommand,
-  reconcile: runReconcileCommand,
+  doctor: async (args, io) => (await import('./doctor.ts')).runDoctorCommand(args, io),
+  reconcile: async (args, io) => (await import('./reconcile.ts')).runReconcileCommand(args, io),
 };
 
 function noPositionals<O extends Parameters<typeof parseCommand>[2]>(command: CommandName, args: string[], options: O) {

@@ -1,24 +1,11 @@
 import { parseArgs } from 'node:util';
 import { StranglerError } from '../errors/StranglerError.ts';
-import { createAdminClient, DEFAULT_ADMIN_URL } from './adminClient.ts';
+import { createAdminClient } from './adminClient.ts';
 import type { CliIo } from './main.ts';
+import { RECONCILE_USAGE } from './usage.ts';
 import { EXIT, formatReport, formatRepair, outcomeExit, worstExit, type EntityOutcome } from './reconcileFormat.ts';
 import { reconcileOffline } from './reconcileOffline.ts';
 import { reconcileRemote } from './reconcileRemote.ts';
-
-export const RECONCILE_USAGE = `  strangler reconcile [--entity E] [--json]
-                                         reconcile now on the running sidecar (admin API): start a run, wait, print the report
-  strangler reconcile --repair [--apply] [--run ID[,ID…]] [--entity E] [--json]
-                                         corrective events for a run's confirmed differences (dry run unless --apply);
-                                         without --run it reconciles first and repairs from that run
-      --admin URL, STRANGLER_ADMIN_URL   the sidecar's admin API (default ${DEFAULT_ADMIN_URL})
-      --token T, STRANGLER_ADMIN_TOKEN   an operator token (the demo prints one)
-      --config FILE                      offline: straight against the legacy database and the event store
-                                         the file names, no sidecar needed
-      exit: 0 within tolerance, 1 over tolerance, 2 error, 3 inconclusive (a projection feeding the entity is
-      paused, failing or behind reconciliation.maxPendingLagMs); several entities: the worst, 2 > 1 > 3 > 0.
-      --repair exits by the repair: 0 every planned event appended or already there (or listed, dry run),
-      1 some stood down (a command moved the stream on: run it again), 2 error`;
 
 /** The parsed options of `strangler reconcile`. */
 export interface ReconcileArgs {
@@ -102,3 +89,4 @@ export async function runReconcileCommand(args: string[], io: CliIo): Promise<nu
     return EXIT.error;
   }
 }
+export { RECONCILE_USAGE } from './usage.ts';

@@ -1,6 +1,25 @@
 import { DEFAULT_ADMIN_URL } from './adminClient.ts';
-import { DOCTOR_USAGE } from './doctor.ts';
-import { RECONCILE_USAGE } from './reconcile.ts';
+
+export const DOCTOR_USAGE = `  strangler doctor [--config FILE] [--url URL] [--json] [--fail-on SEVERITY] [--limit N]
+                                         event store consistency checks; exit 0 healthy, 1 findings, 2 error
+  strangler doctor verify STREAM [--config FILE] [--url URL] [--json] [--projection NAME] [--no-snapshots]
+                                         replay one stream through its projection's fold and compare it with its
+                                         read-model rows (needs the config); exit 0 equal, 1 different
+                                         both use the event store directly (--url, STRANGLER_EVENTSTORE_URL or --config)`;
+
+export const RECONCILE_USAGE = `  strangler reconcile [--entity E] [--json]
+                                         reconcile now on the running sidecar (admin API): start a run, wait, print the report
+  strangler reconcile --repair [--apply] [--run ID[,ID…]] [--entity E] [--json]
+                                         corrective events for a run's confirmed differences (dry run unless --apply);
+                                         without --run it reconciles first and repairs from that run
+      --admin URL, STRANGLER_ADMIN_URL   the sidecar's admin API (default ${DEFAULT_ADMIN_URL})
+      --token T, STRANGLER_ADMIN_TOKEN   an operator token (the demo prints one)
+      --config FILE                      offline: straight against the legacy database and the event store
+                                         the file names, no sidecar needed
+      exit: 0 within tolerance, 1 over tolerance, 2 error, 3 inconclusive (a projection feeding the entity is
+      paused, failing or behind reconciliation.maxPendingLagMs); several entities: the worst, 2 > 1 > 3 > 0.
+      --repair exits by the repair: 0 every planned event appended or already there (or listed, dry run),
+      1 some stood down (a command moved the stream on: run it again), 2 error`;
 
 /** Usage texts: one per command (printed by `strangler COMMAND --help`), and the overview. */
 

@@ -1,8 +1,6 @@
 import path from 'node:path';
 import type { Executor } from './executor.ts';
-import { createPgExecutor, type PgExecutorOptions } from './pgExecutor.ts';
-import { createPgliteExecutor } from './pgliteExecutor.ts';
-import { createMysqlExecutor } from './mysqlExecutor.ts';
+import type { PgExecutorOptions } from './pgExecutor.ts';
 import { StranglerError } from '../errors/StranglerError.ts';
 import { redactUrl } from '../config/redactUrl.ts';
 
@@ -16,15 +14,24 @@ export interface ConnectOptions {
   queryTimeoutMs?: number;
 }
 
-/** Opens the executor a URL names. The caller owns it and closes it. */
+/**
+ * Opens the executor a URL names. The caller owns it and closes it. Each driver is imported
+ * here, when a URL needs it: a sidecar on PostgreSQL never loads PGlite (its WebAssembly
+ * build) nor mysql2, which it would otherwise pay for in start-up time and memory per pod.
+ */
 export async function connect(opts: ConnectOptions): Promise<Executor> {
   const { url } = opts;
-  if (url === 'memory') return createPgliteExecutor({});
+  if (url === 'memory') {
+    const { createPgliteExecutor } = await import('./pgliteExecutor.ts');
+    return createPgliteExecutor({});
+  }
   if (url === 'embedded' || url.startsWith('embedded:')) {
     const dir = url.startsWith('embedded:') ? url.slice('embedded:'.length) : (opts.embeddedDir ?? './data/eventstore');
+    const { createPgliteExecutor } = await import('./pgliteExecutor.ts');
     return createPgliteExecutor({ dataDir: path.resolve(dir) });
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
+    const { createPgExecutor } = await import('./pgExecutor.ts');
     return createPgExecutor({
       url,
       ...(opts.max ? { max: opts.max } : {}),
@@ -33,6 +40,7 @@ export async function connect(opts: ConnectOptions): Promise<Executor> {
     });
   }
   if (/^(mysql|mariadb):\/\//.test(url)) {
+    const { createMysqlExecutor } = await import('./mysqlExecutor.ts');
     return createMysqlExecutor({ url: url.replace(/^mariadb:/, 'mysql:'), ...(opts.max ? { max: opts.max } : {}) });
   }
   throw new StranglerError(

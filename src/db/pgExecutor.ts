@@ -1,12 +1,7 @@
 import pg from 'pg';
 import { checkChannel, type Executor, type QueryOptions, type QueryResult } from './executor.ts';
+import { RAW_TEXT_OIDS } from './rawTextOids.ts';
 import { withSavepoint } from './savepoints.ts';
-
-/**
- * Type OIDs handed back as the server's text, untouched: int8, numeric, date, time,
- * timestamp, timestamptz, timetz, interval, json, jsonb. Everything else uses pg's parsers.
- */
-export const RAW_TEXT_OIDS = new Set([20, 1700, 1082, 1083, 1114, 1184, 1266, 1186, 114, 3802]);
 
 const rawTypes = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {

@@ -1,7 +1,7 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { lockDataDir, type LockOptions } from '../lock/dataDirLock.ts';
 import { checkChannel, type Executor, type QueryOptions, type QueryResult } from './executor.ts';
-import { RAW_TEXT_OIDS } from './pgExecutor.ts';
+import { RAW_TEXT_OIDS } from './rawTextOids.ts';
 import { withSavepoint } from './savepoints.ts';
 
 const rawParsers = Object.fromEntries([...RAW_TEXT_OIDS].map((oid) => [oid, (v: string) => v]));
