@@ -312,7 +312,7 @@ describe('Dockerfile', () => {
     expect(instructions('RUN')).toContain('npm run build && npm prune --omit=dev --no-audit --no-fund');
     expect(instructions('USER').at(-1)).toBe('10001:10001');
     expect(instructions('STOPSIGNAL')).toEqual(['SIGTERM']);
-    expect(JSON.parse(instructions('ENTRYPOINT')[0]!)).toEqual(['node', '/app/bin/strangler.mjs']);
+    expect(JSON.parse(instructions('ENTRYPOINT')[0]!)).toEqual(['/app/bin/strangler.mjs']);
     expect(WORKDIR).toBe('/app');
     // The runtime stage copies only what runs: no sources, tests or dev tooling.
     const runtime = dockerfile.slice(dockerfile.indexOf('AS runtime'));
