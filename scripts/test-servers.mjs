@@ -5,10 +5,21 @@
 // Missing ones are installed with apt-get when this process may (root, or passwordless
 // sudo); otherwise it says which command to run and stops before vitest.
 // STRANGLER_TEST_PG_URL / STRANGLER_TEST_MYSQL_URL (servers you run yourself) skip the check
-// for that server.
+// for that server. It also builds dist/ when it is missing or stale (below).
 import { accessSync, constants } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { distState } from '../bin/distState.mjs';
+
+// The sidecar's own code runs from src/ under vitest, but the projection and read modules the
+// tests load (the samples among them) import `strangler-sidecar/…`, which resolves to the build
+// (package.json exports): a clean clone builds it first, a stale build is rebuilt.
+const dist = distState();
+if (dist.state !== 'fresh') {
+  console.log(`test-servers: dist/ is ${dist.state} (${dist.reason}): npm run build`);
+  const built = spawnSync(process.execPath, [path.join(import.meta.dirname, 'build.mjs')], { stdio: 'inherit' });
+  if (built.status !== 0) process.exit(built.status ?? 1);
+}
 
 const executable = (file) => {
   try {
