@@ -82,7 +82,8 @@ function measureRouting(): { nsPerOp: number; share: number } {
 
 // ---------------------------------------------------------------------------------------
 
-async function startLegacy(dir: string, dbUrl: string): Promise<{ child: ChildProcess; url: string }> {
+/** The sample legacy service on `dbUrl`, a child process logging to DIR/legacy.log (bench/footprint uses it too). */
+export async function startLegacy(dir: string, dbUrl: string): Promise<{ child: ChildProcess; url: string }> {
   const logFile = path.join(dir, 'legacy.log');
   const env = { ...process.env, LEGACY_DB_URL: dbUrl, PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'production' };
   const child = startProcess(process.execPath, [path.join(ROOT, 'bin/run-ts.mjs'), path.join(ROOT, 'examples/legacy-orders/main.ts')], {

@@ -30,6 +30,7 @@ import pg from 'pg';
 import { distState } from '../bin/distState.mjs';
 import { freePort, startPostgres, type PgServer } from '../test/harness/servers.ts';
 import { percentile, readPgSettings, round, table, writeResult } from './lib.ts';
+import { startLegacy } from './canary.ts';
 import { cpuIdlePercent, get, sleep, startProcess, stopProcess, waitFor } from './proxy.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -69,23 +70,6 @@ function memOf(pid: number): { rss: number; hwm: number } {
 function metric(text: string, name: string): number | null {
   const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(text);
   return m ? Number(m[1]) : null;
-}
-
-async function startLegacy(dir: string, dbUrl: string): Promise<{ child: ChildProcess; url: string }> {
-  const logFile = path.join(dir, 'legacy.log');
-  const env = { ...process.env, LEGACY_DB_URL: dbUrl, PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'production' };
-  const child = startProcess(process.execPath, [path.join(ROOT, 'bin/run-ts.mjs'), path.join(ROOT, 'examples/legacy-orders/main.ts')], {
-    env,
-    logFile,
-    cwd: dir,
-  });
-  let url = '';
-  await waitFor('the legacy orders service', logFile, child, async () => {
-    const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
-    if (m) url = m[1]!;
-    return url !== '';
-  });
-  return { child, url };
 }
 
 interface Sidecar {
