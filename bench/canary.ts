@@ -31,7 +31,7 @@ import { routeRead, stickyKeyOf } from '../src/canary/readRouting.ts';
 import type { CanaryState } from '../src/canary/stages.ts';
 import { freePort, startPostgres, type PgServer } from '../test/harness/servers.ts';
 import { grownBy, WRK_READS_SCRIPT, wrkReads, type ReadLoadResult, type ReadLoadSpec } from './canaryLoad.ts';
-import { percentile, readPgSettings, requireSettings, round, table, writeResult } from './lib.ts';
+import { percentile, readPgSettings, requireSettings, round, shippedSidecar, sidecarEnv, SIDECAR_BIN, table, writeResult } from './lib.ts';
 import { cpuIdlePercent, findExecutable, get, sleep, startProcess, stopProcess, waitFor } from './proxy.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -102,9 +102,7 @@ export async function startLegacy(dir: string, dbUrl: string): Promise<{ child: 
 
 async function startSidecar(dir: string, legacyUrl: string, storeUrl: string, legacyDbUrl: string) {
   const [port, adminPort] = [await freePort(), await freePort()];
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('STRANGLER_')) env[k] = v;
-  Object.assign(env, {
+  const env = sidecarEnv({
     STRANGLER_LEGACY_UPSTREAM: legacyUrl,
     STRANGLER_EVENTSTORE_URL: storeUrl,
     STRANGLER_LEGACY_DB_URL: legacyDbUrl,
@@ -115,8 +113,9 @@ async function startSidecar(dir: string, legacyUrl: string, storeUrl: string, le
     NODE_ENV: 'production',
   });
   const logFile = path.join(dir, 'sidecar.log');
-  // cwd: the temp dir, so the spec's default spool (./data/spool) lands there.
-  const child = startProcess(process.execPath, [path.join(ROOT, 'bin/strangler.mjs'), 'start', '--config', SPEC], {
+  // cwd: the temp dir, so the spec's default spool (./data/spool) lands there. The bin runs as
+  // a file, with its #! line's V8 flags, as `strangler` and the image run it.
+  const child = startProcess(SIDECAR_BIN, ['start', '--config', SPEC], {
     env,
     logFile,
     cwd: dir,
@@ -213,9 +212,10 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
     loadGenerator: `wrk -t1 (${wrkBin}), GET /orders/ID over the ${orders} ids in order, ${KEY_HEADER}: user-(n mod ${USERS})`,
     latency: `-c${PACED.connections}, a random ${PACED.delayRangeMs[0]}-${PACED.delayRangeMs[1]} ms pause before each request (Lua seed fixed: the same pauses in every leg), ${rounds} rounds alternating the two legs; figures are medians over the rounds`,
     throughput: `-c${SATURATED_CONNECTIONS}, no pause, ${rounds} rounds alternating the two legs`,
-    sidecar: `bin/strangler.mjs start --config examples/legacy-orders/strangler.yaml (shipped spec), event store and read model on PostgreSQL 15 (fsync on), legacy database set`,
+    sidecar: `bin/strangler.mjs (run as a file: its #! line's V8 flags) start --config examples/legacy-orders/strangler.yaml (shipped spec), event store and read model on PostgreSQL 15 (fsync on), legacy database set`,
     legacy: 'examples/legacy-orders/main.ts on PostgreSQL 15 (same server, database bench_legacy), its own process',
   };
+  settings.runs_from = (await shippedSidecar('bench/canary')).runsFrom;
   const idle = await cpuIdlePercent(1000);
   settings.cpu_idle_before_pct = idle;
   if (idle < 85) notes.push(`Only ${idle}% of the CPUs were idle before the run (other processes on the machine): figures are noisy.`);

@@ -27,14 +27,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { distState } from '../bin/distState.mjs';
 import { freePort, startPostgres, type PgServer } from '../test/harness/servers.ts';
-import { percentile, readPgSettings, round, table, writeResult } from './lib.ts';
+import { percentile, readPgSettings, round, shippedSidecar, sidecarEnv, SIDECAR_BIN, table, writeResult } from './lib.ts';
 import { startLegacy } from './canary.ts';
 import { cpuIdlePercent, get, sleep, startProcess, stopProcess, waitFor } from './proxy.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = path.join(ROOT, 'bin/strangler.mjs');
+const BIN = SIDECAR_BIN;
 const SPEC = path.join(ROOT, 'examples/legacy-orders/strangler.yaml');
 const TOKEN = 'bench-footprint-token';
 
@@ -153,14 +152,7 @@ export async function run(): Promise<Record<string, number | null>> {
 
   const notes: string[] = [];
   const figures: Record<string, number | null> = {};
-  let dist = distState();
-  if (dist.state !== 'fresh') {
-    console.log(`  dist/ is ${dist.state} (${dist.reason}): npm run build first`);
-    const b = spawnSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: 'inherit' });
-    if (b.status !== 0) throw new Error('bench/footprint: npm run build failed; nothing written');
-    dist = distState();
-  }
-  const runsFrom = process.env['STRANGLER_FROM_SOURCE'] === '1' || dist.state !== 'fresh' ? 'src (tsx)' : 'dist';
+  const { runsFrom } = await shippedSidecar('bench/footprint');
   const settings: Record<string, unknown> = {
     runs_from: runsFrom,
     cli_runs: cliRuns,
@@ -202,9 +194,7 @@ export async function run(): Promise<Record<string, number | null>> {
     const dbUrl = (name: string) => Object.assign(new URL(pgServer!.url), { pathname: `/${name}` }).toString();
     legacy = await startLegacy(dir, dbUrl('bench_legacy'));
 
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('STRANGLER_') && k !== 'NODE_OPTIONS') env[k] = v;
-    Object.assign(env, {
+    const env = sidecarEnv({
       STRANGLER_LEGACY_UPSTREAM: legacy.url,
       STRANGLER_EVENTSTORE_URL: dbUrl('bench_events'),
       STRANGLER_LEGACY_DB_URL: dbUrl('bench_legacy'),

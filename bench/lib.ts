@@ -174,3 +174,30 @@ export function requireSettings(what: string, want: Record<string, string>, got:
   const bad = settingsMismatches(want, got);
   if (bad.length) throw new Error(`${what}: a claimed setting did not take effect (${bad.join('; ')}); no figure written`);
 }
+
+/** The `strangler` command, run as a file (so with the V8 flags of its #! line) by every bench that starts a sidecar. */
+export const SIDECAR_BIN = path.join(ROOT, 'bin/strangler.mjs');
+
+/**
+ * The benches measure the sidecar as it ships: the bin run as a file, from a fresh dist/.
+ * Builds dist/ when it is missing or older than the sources; returns where the bin will run
+ * from, for the result's settings.
+ */
+export async function shippedSidecar(what: string): Promise<{ runsFrom: 'dist' | 'src (tsx)'; bin: string }> {
+  const { distState } = (await import('../bin/distState.mjs')) as { distState: () => { state: string; reason: string } };
+  let dist = distState();
+  if (dist.state !== 'fresh') {
+    console.log(`  dist/ is ${dist.state} (${dist.reason}): npm run build first`);
+    const b = spawnSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: 'inherit' });
+    if (b.status !== 0) throw new Error(`${what}: npm run build failed; nothing written`);
+    dist = distState();
+  }
+  return { runsFrom: process.env['STRANGLER_FROM_SOURCE'] === '1' || dist.state !== 'fresh' ? 'src (tsx)' : 'dist', bin: SIDECAR_BIN };
+}
+
+/** The environment for a sidecar child: this one's without STRANGLER_* and NODE_OPTIONS (the bench sets what it means). */
+export function sidecarEnv(set: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('STRANGLER_') && k !== 'NODE_OPTIONS') env[k] = v;
+  return Object.assign(env, set);
+}

@@ -12,6 +12,11 @@
  *     behind, batchSize.ts), from position 0 with the sample's orders module and upcasters:
  *     read a batch, apply it and move the checkpoint in one transaction, until the
  *     checkpoint reaches the head. The read model is checked against totals from the seed.
+ *     Run twice in the same process: the first (cold) catch-up also compiles the apply path
+ *     (V8's JIT, ~35 % more CPU than the second over 100,000 events), which a sidecar that has
+ *     been applying live events has done already; the headline is the second run, from
+ *     position 0 again, and the first is reported as catchup_events_per_s_cold. The fixed
+ *     batch sizes below run after both, so they are measured warm too.
  *   live apply: caught up, one event appended at a time (as the capture does: append, then
  *     the debounced NOTIFY); the time until the runner's checkpoint passes it.
  *   fixed batch sizes (extra figures): the runner with its batch pinned (maxBatchSize = batchSize).
@@ -69,6 +74,11 @@ export async function run(): Promise<Record<string, number | null>> {
     await store.db.exec('VACUUM ANALYZE strangler_events');
     console.log(`bench/projection: seeded ${head} events (${ORDERS} orders) in ${round(setupS, 1)} s (setup, not measured)`);
 
+    const cold = await defaultCatchup(store, head);
+    await checkReadModel(store.db, expected);
+    console.log(
+      `  shipped configuration, first catch-up in this process (cold): ${round(cold.rate, 0)} events/s over ${cold.events} events`,
+    );
     const shipped = await defaultCatchup(store, head);
     await checkReadModel(store.db, expected);
     console.log(
@@ -96,6 +106,7 @@ export async function run(): Promise<Record<string, number | null>> {
     const bestPlain = Math.max(...BATCH_SIZES.map((b) => plain[b]!));
     const figures: Record<string, number | null> = {
       catchup_events_per_s: round(shipped.rate, 0),
+      catchup_events_per_s_cold: round(cold.rate, 0),
       live_apply_p50_ms: round(percentile(shipped.liveMs, 50), 1),
       live_apply_p99_ms: round(percentile(shipped.liveMs, 99), 1),
       plain_read_events_per_s: round(bestPlain, 0),
@@ -113,7 +124,10 @@ export async function run(): Promise<Record<string, number | null>> {
       table([
         ['events in the log', head],
         ['plain read (readAll only)', `${figures.plain_read_events_per_s} events/s (best batch size)`],
-        ['catch-up, shipped configuration', `${figures.catchup_events_per_s} events/s (target >= 50000)`],
+        [
+          'catch-up, shipped configuration',
+          `${figures.catchup_events_per_s} events/s (target >= 50000); cold (first in the process) ${figures.catchup_events_per_s_cold}`,
+        ],
         ['live apply (append -> applied)', `p50 ${figures.live_apply_p50_ms} ms, p99 ${figures.live_apply_p99_ms} ms (target p50 <= 100)`],
         ['catch-up, best fixed batch', `${figures.catchup_events_per_s_best_fixed} events/s at ${best}`],
       ]),
@@ -127,6 +141,7 @@ export async function run(): Promise<Record<string, number | null>> {
           configuration: { ...SHIPPED, maxBatchSize: DEFAULT_MAX_BATCH },
           driver:
             'createProjectionWorkers with runnerSettings(config defaults): LISTEN for appends, batch grows from batchSize to maxBatchSize while behind and drops back when caught up',
+          runs: 'twice from position 0 in one process; the headline is the second (JIT warm), catchup_events_per_s_cold the first',
           liveEvents: LIVE_EVENTS,
           liveGapMs: LIVE_GAP_MS,
           live: 'caught up; one OrderUpdated appended at a time, then createAppendSignal (as the sidecar); time until the runner state shows a checkpoint at or past it (polled every 1 ms in-process)',

@@ -31,8 +31,9 @@
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import {
-  createWriteStream,
+  closeSync,
   existsSync,
+  openSync,
   mkdtempSync,
   readFileSync,
   rmSync,
@@ -48,7 +49,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startPostgres, freePort, type PgServer } from '../test/harness/servers.ts';
-import { percentile, readPgSettings, requireSettings, round, table, writeResult } from './lib.ts';
+import { percentile, readPgSettings, requireSettings, round, shippedSidecar, sidecarEnv, SIDECAR_BIN, table, writeResult } from './lib.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const UPSTREAM = path.join(ROOT, 'bench/upstream/server.mjs');
@@ -111,10 +112,16 @@ process.once('exit', () => {
 });
 
 export function startProcess(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; logFile: string; cwd?: string }): ChildProcess {
-  const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = createWriteStream(opts.logFile);
-  child.stdout.pipe(log, { end: false });
-  child.stderr.pipe(log, { end: false });
+  // The child writes its log file itself. Piped through this process, its output would wait
+  // while wrk runs (spawnSync blocks this event loop), and a child whose pipe filled would
+  // stall on its next log line, in the middle of a measurement.
+  const fd = openSync(opts.logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, stdio: ['ignore', fd, fd] });
+  } finally {
+    closeSync(fd);
+  }
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
@@ -255,13 +262,11 @@ async function startSidecar(
   storeUrl: string,
   extraArgs: string[] = [],
   legacyDbUrl?: string,
-): Promise<{ child: ChildProcess; url: string; adminUrl: string }> {
+): Promise<{ child: ChildProcess; url: string; adminUrl: string; logFile: string }> {
   const [port, adminPort] = [await freePort(), await freePort()];
   const conf = path.join(dir, `${name}.yaml`);
   writeFileSync(conf, SPEC.replace('SPOOL', path.join(dir, `${name}-spool`)));
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('STRANGLER_')) env[k] = v;
-  Object.assign(env, {
+  const env = sidecarEnv({
     STRANGLER_LEGACY_UPSTREAM: upstreamUrl,
     STRANGLER_EVENTSTORE_URL: storeUrl,
     ...(legacyDbUrl ? { STRANGLER_LEGACY_DB_URL: legacyDbUrl } : {}),
@@ -271,13 +276,13 @@ async function startSidecar(
     NODE_ENV: 'production',
   });
   const logFile = path.join(dir, `${name}.log`);
-  const child = startProcess(process.execPath, [...extraArgs, path.join(ROOT, 'bin/strangler.mjs'), 'start', '--config', conf], {
-    env,
-    logFile,
-  });
+  // The bin runs as a file, as `strangler …` and the image's ENTRYPOINT run it: with the V8
+  // flags of its #! line (the shipped configuration). Extra node flags go through NODE_OPTIONS.
+  if (extraArgs.length) env['NODE_OPTIONS'] = extraArgs.join(' ');
+  const child = startProcess(SIDECAR_BIN, ['start', '--config', conf], { env, logFile });
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   await waitFor(`the sidecar (${name})`, logFile, child, async () => (await get(`${adminUrl}/readyz`)).status === 200, 60_000);
-  return { child, url: `http://127.0.0.1:${port}`, adminUrl };
+  return { child, url: `http://127.0.0.1:${port}`, adminUrl, logFile };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -444,6 +449,8 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
       ? `${nginxBin}: master_process off (one process), keepalive 64 to upstream, X-Forwarded-*/X-Request-Id set like the sidecar`
       : null,
   };
+  settings.sidecarBin = 'bin/strangler.mjs run as a file (its #! line: node --max-semi-space-size=2), as `strangler` and the image run it';
+  settings.runs_from = (await shippedSidecar('bench/proxy')).runsFrom;
   const cpuProf = process.env['BENCH_CPU_PROF_DIR'];
   const idle = await cpuIdlePercent(1000);
   settings.cpu_idle_before_pct = idle;
@@ -471,6 +478,12 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
         u.pathname = `/${name}`;
         return u.toString();
       };
+      // The entity's legacy table, so its projection builds a read model (without it the
+      // runner would sit in its retry loop: not the production configuration).
+      const legacyDb = new pg.Client({ connectionString: dbUrl('bench_legacy') });
+      await legacyDb.connect();
+      await legacyDb.query('CREATE TABLE orders (id varchar(64) PRIMARY KEY, payment_id text, amount numeric(12,2), method text)');
+      await legacyDb.end();
       sidecar = await startSidecar(dir, 'sidecar-production', upstream.url, dbUrl('bench_events'), profArgs, dbUrl('bench_legacy'));
       settings.passthroughSidecar =
         'production configuration: event store and read model on PostgreSQL 15 (fsync on), legacy database set (reconciliation scheduled), projection runner, spool drainer, metrics';
@@ -580,6 +593,14 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
     figures.passthrough_added_p50_ms_c32 = round(satMedian('passthrough', 'p50Ms') - satMedian('direct', 'p50Ms'), 3);
     figures.passthrough_added_p99_ms_c32 = round(satMedian('passthrough', 'p99Ms') - satMedian('direct', 'p99Ms'), 3);
     await stopProcess(sidecar.child);
+    // A sidecar that logged errors while measured (a projection in its retry loop, legacy
+    // unreachable) was not in the production configuration the figures claim.
+    const errorLines = readFileSync(sidecar.logFile, 'utf8')
+      .split('\n')
+      .filter((l) => /"level":(50|60)/.test(l));
+    settings.passthrough_sidecar_error_lines = errorLines.length;
+    if (errorLines.length)
+      notes.push(`The passthrough sidecar logged ${errorLines.length} error line(s), e.g. ${errorLines[0]!.slice(0, 300)}`);
     sidecar = undefined;
     await stopProcess(nginx?.child);
     nginx = undefined;
