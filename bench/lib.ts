@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -193,6 +193,22 @@ export async function shippedSidecar(what: string): Promise<{ runsFrom: 'dist' |
     dist = distState();
   }
   return { runsFrom: process.env['STRANGLER_FROM_SOURCE'] === '1' || dist.state !== 'fresh' ? 'src (tsx)' : 'dist', bin: SIDECAR_BIN };
+}
+
+/** The node flags of the bin's #! line (`#!/usr/bin/env -S node --flag …`): what a sidecar runs with. */
+export function sidecarNodeFlags(): string[] {
+  const first = readFileSync(SIDECAR_BIN, 'utf8').split('\n', 1)[0]!;
+  const words = first.replace(/^#!\S*\s*(-S\s+)?/, '').split(/\s+/).filter(Boolean);
+  return words[0] === 'node' ? words.slice(1) : [];
+}
+
+/**
+ * The command line that runs the bin as shipped: the bin as a file, or, with extra node flags
+ * (some, like --cpu-prof, are refused in NODE_OPTIONS), node with the #! line's flags and those.
+ */
+export function sidecarCommand(args: string[], extraNodeFlags: string[] = []): [string, string[]] {
+  if (!extraNodeFlags.length) return [SIDECAR_BIN, args];
+  return [process.execPath, [...sidecarNodeFlags(), ...extraNodeFlags, SIDECAR_BIN, ...args]];
 }
 
 /** The environment for a sidecar child: this one's without STRANGLER_* and NODE_OPTIONS (the bench sets what it means). */

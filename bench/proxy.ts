@@ -49,7 +49,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startPostgres, freePort, type PgServer } from '../test/harness/servers.ts';
-import { percentile, readPgSettings, requireSettings, round, shippedSidecar, sidecarEnv, SIDECAR_BIN, table, writeResult } from './lib.ts';
+import { percentile, readPgSettings, requireSettings, round, shippedSidecar, sidecarCommand, sidecarEnv, table, writeResult } from './lib.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const UPSTREAM = path.join(ROOT, 'bench/upstream/server.mjs');
@@ -277,9 +277,9 @@ async function startSidecar(
   });
   const logFile = path.join(dir, `${name}.log`);
   // The bin runs as a file, as `strangler …` and the image's ENTRYPOINT run it: with the V8
-  // flags of its #! line (the shipped configuration). Extra node flags go through NODE_OPTIONS.
-  if (extraArgs.length) env['NODE_OPTIONS'] = extraArgs.join(' ');
-  const child = startProcess(SIDECAR_BIN, ['start', '--config', conf], { env, logFile });
+  // flags of its #! line (the shipped configuration), plus extraArgs (--cpu-prof) when given.
+  const [cmd, args] = sidecarCommand(['start', '--config', conf], extraArgs);
+  const child = startProcess(cmd, args, { env, logFile });
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   await waitFor(`the sidecar (${name})`, logFile, child, async () => (await get(`${adminUrl}/readyz`)).status === 200, 60_000);
   return { child, url: `http://127.0.0.1:${port}`, adminUrl, logFile };
