@@ -14,7 +14,13 @@
 // build under dist/src/, next to which the assets are copied: `new URL('./page.html',
 // import.meta.url)` finds the same file bundled or not. Left out of the bundle: the drivers
 // loaded only when configured (PGlite's WebAssembly files, mysql2), pino (its transports run
-// its own files in worker threads) and esbuild (a native binary).
+// its own files in worker threads), esbuild (a native binary) and iconv-lite (body-parser loads
+// its index at start-up, but its ~1 MB of code-page tables only when a body in such a charset
+// comes: bundled, their text sat in every sidecar's heap).
+//
+// Whitespace and syntax are minified, names are not (stack traces keep the function names):
+// V8 keeps each script's source in the heap, so a sidecar idles ~5 MB smaller (bench/footprint:
+// heap used 22.9 → 17.4 MB, idle_rss_mb 81.3 → 79.2; with iconv-lite left out, 77.3).
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -63,7 +69,7 @@ for (const f of listInputs(ROOT, COPY)) {
   copyFileSync(path.join(ROOT, f), to);
   copied++;
 }
-const BUNDLE_EXTERNAL = ['@electric-sql/pglite', 'mysql2', 'mysql2/*', 'pg-native', 'pino', 'thread-stream', 'esbuild'];
+const BUNDLE_EXTERNAL = ['@electric-sql/pglite', 'mysql2', 'mysql2/*', 'pg-native', 'pino', 'thread-stream', 'esbuild', 'iconv-lite'];
 const IMPORT_META = /\bimport\.meta\.(url|dirname|filename)\b/g;
 const esbuild = await import('esbuild');
 await esbuild.build({
@@ -76,6 +82,8 @@ await esbuild.build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
+  minifyWhitespace: true,
+  minifySyntax: true,
   external: BUNDLE_EXTERNAL,
   // CommonJS dependencies bundled into ES modules require Node's built-ins.
   banner: { js: "import { createRequire as __stranglerRequire } from 'node:module'; const require = __stranglerRequire(import.meta.url);" },
