@@ -5,8 +5,8 @@
 // dist/build.json lists the inputs the build read and a hash over their contents. The check
 // at start-up is cheap: stat every input file; when none is newer than the build and the list
 // is the same, dist is fresh. Otherwise (a checkout touched mtimes, say) the contents are hashed
-// and compared with the build's hash. Without sources (an image holding dist/ only) dist is
-// what there is.
+// and compared with the build's hash. Without the sources to fall back on (an image holding
+// dist/, package.json and node_modules, no src/) dist is what there is.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -14,6 +14,8 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const BUILD_INFO = 'dist/build.json';
+/** What bin/strangler.mjs runs through tsx when dist/ is not fresh. */
+export const SOURCE_ENTRY = 'src/cli/main.ts';
 
 /** The input files under the given roots (files or directories), sorted, relative to root. */
 export function listInputs(root, inputs) {
@@ -60,8 +62,10 @@ export function distState(root = ROOT) {
     return { state: 'stale', reason: `${BUILD_INFO} is not one this version writes` };
   if (!existsSync(path.join(root, info.entry ?? 'dist/bundle/cli/main.js')))
     return { state: 'missing', reason: 'dist/ has no entry point' };
+  // The fallback runs src/cli/main.ts: where it is absent, other inputs that ship (package.json
+  // in the image) do not make dist/ stale.
+  if (!existsSync(path.join(root, SOURCE_ENTRY))) return { state: 'fresh', reason: 'no sources next to dist/' };
   const files = listInputs(root, info.inputs);
-  if (files.length === 0) return { state: 'fresh', reason: 'no sources next to dist/' };
   const sameList = files.length === info.files?.length && files.every((f, i) => f === info.files[i]);
   if (sameList && files.every((f) => statSync(path.join(root, f)).mtimeMs <= info.builtAtMs))
     return { state: 'fresh', reason: 'no source changed since the build' };

@@ -9,7 +9,7 @@ import { distState, hashInputs, listInputs } from '../../bin/distState.mjs';
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-const INPUTS = ['src', 'examples/demo.ts'];
+const INPUTS = ['src', 'examples/demo.ts', 'package.json'];
 let root: string;
 
 function write(rel: string, text: string, mtime?: Date): void {
@@ -39,12 +39,13 @@ beforeEach(() => {
   write('src/cli/main.ts', 'export const a = 1;\n', past);
   write('src/admin/page.html', '<p>hi</p>\n', past);
   write('examples/demo.ts', 'export const b = 2;\n', past);
+  write('package.json', '{"name":"x"}\n', past);
   write('test/not-an-input.ts', 'x', past);
 });
 
 describe('dist/ freshness (bin/distState.mjs)', () => {
   it('lists the inputs, files under directories and single files, sorted, nothing else', () => {
-    expect(listInputs(root, INPUTS)).toEqual(['examples/demo.ts', 'src/admin/page.html', 'src/cli/main.ts']);
+    expect(listInputs(root, INPUTS)).toEqual(['examples/demo.ts', 'package.json', 'src/admin/page.html', 'src/cli/main.ts']);
   });
 
   it('is missing without a build, and without the entry point the build names', () => {
@@ -85,8 +86,11 @@ describe('dist/ freshness (bin/distState.mjs)', () => {
     build(built);
     write('test/not-an-input.ts', 'changed', later);
     expect(distState(root).state).toBe('fresh');
+    // The image's layout (Dockerfile): dist/, bin/, package.json, node_modules; no src/ or
+    // examples/. package.json is an input of the build, and it ships, changed or not.
     rmSync(path.join(root, 'src'), { recursive: true });
     rmSync(path.join(root, 'examples'), { recursive: true });
+    write('package.json', '{"name":"x","version":"2"}\n', later);
     expect(distState(root)).toEqual({ state: 'fresh', reason: 'no sources next to dist/' });
   });
 
