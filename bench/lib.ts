@@ -198,7 +198,10 @@ export async function shippedSidecar(what: string): Promise<{ runsFrom: 'dist' |
 /** The node flags of the bin's #! line (`#!/usr/bin/env -S node --flag …`): what a sidecar runs with. */
 export function sidecarNodeFlags(): string[] {
   const first = readFileSync(SIDECAR_BIN, 'utf8').split('\n', 1)[0]!;
-  const words = first.replace(/^#!\S*\s*(-S\s+)?/, '').split(/\s+/).filter(Boolean);
+  const words = first
+    .replace(/^#!\S*\s*(-S\s+)?/, '')
+    .split(/\s+/)
+    .filter(Boolean);
   return words[0] === 'node' ? words.slice(1) : [];
 }
 

@@ -49,7 +49,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startPostgres, freePort, type PgServer } from '../test/harness/servers.ts';
-import { percentile, readPgSettings, requireSettings, round, shippedSidecar, sidecarCommand, sidecarEnv, table, writeResult } from './lib.ts';
+import {
+  percentile,
+  readPgSettings,
+  requireSettings,
+  round,
+  shippedSidecar,
+  sidecarCommand,
+  sidecarEnv,
+  table,
+  writeResult,
+} from './lib.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const UPSTREAM = path.join(ROOT, 'bench/upstream/server.mjs');
