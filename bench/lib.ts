@@ -181,18 +181,15 @@ export const SIDECAR_BIN = path.join(ROOT, 'bin/strangler.mjs');
 /**
  * The benches measure the sidecar as it ships: the bin run as a file, from a fresh dist/.
  * Builds dist/ when it is missing or older than the sources; returns where the bin will run
- * from, for the result's settings.
+ * from and the node flags of its #! line, for the result's settings.
  */
-export async function shippedSidecar(what: string): Promise<{ runsFrom: 'dist' | 'src (tsx)'; bin: string }> {
-  const { distState } = (await import('../bin/distState.mjs')) as { distState: () => { state: string; reason: string } };
-  let dist = distState();
-  if (dist.state !== 'fresh') {
-    console.log(`  dist/ is ${dist.state} (${dist.reason}): npm run build first`);
-    const b = spawnSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: 'inherit' });
-    if (b.status !== 0) throw new Error(`${what}: npm run build failed; nothing written`);
-    dist = distState();
-  }
-  return { runsFrom: process.env['STRANGLER_FROM_SOURCE'] === '1' || dist.state !== 'fresh' ? 'src (tsx)' : 'dist', bin: SIDECAR_BIN };
+export async function shippedSidecar(what: string): Promise<{ runsFrom: 'dist' | 'src (tsx)'; nodeFlags: string[] }> {
+  const { ensureDist } = await import('../scripts/ensureDist.mjs');
+  const dist = ensureDist(what);
+  return {
+    runsFrom: process.env['STRANGLER_FROM_SOURCE'] === '1' || dist.state !== 'fresh' ? 'src (tsx)' : 'dist',
+    nodeFlags: sidecarNodeFlags(),
+  };
 }
 
 /** The node flags of the bin's #! line (`#!/usr/bin/env -S node --flag …`): what a sidecar runs with. */

@@ -459,8 +459,9 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
       ? `${nginxBin}: master_process off (one process), keepalive 64 to upstream, X-Forwarded-*/X-Request-Id set like the sidecar`
       : null,
   };
-  settings.sidecarBin = 'bin/strangler.mjs run as a file (its #! line: node --max-semi-space-size=2), as `strangler` and the image run it';
-  settings.runs_from = (await shippedSidecar('bench/proxy')).runsFrom;
+  const shipped = await shippedSidecar('bench/proxy');
+  settings.sidecarBin = `bin/strangler.mjs run as a file (its #! line: node ${shipped.nodeFlags.join(' ')}), as \`strangler\` and the image run it`;
+  settings.runs_from = shipped.runsFrom;
   const cpuProf = process.env['BENCH_CPU_PROF_DIR'];
   const idle = await cpuIdlePercent(1000);
   settings.cpu_idle_before_pct = idle;

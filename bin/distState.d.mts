@@ -1,5 +1,6 @@
 export const ROOT: string;
 export const BUILD_INFO: string;
+export const SOURCE_ENTRY: string;
 export interface DistState {
   state: 'fresh' | 'stale' | 'missing';
   reason: string;

@@ -9,16 +9,16 @@
 import { accessSync, constants } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { distState } from '../bin/distState.mjs';
+import { ensureDist } from './ensureDist.mjs';
 
 // The sidecar's own code runs from src/ under vitest, but the projection and read modules the
 // tests load (the samples among them) import `strangler-sidecar/…`, which resolves to the build
 // (package.json exports): a clean clone builds it first, a stale build is rebuilt.
-const dist = distState();
-if (dist.state !== 'fresh') {
-  console.log(`test-servers: dist/ is ${dist.state} (${dist.reason}): npm run build`);
-  const built = spawnSync(process.execPath, [path.join(import.meta.dirname, 'build.mjs')], { stdio: 'inherit' });
-  if (built.status !== 0) process.exit(built.status ?? 1);
+try {
+  ensureDist('test-servers');
+} catch (err) {
+  console.error(err.message);
+  process.exit(1);
 }
 
 const executable = (file) => {

@@ -1,0 +1,2 @@
+import type { DistState } from '../bin/distState.mjs';
+export function ensureDist(label: string): DistState & { built: boolean };
