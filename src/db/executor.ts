@@ -31,6 +31,14 @@ export interface Executor {
    * it on hot paths, where planning costs more than running (the append plans in ~60 µs).
    */
   query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<QueryResult<R>>;
+  /**
+   * A SELECT whose rows are handed to onRow one by one as they arrive, in order, and not
+   * kept: a reader that turns thousands of rows into something else (readAll: rows into
+   * events) lets each row die young instead of holding every row until the last arrives.
+   * Resolves with the row count; a throw from onRow rejects it (after the rows are drained).
+   * Absent where the driver cannot stream: use eachRow(), which falls back to query().
+   */
+  queryEach?<R = Record<string, unknown>>(sql: string, params: readonly unknown[], onRow: (row: R) => void): Promise<number>;
   /** Several statements without parameters (DDL, migrations). */
   exec(sql: string): Promise<void>;
   /**
@@ -46,6 +54,14 @@ export interface Executor {
    * backend cannot listen; callers then poll.
    */
   listen?(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+}
+
+/** Each row of a SELECT to onRow, in order: streamed where the executor can (queryEach), else from one query(). Returns the row count. */
+export async function eachRow<R>(db: Executor, sql: string, params: readonly unknown[], onRow: (row: R) => void): Promise<number> {
+  if (db.queryEach) return db.queryEach<R>(sql, params, onRow);
+  const { rows } = await db.query<R>(sql, params);
+  for (const row of rows) onRow(row);
+  return rows.length;
 }
 
 const CHANNEL = /^[a-z_][a-z0-9_]*$/;

@@ -50,6 +50,26 @@ function wrap(client: Queryable, inTx: boolean, close: () => Promise<void>, begi
       }
       return { rows: res.rows as R[], rowCount: res.rowCount ?? res.rows.length };
     },
+    async queryEach<R>(sql: string, params: readonly unknown[], onRow: (row: R) => void): Promise<number> {
+      if (inTx) return streamRows(client as pg.PoolClient, sql, params, onRow);
+      const conn = await begin!();
+      // As pool.query does: a connection whose query failed is not reused (the failure may
+      // have been the connection, or a client-side timeout that left the server running it).
+      let failed = false;
+      const onError = () => {
+        failed = true;
+      };
+      conn.on('error', onError);
+      try {
+        return await streamRows(conn, sql, params, onRow);
+      } catch (err) {
+        failed = true;
+        throw err;
+      } finally {
+        conn.off('error', onError);
+        conn.release(failed ? true : undefined);
+      }
+    },
     async exec(sql: string) {
       await client.query(sql);
     },
@@ -85,6 +105,27 @@ function wrap(client: Queryable, inTx: boolean, close: () => Promise<void>, begi
     close,
   };
   return self;
+}
+
+/** pg's row events on one connection: with a 'row' listener and no callback, pg keeps no rows. */
+function streamRows<R>(conn: pg.PoolClient, sql: string, params: readonly unknown[], onRow: (row: R) => void): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    let count = 0;
+    let thrown: Error | null = null;
+    const query = new pg.Query<pg.QueryResultRow>({ text: sql, values: params as unknown[], types: rawTypes });
+    query.on('row', (row: pg.QueryResultRow) => {
+      count++;
+      if (thrown) return; // drained: the connection stays in step with the server
+      try {
+        onRow(row as R);
+      } catch (err) {
+        thrown = err instanceof Error ? err : new Error(String(err));
+      }
+    });
+    query.on('error', reject);
+    query.on('end', () => (thrown ? reject(thrown) : resolve(count)));
+    void conn.query(query);
+  });
 }
 
 export function createPgExecutor(opts: PgExecutorOptions): Executor & { pool: pg.Pool } {

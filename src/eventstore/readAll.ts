@@ -1,4 +1,4 @@
-import type { Executor } from '../db/executor.ts';
+import { eachRow, type Executor } from '../db/executor.ts';
 import { EVENT_COLUMNS, RECORDED_AT_UTC, toRecordedEvent, type EventRow } from './rows.ts';
 import type { Checkpoint, RecordedEvent } from './types.ts';
 
@@ -36,15 +36,19 @@ export interface ReadAllResult {
  */
 export async function readAll(db: Executor, opts: ReadAllOptions): Promise<ReadAllResult> {
   if (opts.streamPrefixes) return readAllFiltered(db, opts, opts.streamPrefixes);
-  const { rows } = await db.query<EventRow>(
+  // Rows become events as they arrive (eachRow): a window of thousands of rows is never
+  // held twice over, rows and events, while the rest of it comes in.
+  const events: RecordedEvent[] = [];
+  await eachRow<EventRow>(
+    db,
     `SELECT ${EVENT_COLUMNS} FROM strangler_events
       WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
         AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
       ORDER BY transaction_id, global_position
       LIMIT $3`,
     [opts.after.transactionId, opts.after.position, opts.limit],
+    (row) => void events.push(toRecordedEvent(row)),
   );
-  const events = rows.map(toRecordedEvent);
   const last = events[events.length - 1];
   return {
     events,
@@ -62,7 +66,10 @@ export async function readAll(db: Executor, opts: ReadAllOptions): Promise<ReadA
  * whole window, wide rows and all, and cost a catch-up more than the scan itself.
  */
 async function readAllFiltered(db: Executor, opts: ReadAllOptions, prefixes: readonly string[]): Promise<ReadAllResult> {
-  const { rows } = await db.query<FilteredRow>(
+  const events: RecordedEvent[] = [];
+  let last: FilteredRow | undefined;
+  const scanned = await eachRow<FilteredRow>(
+    db,
     `SELECT ${FILTERED_COLUMNS}
        FROM (SELECT *, stream_id ^@ ANY ($4::text[]) AS wanted FROM strangler_events
               WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
@@ -71,12 +78,13 @@ async function readAllFiltered(db: Executor, opts: ReadAllOptions, prefixes: rea
               LIMIT $3) AS e
       ORDER BY transaction_id, global_position`,
     [opts.after.transactionId, opts.after.position, opts.limit, [...prefixes]],
+    (row) => {
+      last = row;
+      if (row.wanted) events.push(toRecordedEvent(row as EventRow));
+    },
   );
-  const last = rows[rows.length - 1];
   if (!last) return { events: [], checkpoint: opts.after, scanned: 0 };
-  const events: RecordedEvent[] = [];
-  for (const r of rows) if (r.wanted) events.push(toRecordedEvent(r as EventRow));
-  return { events, checkpoint: { transactionId: last.tx_id, position: Number(last.global_position) }, scanned: rows.length };
+  return { events, checkpoint: { transactionId: last.tx_id, position: Number(last.global_position) }, scanned };
 }
 
 type FilteredRow = { [K in keyof EventRow]: K extends 'global_position' | 'tx_id' ? string : string | null } & { wanted: boolean };
