@@ -52,59 +52,66 @@ function wrap(client: Queryable, inTx: boolean, close: () => Promise<void>, begi
     },
     async queryEach<R>(sql: string, params: readonly unknown[], onRow: (row: R) => void): Promise<number> {
       if (inTx) return streamRows(client as pg.PoolClient, sql, params, onRow);
-      const conn = await begin!();
       // As pool.query does: a connection whose query failed is not reused (the failure may
       // have been the connection, or a client-side timeout that left the server running it).
-      let failed = false;
-      const onError = () => {
-        failed = true;
-      };
-      conn.on('error', onError);
-      try {
-        return await streamRows(conn, sql, params, onRow);
-      } catch (err) {
-        failed = true;
-        throw err;
-      } finally {
-        conn.off('error', onError);
-        conn.release(failed ? true : undefined);
-      }
+      return checkedOut(begin!, async (conn, discard) => {
+        try {
+          return await streamRows(conn, sql, params, onRow);
+        } catch (err) {
+          discard();
+          throw err;
+        }
+      });
     },
     async exec(sql: string) {
       await client.query(sql);
     },
     async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
       if (inTx) return withSavepoint(self, fn);
-      const conn = await begin!();
-      let broken = false;
-      // A checked-out client has no pool listener: a socket error between two statements
-      // (server killed) would be an unhandled 'error' event and crash the process. The
-      // statement in flight or the next one still fails; the connection is not reused.
-      const onError = () => {
-        broken = true;
-      };
-      conn.on('error', onError);
-      try {
-        await conn.query('BEGIN');
-        const tx = wrap(conn, true, async () => {});
-        const result = await fn(tx);
-        await conn.query('COMMIT');
-        return result;
-      } catch (err) {
+      return checkedOut(begin!, async (conn, discard) => {
         try {
-          await conn.query('ROLLBACK');
-        } catch {
-          broken = true; // the connection is gone (server restart, idle timeout): do not reuse it
+          await conn.query('BEGIN');
+          const tx = wrap(conn, true, async () => {});
+          const result = await fn(tx);
+          await conn.query('COMMIT');
+          return result;
+        } catch (err) {
+          try {
+            await conn.query('ROLLBACK');
+          } catch {
+            discard(); // the connection is gone (server restart, idle timeout): do not reuse it
+          }
+          throw err;
         }
-        throw err;
-      } finally {
-        conn.off('error', onError);
-        conn.release(broken ? true : undefined);
-      }
+      });
     },
     close,
   };
   return self;
+}
+
+/**
+ * Runs fn on a client checked out of the pool and gives it back, or drops it when it emitted
+ * an error or fn called discard(). A checked-out client has no pool listener: a socket error
+ * between two statements (server killed) would be an unhandled 'error' event and crash the
+ * process. The statement in flight or the next one still fails; the connection is not reused.
+ */
+async function checkedOut<T>(
+  begin: () => Promise<pg.PoolClient>,
+  fn: (conn: pg.PoolClient, discard: () => void) => Promise<T>,
+): Promise<T> {
+  const conn = await begin();
+  let broken = false;
+  const discard = () => {
+    broken = true;
+  };
+  conn.on('error', discard);
+  try {
+    return await fn(conn, discard);
+  } finally {
+    conn.off('error', discard);
+    conn.release(broken ? true : undefined);
+  }
 }
 
 /** pg's row events on one connection: with a 'row' listener and no callback, pg keeps no rows. */
