@@ -114,7 +114,7 @@ const urlHost = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.
  */
 export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   const { config, logger } = opts;
-  const metrics = opts.metrics ?? createMetrics(undefined, { defaults: true });
+  const metrics = opts.metrics ?? createMetrics(undefined, { defaults: true, gc: config.admin.gcMetrics });
   // Everything opened is closed in reverse order: by stop(), or at once when a later
   // start-up step fails (a port in use must not leave loops and pools running).
   // Each step gets a deadline: a shutdown must finish inside the pod's grace period, and a

@@ -22,6 +22,7 @@ export const EXAMPLES: Readonly<Record<string, string>> = {
   'admin.host': 'host: 0.0.0.0',
   'admin.port': 'port: 9090',
   'admin.tokens': 'tokens: [{ name: ops, role: operator, env: STRANGLER_ADMIN_TOKEN }]',
+  'admin.gcMetrics': 'gcMetrics: false',
   'admin.tokens[*]': '- { name: ops, role: operator, env: STRANGLER_ADMIN_TOKEN }',
   'admin.tokens[*].name': 'name: ops',
   'admin.tokens[*].role': 'role: operator',

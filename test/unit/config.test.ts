@@ -111,6 +111,7 @@ describe('defaults', () => {
           { name: 'ops', role: 'operator', env: 'STRANGLER_ADMIN_TOKEN' },
           { name: 'view', role: 'viewer', env: 'STRANGLER_VIEWER_TOKEN' },
         ],
+        gcMetrics: false,
         disabledTokens: [
           { name: 'ops', env: 'STRANGLER_ADMIN_TOKEN' },
           { name: 'view', env: 'STRANGLER_VIEWER_TOKEN' },
@@ -228,6 +229,14 @@ describe('invalid configuration', () => {
     expect(failure(`${UPSTREAM}projections: { batchSize: fifty }\n`).message).toBe(
       'Invalid configuration in inline config:\n' +
         '  - projections.batchSize: expected a positive integer, got "fifty". Example: batchSize: 50',
+    );
+  });
+
+  it('admin.gcMetrics: true or false', () => {
+    expect(loadConfig({ text: `${UPSTREAM}admin: { gcMetrics: true }\n`, env: {}, cwd: ROOT }).admin.gcMetrics).toBe(true);
+    expect(failure(`${UPSTREAM}admin: { gcMetrics: sometimes }\n`).message).toBe(
+      'Invalid configuration in inline config:\n' +
+        '  - admin.gcMetrics: expected true or false, got "sometimes". Example: gcMetrics: false',
     );
   });
 
