@@ -1,11 +1,12 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AppendGroupStats } from '../eventstore/appendGroups.ts';
-// prom-client's default metrics, one module each, as collectDefaultMetrics registers them,
-// all but its GC histogram (lib/metrics/gc.js). prom-client has no switch for one of them.
+// prom-client's default metrics, one module each, as collectDefaultMetrics registers them:
+// prom-client has no switch for one of them, and the GC histogram (gc.js) is opt-in here.
 import eventLoopLag from 'prom-client/lib/metrics/eventLoopLag.js';
 import heapSizeAndUsed from 'prom-client/lib/metrics/heapSizeAndUsed.js';
 import heapSpacesSizeAndUsed from 'prom-client/lib/metrics/heapSpacesSizeAndUsed.js';
 import osMemoryHeap from 'prom-client/lib/metrics/osMemoryHeap.js';
+import gcDurations from 'prom-client/lib/metrics/gc.js';
 import processCpuTotal from 'prom-client/lib/metrics/processCpuTotal.js';
 import processHandles from 'prom-client/lib/metrics/processHandles.js';
 import processMaxFileDescriptors from 'prom-client/lib/metrics/processMaxFileDescriptors.js';
@@ -16,7 +17,7 @@ import processStartTime from 'prom-client/lib/metrics/processStartTime.js';
 import version from 'prom-client/lib/metrics/version.js';
 
 /** Every metric family of the sidecar's process metrics starts with this. */
-export const PROCESS_METRICS_PREFIX = 'strangler_';
+const PROCESS_METRICS_PREFIX = 'strangler_';
 
 /** The one default metric left out unless asked for (`admin.gcMetrics`). */
 export const GC_METRIC = `${PROCESS_METRICS_PREFIX}nodejs_gc_duration_seconds`;
@@ -47,12 +48,8 @@ const WITHOUT_GC = [
  * generation). GC pauses still show in the event loop lag metrics.
  */
 export function registerProcessMetrics(register: Registry, opts: { gc: boolean }): void {
-  const config = { register, prefix: PROCESS_METRICS_PREFIX, eventLoopMonitoringPrecision: 10 };
-  if (opts.gc) {
-    collectDefaultMetrics(config);
-    return;
-  }
-  for (const metric of WITHOUT_GC) metric(register, config);
+  const config = { prefix: PROCESS_METRICS_PREFIX, eventLoopMonitoringPrecision: 10 };
+  for (const metric of opts.gc ? [...WITHOUT_GC, gcDurations] : WITHOUT_GC) metric(register, config);
 }
 
 /**
@@ -80,7 +77,7 @@ function scrapedCounter(name: string, help: string, registers: Registry[], read:
  * composition root (tests create their own). Names follow Prometheus conventions.
  */
 export function createMetrics(registry = new Registry(), opts: { defaults?: boolean; gc?: boolean } = {}) {
-  // `defaults`: the Node.js process metrics (processMetrics.ts); `gc` adds the GC histogram.
+  // `defaults`: the Node.js process metrics (registerProcessMetrics); `gc` adds the GC histogram.
   if (opts.defaults) registerProcessMetrics(registry, { gc: opts.gc ?? false });
   const r = [registry];
   let appendStats: (() => AppendGroupStats) | null = null;
