@@ -22,7 +22,7 @@ import { createUpstreamHealth } from './proxy/upstreamHealth.ts';
 import { createUpgradeHandler, type UpgradeHandler } from './proxy/upgrade.ts';
 import { createPublicServer } from './proxy/publicServer.ts';
 import { compileRouteTable } from './proxy/routeTable.ts';
-import { createSpoolDrainer, openSpool } from './spool/index.ts';
+import { createSpoolDrainer, openSpool, type SpoolDrainerState } from './spool/index.ts';
 import { loadProjections } from './projections/registry.ts';
 import { createProjectionWorkers, runnerOwnerId, type RunnableProjection } from './projections/runner/workers.ts';
 import { createProjectionRoutes } from './admin/projectionRoutes.ts';
@@ -251,7 +251,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       metrics,
       health: upstreamHealth,
     });
-    const { canary, guard, shadow, reads, projectionNames } = await startReadSide({
+    const { canary, guard, shadow, reads, projectionNames, activity } = await startReadSide({
       ...{ config, store, handlers: opts.readHandlers, projections, spool, agent, passthrough, metrics, logger, onClose },
       ...{ pendingInSpool: (id: string) => writer.isPending(id), ...(opts.guard ? { guard: opts.guard } : {}) },
     });
@@ -259,6 +259,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       routes,
       passthrough,
       read: reads.handle,
+      activity,
       command: createCommandHandler({
         upstream,
         agent,
@@ -380,20 +381,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   }
 }
 
-function pick(s: {
-  draining: boolean;
-  halted: boolean;
-  failures: number;
-  drainedTotal: number;
-  ratePerSecond: number;
-  lastError: Error | null;
-}) {
-  return {
-    draining: s.draining,
-    halted: s.halted,
-    failures: s.failures,
-    drainedTotal: s.drainedTotal,
-    ratePerSecond: s.ratePerSecond,
-    lastError: s.lastError?.message ?? null,
-  };
+/** The drainer's state for /readyz (the spool's own depth is read beside it), its error as its message. */
+function pick({ depth: _depth, lastError, ...s }: SpoolDrainerState) {
+  return { ...s, lastError: lastError?.message ?? null };
 }

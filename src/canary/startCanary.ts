@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.ts';
 import type { Executor } from '../db/executor.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { followCanary, type CanaryFollower } from './follow.ts';
-import { STAGES, type EntityReadiness } from './stages.ts';
+import { STAGES, type CanaryState, type EntityReadiness } from './stages.ts';
 import { changeCanary, type ChangeRequest, type ChangeResult } from './stateStore.ts';
 import type { ReadHandlers } from '../reads/types.ts';
 import { handledRoutes } from './startReads.ts';
@@ -29,6 +29,8 @@ export async function startCanary(opts: {
   logger: Logger;
   metrics: Metrics;
   handlers?: ReadHandlers;
+  /** Told of each entity whose state changed (and of each at start), after the metrics. */
+  onChange?: (state: CanaryState) => void;
 }): Promise<CanaryControl> {
   const { config, metrics } = opts;
   const entities = Object.keys(config.entities);
@@ -38,6 +40,7 @@ export async function startCanary(opts: {
     onChange: (s) => {
       metrics.canaryPercent.set({ entity: s.entity }, s.percent);
       for (const stage of STAGES) metrics.canaryStage.set({ entity: s.entity, stage }, stage === s.stage ? 1 : 0);
+      opts.onChange?.(s);
     },
   });
   const readiness = (entity: string): EntityReadiness => ({

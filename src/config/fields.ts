@@ -134,3 +134,13 @@ function parsesAs(value: string, protocols: readonly string[]): boolean {
     return false;
   }
 }
+
+/** A strict mapping (a typo is an error, not an ignored setting), described as `what` in errors. */
+export function section<T extends z.core.$ZodLooseShape>(shape: T, what: string) {
+  return z.strictObject(shape, expected(what));
+}
+
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+export function header() {
+  return matching(HEADER_NAME, 'an HTTP header name like x-user-id');
+}

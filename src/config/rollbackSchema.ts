@@ -1,13 +1,9 @@
 import { z } from 'zod';
-import { bool, expected, httpUrl, matching, nonNegativeInt, oneOf, positiveInt, rate } from './fields.ts';
+import { bool, expected, httpUrl, matching, nonNegativeInt, oneOf, positiveInt, rate, section } from './fields.ts';
 
 /** The `rollback` section: the guard's gates, policy, promotion and webhook (docs/guard.md). */
 
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
-
-function section<T extends z.core.$ZodLooseShape>(shape: T, what: string) {
-  return z.strictObject(shape, expected(what));
-}
 
 export const rollbackSchema = section(
   {

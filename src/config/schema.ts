@@ -5,6 +5,7 @@ import {
   databaseUrl,
   eventStoreUrl,
   expected,
+  header,
   httpUrl,
   matching,
   nonNegativeInt,
@@ -12,11 +13,12 @@ import {
   percent,
   port,
   positiveInt,
-  rate,
+  section,
   text,
 } from './fields.ts';
 import { commandSchema, entitiesSchema, entitySchema, projectionOwner, readSchema } from './entitySchema.ts';
 import { routeShape } from './routes.ts';
+import { canarySchema } from './canarySchema.ts';
 import { rollbackSchema } from './rollbackSchema.ts';
 import { defaultRowRereads } from './deleteRoutes.ts';
 import type { Secret } from './secret.ts';
@@ -30,19 +32,10 @@ import { dataFieldName } from '../capture/jsonPath.ts';
  * (`stepz`) is an error, not a silently ignored setting.
  */
 
-const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 const ENV_NAME_WHAT = 'the NAME of the environment variable holding the token (A-Z, 0-9, _), not ${...} or the token itself';
 const HOST = /^[A-Za-z0-9.:[\]-]+$/;
 const CLAIM = /^[A-Za-z_][A-Za-z0-9_:-]*(\.[A-Za-z_][A-Za-z0-9_:-]*)*$/;
-
-function header() {
-  return matching(HEADER_NAME, 'an HTTP header name like x-user-id');
-}
-
-function section<T extends z.core.$ZodLooseShape>(shape: T, what: string) {
-  return z.strictObject(shape, expected(what));
-}
 
 const serverSchema = section(
   {
@@ -190,79 +183,6 @@ const reconciliationSchema = section(
   'a mapping with schedule and checksumAlgorithm',
 ).prefault({});
 
-const stickyKeySchema = section(
-  {
-    header: header().optional(),
-    cookie: text('a cookie name').optional(),
-    param: text('a route parameter name').optional(),
-    query: text('a query-string parameter name').optional(),
-    /** `true`: the client's address (the socket's; X-Forwarded-For is not trusted). */
-    address: z.literal(true, expected('true')).optional(),
-  },
-  'one of { header: NAME }, { cookie: NAME }, { param: NAME }, { query: NAME } or { address: true }',
-)
-  .superRefine((key, ctx) => {
-    if (Object.values(key).filter((v) => v !== undefined).length !== 1) {
-      ctx.addIssue({ code: 'custom', path: [], message: 'expected exactly one of header, cookie, param, query or address' });
-    }
-  })
-  .transform((key): StickyKey => {
-    if (key.header !== undefined) return { source: 'header', name: key.header.toLowerCase() };
-    if (key.cookie !== undefined) return { source: 'cookie', name: key.cookie };
-    if (key.query !== undefined) return { source: 'query', name: key.query };
-    if (key.address !== undefined) return { source: 'address', name: '' };
-    return { source: 'param', name: key.param ?? '' };
-  });
-
-export interface StickyKey {
-  source: 'header' | 'cookie' | 'param' | 'query' | 'address';
-  name: string;
-}
-
-const stepsWhat = 'a rising list of percentages from 1 to 100, like [10, 25, 50, 100]';
-const canarySchema = section(
-  {
-    steps: z
-      .array(
-        z
-          .int(expected('a percentage from 1 to 100'))
-          .min(1, expected('a percentage from 1 to 100'))
-          .max(100, expected('a percentage from 1 to 100')),
-        expected(stepsWhat),
-      )
-      .min(1, expected(stepsWhat))
-      .refine((steps) => steps.every((s, i) => i === 0 || s > (steps[i - 1] ?? 0)), expected(stepsWhat))
-      .default(() => [10, 25, 50, 100]),
-    stickyKey: stickyKeySchema.default({ source: 'header', name: 'x-user-id' }),
-    /** `false`, or a header a tester may send to pick the side (`legacy` / `readmodel`). */
-    overrideHeader: z.union([z.literal(false), header()], expected('false or an HTTP header name')).default(false),
-    /** Adds `X-Strangler-Source: legacy|read-model` to answers of read routes. */
-    sourceHeader: bool().default(false),
-    /** A read-model answer slower than this is dropped and legacy answers at once. */
-    readTimeoutMs: positiveInt().default(250),
-    /** List reads go to legacy while the entity's projection lags more than this. */
-    maxListLagMs: nonNegativeInt().default(1000),
-    shadow: section(
-      {
-        /** Share of legacy-served reads compared in the canary stage (every read is compared in shadow). */
-        sampleRate: rate().default(0.1),
-        /** Comparisons in flight at most; more are shed (and counted). */
-        maxConcurrent: positiveInt().default(16),
-        /** The read model's answer to a comparison is given up after this long (counted as error). */
-        timeoutMs: positiveInt().default(1000),
-        /** Share of comparisons that read legacy a second time, to find noisy fields. */
-        noiseSampleRate: rate().default(0.05),
-        /** Legacy answers larger than this are not compared (counted as shed). */
-        maxBodyBytes: positiveInt().default(1_048_576),
-        /** Mismatching reads kept per entity, with their path-level diff, for GET /admin/shadow. */
-        maxSamples: positiveInt().default(50),
-      },
-      'a mapping with sampleRate, maxConcurrent and timeoutMs',
-    ).prefault({}),
-  },
-  'a mapping with steps, stickyKey and overrideHeader',
-).prefault({});
-
 const configSections = section(
   {
     server: serverSchema,
@@ -364,6 +284,7 @@ export type EventStoreConfig = ConfigSpec['eventStore'];
 export type ProjectionsConfig = ConfigSpec['projections'];
 export type ReconciliationConfig = ConfigSpec['reconciliation'];
 export type CanaryConfig = ConfigSpec['canary'];
+export type { StickyKey } from './canarySchema.ts';
 export type RollbackConfig = ConfigSpec['rollback'];
 export type EntityConfig = ConfigSpec['entities'][string];
 export type EntitySpec = z.output<typeof entitySchema>;

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/metrics.ts';
+import type { ClientActivity } from './clientActivity.ts';
 import type { createCommandHandler } from './commandHandler.ts';
 import { ensureRequestId } from './requestId.ts';
 import type { Classified, RouteTable } from './routeTable.ts';
@@ -13,6 +14,8 @@ export interface PublicServerOptions {
   /** Reads of the entities' read routes (src/canary/readPath.ts); default: the passthrough. */
   read?: (req: http.IncomingMessage, res: http.ServerResponse, route: Extract<Classified, { kind: 'read' }>) => void;
   upgrade: UpgradeHandler;
+  /** Requests in flight, counted while something waits for a quiet moment (the shadow comparison). */
+  activity?: ClientActivity;
   /** `server.maxHeaderBytes`: the largest request head accepted (431 above it). */
   maxHeaderBytes: number;
   metrics?: Metrics;
@@ -27,7 +30,9 @@ export interface PublicServerOptions {
 export function createPublicServer(opts: PublicServerOptions): http.Server {
   const passthroughCount = opts.metrics?.requests.labels({ kind: 'passthrough', status_class: 'any' });
   const readCount = opts.metrics?.requests.labels({ kind: 'read', status_class: 'any' });
+  const activity = opts.activity;
   const server = http.createServer({ maxHeaderSize: opts.maxHeaderBytes }, (req, res) => {
+    if (activity?.tracking) activity.track(res);
     const route = opts.routes.classify(req.method, req.url);
     if (route.kind === 'passthrough') {
       ensureRequestId(req);

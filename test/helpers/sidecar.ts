@@ -23,6 +23,8 @@ export interface TestSidecarOptions {
   drainMs?: number;
   /** Projections to run instead of the ones the spec names (e.g. one slowed on purpose). */
   projections?: SidecarOptions['projections'];
+  /** Read handlers to use instead of the ones the spec names. */
+  readHandlers?: SidecarOptions['readHandlers'];
 }
 
 export async function startTestSidecar(opts: TestSidecarOptions): Promise<Sidecar & { config: Config }> {
@@ -47,6 +49,7 @@ export async function startTestSidecar(opts: TestSidecarOptions): Promise<Sideca
     ...(opts.store ? { store: opts.store } : {}),
     ...(opts.drainMs !== undefined ? { drainMs: opts.drainMs } : {}),
     ...(opts.projections !== undefined ? { projections: opts.projections } : {}),
+    ...(opts.readHandlers !== undefined ? { readHandlers: opts.readHandlers } : {}),
   });
   return {
     ...sidecar,

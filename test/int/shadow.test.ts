@@ -26,6 +26,7 @@ import { createPgTestDb, type TestDb } from '../harness/db.ts';
 import { metricValue } from '../helpers/metrics.ts';
 import { prng, seededRandom } from '../helpers/seed.ts';
 import { startTestSidecar } from '../helpers/sidecar.ts';
+import { sleep, until } from '../e2e/fixtures/wait.ts';
 
 // The shadow comparison against a real legacy (an HTTP server) and a real read model
 // (PostgreSQL, read by a handler the way a sample's handler reads it). The tests hand
@@ -67,13 +68,16 @@ interface Legacy {
   headers: http.IncomingHttpHeaders;
   noise: boolean;
   gzip: boolean;
+  /** Requests to /slow, held until answered through this list. */
+  held: http.ServerResponse[];
   close(): Promise<void>;
 }
 
 async function startLegacy(): Promise<Legacy> {
   let served = 0;
-  const legacy: Legacy = { url: '', reads: 0, headers: {}, noise: false, gzip: false, close: async () => undefined };
+  const legacy: Legacy = { url: '', reads: 0, headers: {}, noise: false, gzip: false, held: [], close: async () => undefined };
   const server = http.createServer((req, res) => {
+    if (req.url === '/slow') return void legacy.held.push(res);
     legacy.reads++;
     legacy.headers = req.headers;
     const id = /^\/orders\/([^/?]+)/.exec(req.url ?? '')?.[1];
@@ -189,7 +193,15 @@ function setup(over: Partial<ShadowOptions> & { ignore?: ReadSpec['ignore']; han
   const registry = new Registry();
   const metrics = createMetrics(registry);
   const seen: [string, string, ShadowResult][] = [];
-  const settings = { sampleRate: 0.1, maxConcurrent: 16, timeoutMs: 5_000, noiseSampleRate: 0, maxBodyBytes: 1_048_576, maxSamples: 50 };
+  const settings = {
+    sampleRate: 0.1,
+    maxConcurrent: 16,
+    maxDeferMs: 50,
+    timeoutMs: 5_000,
+    noiseSampleRate: 0,
+    maxBodyBytes: 1_048_576,
+    maxSamples: 50,
+  };
   const shadow = createShadow({
     settings: { ...settings, ...over.settings },
     entities: { orders: { reads: reads(over.ignore) } },
@@ -313,6 +325,33 @@ describe('shadow comparison', () => {
       await shadow.idle();
       expect({ label, asks: asks.length, freshAsked }).toEqual({ label, asks: 2, freshAsked: 1 });
       expect(shadow.summary('orders')!.routes[ROUTE], label).toMatchObject({ ...expected, error: 0, shed: 0, noisy: 0 });
+    }
+  });
+
+  it("a write landing between legacy's answer and the comparison is no mismatch: the second look reads legacy again too", async () => {
+    // The client reads an order, then changes it; legacy and the projection both apply the
+    // change before the comparison of the read runs (it waited for a quiet moment).
+    const o: Order = { id: 'ord_race', status: 'new', total: '10.00', note: 'race', items: [{ sku: 'race-1', qty: 1, price: '10.00' }] };
+    orders.push(o);
+    await db.query('INSERT INTO orders (id, status, total) VALUES ($1, $2, $3)', [o.id, o.status, o.total]);
+    await db.query('INSERT INTO order_items (order_id, line, sku, qty, price) VALUES ($1, 0, $2, $3, $4)', [o.id, 'race-1', 1, '10.00']);
+    try {
+      const { shadow } = setup({ ignore: [{ path: '$.order.internalNote', reason: 'legacy-only field' }] });
+      // Past the noise warm-up (whose double legacy reads would see the write as noise instead).
+      await compare(shadow, others.slice(0, NOISE_WARMUP));
+      const before = await legacyAnswer(o.id);
+      o.status = 'paid';
+      await db.query("UPDATE orders SET status = 'paid' WHERE id = $1", [o.id]);
+      const readsBefore = legacy.reads;
+      shadow.submit({ entity: 'orders', route: ROUTE, request: request(o.id), legacy: before, fresh: async () => true });
+      await shadow.idle();
+      expect(shadow.summary('orders')!.routes[ROUTE]).toMatchObject({ match: NOISE_WARMUP + 1, mismatch: 0, error: 0, shed: 0, noisy: 0 });
+      expect(legacy.reads - readsBefore).toBe(1); // the second look's legacy read
+      // The planted difference, judged the same way, is still counted ('still different' above).
+    } finally {
+      orders.splice(orders.indexOf(o), 1);
+      await db.query('DELETE FROM order_items WHERE order_id = $1', [o.id]);
+      await db.query('DELETE FROM orders WHERE id = $1', [o.id]);
     }
   });
 
@@ -495,7 +534,15 @@ describe('GET /admin/shadow', () => {
 
   beforeAll(async () => {
     shadow = createShadow({
-      settings: { sampleRate: 0.1, maxConcurrent: 4, timeoutMs: 5_000, noiseSampleRate: 0, maxBodyBytes: 1_048_576, maxSamples: 5 },
+      settings: {
+        sampleRate: 0.1,
+        maxConcurrent: 4,
+        maxDeferMs: 0,
+        timeoutMs: 5_000,
+        noiseSampleRate: 0,
+        maxBodyBytes: 1_048_576,
+        maxSamples: 5,
+      },
       entities: { orders: { reads: reads() }, customers: { reads: [] } },
       handlers: new Map([['orders', new Map([[ROUTE, orderHandler(db)]])]]),
       db,
@@ -573,6 +620,51 @@ describe('in a sidecar', () => {
       const nowhere = await fetch(`${sidecar.adminUrl}/admin/nowhere`);
       expect(((await nowhere.json()) as { detail: string }).detail).toContain('/admin/shadow');
     } finally {
+      await sidecar.stop();
+      await store.drop();
+    }
+  });
+
+  it('in shadow, a comparison waits until no client request is in flight on the public port', async () => {
+    const store = await createPgTestDb('shadow_quiet');
+    const asked: string[] = [];
+    const handler = (route: string): ReadHandler => ({
+      route,
+      async handle(req) {
+        asked.push(req.url);
+        return { status: 404, body: { error: 'not_found', message: 'none here' } };
+      },
+    });
+    const sidecar = await startTestSidecar({
+      upstream: legacy.url,
+      eventStoreUrl: store.url,
+      readHandlers: new Map([['orders', new Map(['GET /orders/:id', 'GET /orders'].map((r) => [r, handler(r)]))]]),
+      configure: (config) => {
+        config.canary.shadow.maxDeferMs = 600_000; // only a quiet port starts it here
+      },
+    });
+    try {
+      await sidecar.canary.change({
+        entity: 'orders',
+        change: { action: 'set', stage: 'shadow' },
+        actor: 'test',
+        source: 'api',
+        reason: 'compare',
+      });
+      expect(sidecar.canary.current('orders').stage).toBe('shadow');
+      const slow = fetch(`${sidecar.publicUrl}/slow`); // a passthrough request legacy holds
+      await until(() => legacy.held.length === 1, 'legacy to hold /slow', 10_000, 5);
+      const read = await fetch(`${sidecar.publicUrl}/orders/${others[0]}`);
+      expect(read.status).toBe(200);
+      await read.arrayBuffer();
+      await sleep(200); // at once, the comparison would have asked the read model by now
+      expect(asked).toEqual([]);
+      legacy.held.shift()!.end('done');
+      expect(await (await slow).text()).toBe('done');
+      await until(() => asked.length === 1, 'the comparison to ask the read model', 10_000, 5);
+      expect(asked).toEqual([`/orders/${others[0]}`]);
+    } finally {
+      for (const res of legacy.held.splice(0)) res.end();
       await sidecar.stop();
       await store.drop();
     }

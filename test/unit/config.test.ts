@@ -150,7 +150,15 @@ describe('defaults', () => {
         sourceHeader: false,
         readTimeoutMs: 250,
         maxListLagMs: 1000,
-        shadow: { sampleRate: 0.1, maxConcurrent: 16, timeoutMs: 1000, noiseSampleRate: 0.05, maxBodyBytes: 1_048_576, maxSamples: 50 },
+        shadow: {
+          sampleRate: 0.1,
+          maxConcurrent: 16,
+          maxDeferMs: 50,
+          timeoutMs: 1000,
+          noiseSampleRate: 0.05,
+          maxBodyBytes: 1_048_576,
+          maxSamples: 50,
+        },
       },
       rollback: {
         intervalMs: 5000,

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { CanaryConfig, EntityConfig } from '../../config/schema.ts';
 import type { Executor } from '../../db/executor.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
+import type { ClientActivity } from '../../proxy/clientActivity.ts';
 import type { ReadAnswer, ReadHandler, ReadHandlers, ReadRequest } from '../../reads/types.ts';
 import { NO_READ_STATS, SHADOW_RESULTS, type ReadStats, type ShadowResult } from '../readStats.ts';
 import type { Shadow, ShadowSubmission } from '../shadowTypes.ts';
@@ -9,13 +10,22 @@ import type { Stage } from '../stages.ts';
 import { compareSides, legacyBody, mediaTypeOf, noisePaths, readModelSide, type ComparedSide, type Comparison } from './compare.ts';
 import { compileMatcher, formatPath, generalise, parsePattern, type PathMatcher, type PatternSegment } from './jsonDiff.ts';
 import { BodyTooLarge, decodeBody, type LegacyReread } from './legacyReread.ts';
+import { createQuietQueue } from './quietQueue.ts';
 
 /**
  * The shadow comparison (Scientist's experiment, Diffy's noise): legacy answers the client;
  * afterwards, in the background, the route's read handler is asked the same question and
  * the two answers compared. Nothing here runs on the client's path: submit() only counts
- * and schedules. Over `maxConcurrent` comparisons in flight, or a body over `maxBodyBytes`,
- * a comparison is shed (counted, never queued: a queue would grow without bound under load).
+ * and schedules, for a moment when no client request is in flight (quietQueue.ts). Over
+ * `maxConcurrent` comparisons waiting or in flight, or a body over `maxBodyBytes`, a
+ * comparison is shed (counted, never queued beyond that: a queue would grow without bound
+ * under load).
+ *
+ * A difference is counted only if it holds on a second look: the read model caught up for
+ * the key (`fresh`), then both sides asked again, and those two answers compared. A write
+ * that landed between legacy's answer and the read model's query (a client reading, then
+ * writing the same key, while the comparison waited for a quiet moment) changes both sides
+ * alike and is not a mismatch; a wrong read model differs on both looks.
  *
  * Noise: for the first NOISE_WARMUP comparisons of each route, and a `noiseSampleRate` share
  * after that, legacy is read a second time. Paths where legacy's two answers differ are
@@ -41,8 +51,10 @@ export interface ShadowOptions {
   handlers: ReadHandlers;
   /** The read model's database, handed to the handlers. */
   db: Executor;
-  /** Reads legacy a second time (noise detection); null: no noise detection. */
+  /** Reads legacy a second time (noise detection, and the second look at a difference); null: neither. */
   reread: LegacyReread | null;
+  /** Client requests in flight on the public port: comparisons wait for none (quietQueue.ts). Default: none known, at once. */
+  activity?: ClientActivity | null;
   metrics: Pick<Metrics, 'shadowComparisons'>;
   stats?: ReadStats;
   logger: Logger;
@@ -140,7 +152,8 @@ export function createShadow(opts: ShadowOptions): ShadowComparer {
   }
 
   let stopped = false;
-  let inFlight = 0;
+  let inFlight = 0; // waiting for a quiet moment, or running
+  const queue = createQuietQueue({ activity: opts.activity ?? null, maxDeferMs: settings.maxDeferMs });
   const tasks = new Set<Promise<void>>();
   const aborts = new Set<AbortController>();
 
@@ -201,12 +214,16 @@ export function createShadow(opts: ShadowOptions): ShadowComparer {
       const body = await decodeBody(answer, settings.maxBodyBytes);
       return { status: answer.status, mediaType: mediaTypeOf(answer.headers['content-type']), body: legacyBody(body) };
     } catch (err) {
-      logger.debug({ err: (err as Error).message }, 'shadow: second legacy read failed; no noise learnt from it');
+      logger.debug(
+        { err: (err as Error).message },
+        'shadow: second legacy read failed (no noise learnt from it; a difference is judged on the first answer)',
+      );
       return null;
     }
   };
 
   const run = async (s: ShadowSubmission, st: RouteState, handler: ReadHandler, signal: AbortSignal): Promise<Outcome> => {
+    if (signal.aborted) return { result: 'passed' }; // stopped while it waited
     let bytes: Buffer;
     try {
       bytes = await decodeBody(s.legacy, settings.maxBodyBytes);
@@ -231,19 +248,21 @@ export function createShadow(opts: ShadowOptions): ShadowComparer {
     if ('error' in asked) return { result: 'error', message: asked.error };
     if (asked.answer.pass === true) return { result: 'passed' };
     const noisy = noiseNow.length > 0 ? compileMatcher([...st.noisy.values(), ...noiseNow]) : st.noisyMatch;
-    const compare = (answer: ReadAnswer) => compareSides(legacy, readModelSide(answer), { ignore: st.ignore, noisy, limit: MAX_DIFFS });
+    const compare = (answer: ReadAnswer, control = legacy) =>
+      compareSides(control, readModelSide(answer), { ignore: st.ignore, noisy, limit: MAX_DIFFS });
     const comparison = compare(asked.answer);
     if (comparison.result !== 'mismatch' || !s.fresh) return { result: comparison.result, comparison };
     // A mismatch counts only where the read model was not merely behind for this read. Asked
     // only now (one query per comparison saved on the common path, a match): could the read
     // model answer this read (the key's latest event applied)? If not, nothing is counted. If
-    // so, its answer from before may still predate that point: ask again, and count what that
-    // answer, taken after a moment the read model was caught up for the key, compares to.
+    // so, take a second look: the read model asked again (its answer from before may predate
+    // that point) and legacy read again (its answer from before may predate a write since),
+    // and count what those two answers, both taken after that moment, compare to.
     if (!(await s.fresh().catch(() => false))) return { result: 'passed' };
-    const again = await ask();
+    const [again, later] = await Promise.all([ask(), secondRead(s.request, signal)]);
     if ('error' in again) return { result: 'error', message: again.error };
     if (again.answer.pass === true) return { result: 'passed' };
-    const confirmed = compare(again.answer);
+    const confirmed = compare(again.answer, later ?? legacy);
     return { result: confirmed.result, comparison: confirmed };
   };
 
@@ -279,9 +298,10 @@ export function createShadow(opts: ShadowOptions): ShadowComparer {
     const at = now();
     const ac = new AbortController();
     aborts.add(ac);
-    // setImmediate: not one step of the comparison runs before the read path has moved on.
-    const task: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => run(s, st, handler, ac.signal))
+    // Not one step of the comparison runs before the read path has moved on (quietQueue.ts).
+    const task: Promise<void> = new Promise<Outcome>((resolve, reject) =>
+      queue.run(() => run(s, st, handler, ac.signal).then(resolve, reject)),
+    )
       .then(
         (outcome) => {
           if (stopped || outcome.result === 'passed') return;
@@ -348,6 +368,7 @@ export function createShadow(opts: ShadowOptions): ShadowComparer {
     async stop() {
       stopped = true;
       for (const ac of aborts) ac.abort(new Error('the sidecar is stopping'));
+      queue.flush(); // the waiting ones see their abort and end at once
       await Promise.allSettled([...tasks]);
     },
   };

@@ -4,6 +4,7 @@ import { createShadowRouter } from '../../admin/shadowRoutes.ts';
 import type { Config } from '../../config/schema.ts';
 import type { Executor } from '../../db/executor.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
+import type { ClientActivity } from '../../proxy/clientActivity.ts';
 import type { ReadHandlers } from '../../reads/types.ts';
 import type { ReadStats } from '../readStats.ts';
 import { createShadow, type ShadowComparer } from './createShadow.ts';
@@ -26,6 +27,7 @@ export function startShadow(opts: {
   handlers: ReadHandlers;
   db: Executor;
   agent: http.Agent;
+  activity?: ClientActivity;
   metrics: Metrics;
   stats?: ReadStats;
   logger: Logger;
@@ -43,6 +45,7 @@ export function startShadow(opts: {
       timeoutMs: Math.min(config.legacy.timeoutMs, settings.timeoutMs),
       maxBodyBytes: settings.maxBodyBytes,
     }),
+    ...(opts.activity ? { activity: opts.activity } : {}),
     metrics: opts.metrics,
     ...(opts.stats ? { stats: opts.stats } : {}),
     logger: opts.logger,
