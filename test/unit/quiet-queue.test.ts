@@ -110,6 +110,18 @@ describe('quiet queue', () => {
     for (const t of tasks) t.finish();
   });
 
+  it('over maxWaiting, the oldest waiting task starts at once: constant load compares everything, as before', async () => {
+    const activity = tracking();
+    const queue = createQuietQueue({ activity, maxDeferMs: 60_000, maxWaiting: 2 });
+    activity.track(response()); // busy for good
+    const log: string[] = [];
+    const tasks = ['a', 'b', 'c', 'd'].map((n) => task(log, n));
+    for (const t of tasks) queue.run(t.run);
+    expect({ log, waiting: queue.waiting }).toEqual({ log: ['a', 'b'], waiting: 2 });
+    queue.flush();
+    for (const t of tasks) t.finish();
+  });
+
   it('starts at once, side by side, when nothing is tracked (no entity compared) or maxDeferMs is 0', async () => {
     const idle = createClientActivity(); // tracking off: requests are not counted at all
     const zero = tracking();

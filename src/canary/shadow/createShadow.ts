@@ -16,10 +16,10 @@ import { createQuietQueue } from './quietQueue.ts';
  * The shadow comparison (Scientist's experiment, Diffy's noise): legacy answers the client;
  * afterwards, in the background, the route's read handler is asked the same question and
  * the two answers compared. Nothing here runs on the client's path: submit() only counts
- * and schedules, for a moment when no client request is in flight (quietQueue.ts). Over
- * `maxConcurrent` comparisons waiting or in flight, or a body over `maxBodyBytes`, a
- * comparison is shed (counted, never queued beyond that: a queue would grow without bound
- * under load).
+ * and schedules, for a moment when no client request is in flight (quietQueue.ts; at most
+ * half of `maxConcurrent` wait). Over `maxConcurrent` comparisons waiting or in flight, or a
+ * body over `maxBodyBytes`, a comparison is shed (counted, never queued beyond that: a queue
+ * would grow without bound under load).
  *
  * A difference is counted only if it holds on a second look: the read model caught up for
  * the key (`fresh`), then both sides asked again, and those two answers compared. A write
@@ -153,7 +153,12 @@ export function createShadow(opts: ShadowOptions): ShadowComparer {
 
   let stopped = false;
   let inFlight = 0; // waiting for a quiet moment, or running
-  const queue = createQuietQueue({ activity: opts.activity ?? null, maxDeferMs: settings.maxDeferMs });
+  // Half the cap may wait: under constant load the rest run as before, instead of being shed.
+  const queue = createQuietQueue({
+    activity: opts.activity ?? null,
+    maxDeferMs: settings.maxDeferMs,
+    maxWaiting: Math.ceil(settings.maxConcurrent / 2),
+  });
   const tasks = new Set<Promise<void>>();
   const aborts = new Set<AbortController>();
 

@@ -6,9 +6,9 @@ import type { ClientActivity } from '../../proxy/clientActivity.ts';
  * CPU (the sidecar's, and the database's on a shared node) while no client is waiting on it.
  * Run as soon as legacy had answered, a comparison overlapped the next client requests
  * and added about 0.4 ms to their median on a 2-core machine (bench/canary,
- * shadow_added_p50_ms). A comparison that waited `maxDeferMs` starts anyway, so a port that
- * is never quiet (constant load, long polls) still compares, at the old cost. The number
- * waiting is bounded by the caller (canary.shadow.maxConcurrent counts waiting ones too).
+ * shadow_added_p50_ms). A comparison that waited `maxDeferMs` starts anyway, and so does the
+ * oldest one when `maxWaiting` wait already: a port that is never quiet (constant load, long
+ * polls) still compares everything, at the old cost, instead of shedding what waited.
  *
  * Without activity tracking (no entity in shadow or canary when the read was tapped) or with
  * maxDeferMs 0, a task starts on the next turn of the event loop, as before.
@@ -25,11 +25,14 @@ export interface QuietQueue {
 export interface QuietQueueOptions {
   activity: ClientActivity | null;
   maxDeferMs: number;
+  /** Tasks held waiting at most; one more starts the oldest at once. Default unbounded. */
+  maxWaiting?: number;
   now?: () => number;
 }
 
 export function createQuietQueue(opts: QuietQueueOptions): QuietQueue {
   const { activity, maxDeferMs } = opts;
+  const maxWaiting = opts.maxWaiting ?? Infinity;
   const now = opts.now ?? (() => performance.now());
   const queue: { task: () => Promise<unknown>; at: number }[] = [];
   let running = 0;
@@ -78,6 +81,7 @@ export function createQuietQueue(opts: QuietQueueOptions): QuietQueue {
         setImmediate(() => void task().catch(() => undefined));
         return;
       }
+      if (queue.length >= maxWaiting) start(queue.shift()!.task);
       queue.push({ task, at: now() });
       schedulePump();
     },
