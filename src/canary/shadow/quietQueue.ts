@@ -8,7 +8,7 @@ import type { ClientActivity } from '../../proxy/clientActivity.ts';
  * and added about 0.4 ms to their median on a 2-core machine (bench/canary,
  * shadow_added_p50_ms). A comparison that waited `maxDeferMs` starts anyway, and so does the
  * oldest one when `maxWaiting` wait already: a port that is never quiet (constant load, long
- * polls) still compares everything, at the old cost, instead of shedding what waited.
+ * polls) still compares, at the old cost, instead of shedding what waited.
  *
  * Without activity tracking (no entity in shadow or canary when the read was tapped) or with
  * maxDeferMs 0, a task starts on the next turn of the event loop, as before.
