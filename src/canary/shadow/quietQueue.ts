@@ -53,7 +53,7 @@ export function createQuietQueue(opts: QuietQueueOptions): QuietQueue {
     timer.unref();
   };
   const pump = () => {
-    if (queue.length > 0 && running === 0 && activity!.inFlight === 0) start(queue.shift()!.task);
+    if (queue.length > 0 && running === 0 && (activity?.inFlight ?? 0) === 0) start(queue.shift()!.task);
     armTimer();
   };
   const overdue = () => {
