@@ -12,6 +12,9 @@ import { StranglerError } from '../errors/StranglerError.ts';
 export const STAGES = ['dual_write', 'shadow', 'canary', 'complete'] as const;
 export type Stage = (typeof STAGES)[number];
 
+/** Stages whose legacy-served reads the shadow compares (every read in shadow, a sample in canary). */
+export const comparesReads = (stage: Stage): boolean => stage === 'shadow' || stage === 'canary';
+
 export interface CanaryState {
   entity: string;
   stage: Stage;

@@ -11,6 +11,7 @@ import { loadReadHandlers } from '../reads/loadReadHandlers.ts';
 import type { ReadHandlers } from '../reads/types.ts';
 import { startShadow } from './shadow/startShadow.ts';
 import { startCanary } from './startCanary.ts';
+import { comparesReads } from './stages.ts';
 import { startReads } from './startReads.ts';
 
 /**
@@ -44,7 +45,7 @@ export async function startReadSide(opts: {
   const canary = await startCanary({
     ...{ db: store.db, config, logger, metrics, handlers },
     onChange: (s) => {
-      if (s.stage === 'shadow' || s.stage === 'canary') comparing.add(s.entity);
+      if (comparesReads(s.stage)) comparing.add(s.entity);
       else comparing.delete(s.entity);
       activity.tracking = comparing.size > 0;
     },

@@ -6,7 +6,7 @@ import type { ClientActivity } from '../../proxy/clientActivity.ts';
 import type { ReadAnswer, ReadHandler, ReadHandlers, ReadRequest } from '../../reads/types.ts';
 import { NO_READ_STATS, SHADOW_RESULTS, type ReadStats, type ShadowResult } from '../readStats.ts';
 import type { Shadow, ShadowSubmission } from '../shadowTypes.ts';
-import type { Stage } from '../stages.ts';
+import { comparesReads, type Stage } from '../stages.ts';
 import { compareSides, legacyBody, mediaTypeOf, noisePaths, readModelSide, type ComparedSide, type Comparison } from './compare.ts';
 import { compileMatcher, formatPath, generalise, parsePattern, type PathMatcher, type PatternSegment } from './jsonDiff.ts';
 import { BodyTooLarge, decodeBody, type LegacyReread } from './legacyReread.ts';
@@ -333,7 +333,7 @@ export function createShadow(opts: ShadowOptions): ShadowComparer {
   };
 
   const wanted = (entity: string, route: string, stage: Stage): boolean => {
-    if (stopped || (stage !== 'shadow' && stage !== 'canary')) return false;
+    if (stopped || !comparesReads(stage)) return false;
     if (!routes.get(entity)?.get(route)?.handler) return false;
     return stage === 'shadow' || random() < settings.sampleRate;
   };

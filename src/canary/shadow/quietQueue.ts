@@ -27,13 +27,12 @@ export interface QuietQueueOptions {
   maxDeferMs: number;
   /** Tasks held waiting at most; one more starts the oldest at once. Default unbounded. */
   maxWaiting?: number;
-  now?: () => number;
 }
 
 export function createQuietQueue(opts: QuietQueueOptions): QuietQueue {
   const { activity, maxDeferMs } = opts;
   const maxWaiting = opts.maxWaiting ?? Infinity;
-  const now = opts.now ?? (() => performance.now());
+  const now = () => performance.now();
   const queue: { task: () => Promise<unknown>; at: number }[] = [];
   let running = 0;
   let timer: NodeJS.Timeout | undefined;
