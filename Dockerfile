@@ -56,7 +56,7 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
 # `strangler start` drains on SIGTERM (stops accepting, finishes requests in flight and their
 # appends, stops the loops after their batch, closes pools); node is PID 1 and handles it.
 STOPSIGNAL SIGTERM
-# The bin's own #! line carries its V8 flags (--max-semi-space-size=2, see bin/strangler.mjs):
+# The bin's own #! line carries its V8 flags (--max-semi-space-size=8, see bin/strangler.mjs):
 # run it as a program, not as `node bin/strangler.mjs`, which would drop them.
 ENTRYPOINT ["/app/bin/strangler.mjs"]
 CMD ["start", "--config", "/etc/strangler/strangler.yaml"]

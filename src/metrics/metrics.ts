@@ -38,17 +38,23 @@ const WITHOUT_GC = [
 ];
 
 /**
+ * The event-loop delay histogram's timer, in ms. Node records the time between its ticks, so
+ * `strangler_nodejs_eventloop_lag_*` include it: an idle loop reads ~10 ms, a delay is above that.
+ */
+export const EVENT_LOOP_RESOLUTION_MS = 10;
+
+/**
  * prom-client's Node.js process metrics (CPU, memory, file descriptors, event loop lag, heap,
  * handles, version) under `strangler_`, and its GC duration histogram only when `gc` is set.
  *
  * The histogram observes every collection through a PerformanceObserver, and Node builds a
- * performance entry, with deprecated accessors, for each one: with the bin's 2 MB semi-space a
- * busy sidecar scavenges every few dozen requests, and on bench/proxy's passthrough that cost
+ * performance entry, with deprecated accessors, for each one: a busy sidecar scavenges many
+ * times a second (every few dozen requests at the 2 MB semi-space of then), and on bench/proxy's passthrough that cost
  * ~12 % of the CPU per request (the entries were the largest thing promoted to the old
  * generation). GC pauses still show in the event loop lag metrics.
  */
 export function registerProcessMetrics(register: Registry, opts: { gc: boolean }): void {
-  const config = { prefix: PROCESS_METRICS_PREFIX, eventLoopMonitoringPrecision: 10 };
+  const config = { prefix: PROCESS_METRICS_PREFIX, eventLoopMonitoringPrecision: EVENT_LOOP_RESOLUTION_MS };
   for (const metric of opts.gc ? [...WITHOUT_GC, gcDurations] : WITHOUT_GC) metric(register, config);
 }
 
