@@ -25,7 +25,10 @@
  * against nginx); added p50 <= 0.5 ms, p99 <= 2 ms, within 0.1 ms (p50) of the bare library's;
  * command adds <= 2 ms p50.
  *
- * BENCH_SECONDS (default 4) sets each measured run; BENCH_ROUNDS (default 3) the throughput rounds.
+ * BENCH_SECONDS (default 4) sets each measured run; BENCH_ROUNDS (default 5) the rounds of the
+ * throughput and latency runs. The ratios are medians of per-round pairs (the sidecar's run and the
+ * reference's just before it): this VM's host slows every process on it by up to ~1.7x for
+ * stretches of 10-20 s, and a pair run back to back mostly shares the stretch it falls in.
  * The machine is shared: the CPU idle share measured just before the run is in `settings`, and a
  * note says so when other work was using the CPUs (the figures are then noisy).
  */
@@ -422,7 +425,7 @@ async function nodeLoad(spec: LoadSpec): Promise<LoadResult> {
 
 export async function run(opts: { seconds?: number; rounds?: number } = {}): Promise<Record<string, number | null>> {
   const seconds = opts.seconds ?? Number(process.env['BENCH_SECONDS'] ?? 4);
-  const rounds = opts.rounds ?? Number(process.env['BENCH_ROUNDS'] ?? 3);
+  const rounds = opts.rounds ?? Number(process.env['BENCH_ROUNDS'] ?? 5);
   const wrkBin = findExecutable('wrk');
   const nginxBin = findExecutable('nginx');
   const pgBin = process.env['STRANGLER_PG_BIN_DIR'] ?? '/usr/lib/postgresql/15/bin';
@@ -449,12 +452,12 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
     loadGenerator: wrkBin
       ? `wrk -t1 (${wrkBin}), Lua script for POST bodies, distinct ids and pacing (delay())`
       : 'Node closed loop (wrk absent)',
-    throughput: `-c${CONNECTIONS}, saturated, ${rounds} rounds alternating direct/nginx/passthrough; figures are the median per target, passthrough_vs_nginx the ratio of medians, _min/_max the per-round paired ratios`,
+    throughput: `-c${CONNECTIONS}, saturated, ${rounds} rounds alternating direct/nginx/passthrough; req/s and CPU figures are the median per target; passthrough_vs_* the median of the per-round paired ratios (passthrough's run against the reference's in the same round), _min/_max their extremes`,
     latency: `-c${LATENCY_CONNECTIONS}, a random ${LATENCY_SPREAD_MS[0]}-${LATENCY_SPREAD_MS[1]} ms pause before each request (spread arrivals, about the same rate for every target), p50/p99 from wrk; *_burst: one fixed ${LATENCY_DELAY_MS} ms pause for every connection (arrivals lined up in bursts); saturated -c${CONNECTIONS} values in *_c32`,
     command: `-c${COMMAND_CONNECTIONS} with ${COMMAND_DELAY_MS} ms pause, POST /orders/{n}/pay (command, distinct new stream per request), POST /orders/{m}/pay (command on existing streams, command_existing_*) vs POST /bench/{n}/pay (passthrough), same ${COMMAND_BODY.length}-byte body; alternated in 2 rounds; fsync on and fsync off each on a PostgreSQL server started with that setting`,
     passthroughPath: 'GET /bench/items/42 (not named in the spec)',
     cpuPerRequest:
-      'user+system CPU of the proxy process (upstream for direct) over a saturated run / requests, from /proc: less sensitive to other load on the machine than req/s',
+      'user+system CPU of the proxy process (upstream for direct) over a saturated run / requests, from /proc; passthrough_cpu_vs_hpm the median of the per-round paired ratios. It moves with the host too (every process here used up to 1.7x the CPU per request in a slow stretch)',
     sidecarStore: { passthrough: 'memory', command: 'PostgreSQL 15 (startPostgres)' },
     nginx: nginxBin
       ? `${nginxBin}: master_process off (one process), keepalive 64 to upstream, X-Forwarded-*/X-Request-Id set like the sidecar`
@@ -548,14 +551,15 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
     figures.hpm_cpu_us_per_req = round(median(cpu.hpm!), 1);
     // Pairs from the same round share the machine's state: their spread shows the noise.
     const ratios = nginx ? rps.passthrough!.map((p, i) => p / rps.nginx![i]!) : [];
-    figures.passthrough_vs_nginx = nginx ? round(figures.passthrough_rps / figures.nginx_rps!, 3) : null;
+    figures.passthrough_vs_nginx = nginx ? round(median(ratios), 3) : null;
     figures.passthrough_vs_nginx_min = nginx ? round(Math.min(...ratios), 3) : null;
     figures.passthrough_vs_nginx_max = nginx ? round(Math.max(...ratios), 3) : null;
     figures.passthrough_vs_direct = round(figures.passthrough_rps / figures.direct_rps, 3);
     const hpmRatios = rps.passthrough!.map((p, i) => p / rps.hpm![i]!);
-    figures.passthrough_vs_hpm = round(figures.passthrough_rps / figures.hpm_rps, 3);
+    figures.passthrough_vs_hpm = round(median(hpmRatios), 3);
     figures.passthrough_vs_hpm_min = round(Math.min(...hpmRatios), 3);
     figures.passthrough_vs_hpm_max = round(Math.max(...hpmRatios), 3);
+    figures.passthrough_cpu_vs_hpm = round(median(cpu.passthrough!.map((c, i) => c / cpu.hpm![i]!)), 3);
 
     // Latency well below saturation, every target at about the same rate. The headline: spread
     // arrivals (random pauses). Then the burst pattern (one fixed pause), as *_burst. A p99 from
@@ -768,7 +772,7 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
         ],
         [
           'CPU per request (proxy process)',
-          `passthrough ${v(figures.passthrough_cpu_us_per_req)} us, bare hpm ${v(figures.hpm_cpu_us_per_req)} us, nginx ${v(figures.nginx_cpu_us_per_req)} us (upstream ${v(figures.upstream_cpu_us_per_req)} us)`,
+          `passthrough ${v(figures.passthrough_cpu_us_per_req)} us, bare hpm ${v(figures.hpm_cpu_us_per_req)} us (paired: ${v(figures.passthrough_cpu_vs_hpm)}x), nginx ${v(figures.nginx_cpu_us_per_req)} us (upstream ${v(figures.upstream_cpu_us_per_req)} us)`,
         ],
         [
           `added latency @ ~${v(figures.latency_rate_rps)} req/s, spread`,
