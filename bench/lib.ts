@@ -66,7 +66,8 @@ export function writeResult(r: Omit<BenchResult, 'date' | 'machine' | 'commit' |
     commit: START_GIT.commit,
     ...(dirty ? { dirty: true as const } : {}),
     machine: machine(),
-    settings: r.settings,
+    // Read back from this process: in-process figures (a catch-up, appends) ran with these V8 flags.
+    settings: { ...r.settings, benchNodeFlags: process.execArgv },
     figures: r.figures,
     ...(r.notes ? { notes: r.notes } : {}),
   };
