@@ -565,7 +565,7 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
     // arrivals (random pauses). Then the burst pattern (one fixed pause), as *_burst. A p99 from
     // one few-second run moves by a millisecond with whatever else the machine does in it, so
     // each pattern runs `rounds` rounds, targets alternating, and the figures are the median
-    // of the rounds (the spread of the rounds in *_p99_rounds_ms).
+    // of the rounds (the spread of the spread rounds' p99 in *_added_p99_ms_min/_max).
     const latencyRounds: Record<string, Record<string, LoadResult[]>> = {};
     const loopDelays: number[] = [];
     const latency = async (pattern: Partial<LoadSpec>, label: string) => {
@@ -592,7 +592,8 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
       const out: Record<string, LoadResult> = {};
       for (const [name, rs] of Object.entries(runs))
         out[name] = {
-          ...rs[0]!,
+          requests: rs.reduce((n, x) => n + x.requests, 0),
+          errors: rs.reduce((n, x) => n + x.errors, 0),
           rps: median(rs.map((x) => x.rps)),
           p50Ms: median(rs.map((x) => x.p50Ms)),
           p99Ms: median(rs.map((x) => x.p99Ms)),
