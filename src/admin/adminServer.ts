@@ -52,10 +52,19 @@ export interface AdminRouter {
  * an Express 5 app (router, JSON body limits, one error middleware answering problem+json).
  * The public port stays plain node:http. Older operator handlers (`routes`) are mounted as
  * middleware ahead of the routers; both sit behind bearer tokens of their own.
+ *
+ * The probes and /metrics are answered ahead of the app, by plain node:http (`probeHandlers`).
+ * They are what calls this port all day (kubelet, Prometheus), and Express changes every
+ * request and response it handles: it swaps their prototypes for its own and adds
+ * properties. Node's http code, which the passthrough runs on every request, then sees
+ * those object shapes beside its own and runs slower for the whole process: bare
+ * http-proxy-middleware used ~10 % more CPU per request once the same process had answered
+ * a few hundred requests through Express (docs/benchmarks.md, proxy).
  */
 export function createAdminServer(opts: AdminServerOptions): http.Server {
-  const probes = ['/healthz', '/readyz', ...(opts.eventStoreHealth ? ['/health/event-store'] : []), '/metrics'];
-  const endpoints = [...probes, ...(opts.endpoints ?? [])];
+  const probes = probeHandlers(opts);
+  const endpoints = [...probes.keys()].filter((p) => p !== '/health/event-store' || opts.eventStoreHealth);
+  endpoints.push(...(opts.endpoints ?? []));
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -64,45 +73,6 @@ export function createAdminServer(opts: AdminServerOptions): http.Server {
   app.set('case sensitive routing', true);
   for (const handler of opts.middleware ?? []) app.use(handler);
   for (const route of opts.routes ?? []) app.use((req, res, next) => (route(req, res) ? undefined : next()));
-  app.use((req, res, next) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD' && probes.includes(req.path))
-      return json(res, 405, { title: 'method_not_allowed', status: 405, detail: `${req.path} answers GET.` }, { allow: 'GET' });
-    next();
-  });
-  app.get('/healthz', (_req, res) => json(res, 200, { status: 'ok' }));
-  app.get('/readyz', (_req, res) => {
-    void opts.readiness.details().then(
-      (details) => json(res, opts.readiness.ready() ? 200 : 503, { status: opts.readiness.ready() ? 'ready' : 'not_ready', ...details }),
-      (err: Error) => json(res, 503, { status: 'not_ready', error: err.message }),
-    );
-  });
-  const health = opts.eventStoreHealth;
-  if (health)
-    app.get('/health/event-store', (_req, res) => {
-      void health().then(
-        (h) => json(res, h.ok ? 200 : 503, { status: h.ok ? 'healthy' : 'unhealthy', ...h }),
-        (err: Error) => {
-          opts.logger.error({ err }, 'event store health check failed');
-          json(res, 503, { status: 'error', ok: false, error: err.message });
-        },
-      );
-    });
-  else
-    app.get('/health/event-store', (_req, res) =>
-      json(res, 404, { title: 'not_found', status: 404, detail: 'The event store health check is not enabled on this sidecar.' }),
-    );
-  app.get('/metrics', (_req, res) => {
-    void opts.registry.metrics().then(
-      (text) => {
-        res.writeHead(200, { 'content-type': opts.registry.contentType });
-        res.end(text);
-      },
-      (err: Error) => {
-        opts.logger.error({ err }, 'metrics collection failed');
-        json(res, 500, { title: 'metrics_failed', status: 500, detail: err.message });
-      },
-    );
-  });
   for (const { path, router } of opts.routers ?? []) app.use(path, router);
   // The list is what this sidecar serves, never the path just asked for (a 404 that
   // suggests the very path it refused sends the reader in a circle).
@@ -114,5 +84,54 @@ export function createAdminServer(opts: AdminServerOptions): http.Server {
     }),
   );
   app.use(problemMiddleware(opts.logger));
-  return http.createServer(app);
+  return http.createServer((req, res) => {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const probe = probes.get(query === -1 ? url : url.slice(0, query));
+    if (probe === undefined) return void app(req, res);
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return json(res, 405, { title: 'method_not_allowed', status: 405, detail: `${url.split('?')[0]} answers GET.` }, { allow: 'GET' });
+    probe(res);
+  });
+}
+
+/** GET (and HEAD) of each probe path, answered without Express: `/healthz`, `/readyz`, `/health/event-store`, `/metrics`. */
+function probeHandlers(opts: AdminServerOptions): Map<string, (res: http.ServerResponse) => void> {
+  const { readiness, logger } = opts;
+  const health = opts.eventStoreHealth;
+  const probes = new Map<string, (res: http.ServerResponse) => void>();
+  probes.set('/healthz', (res) => json(res, 200, { status: 'ok' }));
+  probes.set('/readyz', (res) => {
+    readiness.details().then(
+      (details) => json(res, readiness.ready() ? 200 : 503, { status: readiness.ready() ? 'ready' : 'not_ready', ...details }),
+      (err: Error) => json(res, 503, { status: 'not_ready', error: err.message }),
+    );
+  });
+  if (!health)
+    probes.set('/health/event-store', (res) =>
+      json(res, 404, { title: 'not_found', status: 404, detail: 'The event store health check is not enabled on this sidecar.' }),
+    );
+  else
+    probes.set('/health/event-store', (res) => {
+      health().then(
+        (h) => json(res, h.ok ? 200 : 503, { status: h.ok ? 'healthy' : 'unhealthy', ...h }),
+        (err: Error) => {
+          logger.error({ err }, 'event store health check failed');
+          json(res, 503, { status: 'error', ok: false, error: err.message });
+        },
+      );
+    });
+  probes.set('/metrics', (res) => {
+    opts.registry.metrics().then(
+      (text) => {
+        res.writeHead(200, { 'content-type': opts.registry.contentType });
+        res.end(text);
+      },
+      (err: Error) => {
+        logger.error({ err }, 'metrics collection failed');
+        json(res, 500, { title: 'metrics_failed', status: 500, detail: err.message });
+      },
+    );
+  });
+  return probes;
 }

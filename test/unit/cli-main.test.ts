@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
@@ -156,7 +157,7 @@ describe('strangler status screen', () => {
   });
 });
 
-describe('admin server 404', () => {
+describe('admin server probes and 404', () => {
   it('lists the endpoints it serves and never suggests the path just requested', async () => {
     const server = createAdminServer({
       registry: new Registry(),
@@ -178,6 +179,52 @@ describe('admin server 404', () => {
       const post = await fetch(`${base}/nowhere`, { method: 'POST' });
       expect(post.status).toBe(404); // not a 405 "the probes answer GET" for a path that does not exist
       expect((await fetch(`${base}/healthz`, { method: 'POST' })).status).toBe(405);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it("answers the probes and /metrics without Express, leaving node's request and response objects as they are", async () => {
+    const registry = new Registry();
+    const server = createAdminServer({
+      registry,
+      logger: silentLogger(),
+      readiness: { ready: () => false, details: () => Promise.resolve({ spool: 0 }) },
+    });
+    // Express swaps the prototypes of what it handles (its req/res): seen here by a second listener once answered.
+    const protos: [string, boolean][] = [];
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) =>
+      res.on('finish', () =>
+        protos.push([
+          req.url!,
+          Object.getPrototypeOf(req) === http.IncomingMessage.prototype && Object.getPrototypeOf(res) === http.ServerResponse.prototype,
+        ]),
+      ),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      expect(await (await fetch(`${base}/healthz?probe=kubelet`)).json()).toEqual({ status: 'ok' });
+      const ready = await fetch(`${base}/readyz`);
+      expect([ready.status, await ready.json()]).toEqual([503, { status: 'not_ready', spool: 0 }]);
+      const head = await fetch(`${base}/readyz`, { method: 'HEAD' });
+      expect([head.status, await head.text()]).toEqual([503, '']);
+      const metrics = await fetch(`${base}/metrics`);
+      expect([metrics.status, metrics.headers.get('content-type')]).toEqual([200, registry.contentType]);
+      const disabled = await fetch(`${base}/health/event-store`);
+      expect([disabled.status, ((await disabled.json()) as { detail: string }).detail]).toEqual([
+        404,
+        'The event store health check is not enabled on this sidecar.',
+      ]);
+      const post = await fetch(`${base}/metrics`, { method: 'POST' });
+      expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET']);
+      expect((await fetch(`${base}/nowhere`)).status).toBe(404); // through Express
+      await new Promise((r) => setImmediate(r));
+      const untouched = ['/healthz?probe=kubelet', '/readyz', '/readyz', '/metrics', '/health/event-store', '/metrics'].map((u) => [
+        u,
+        true,
+      ]);
+      expect(protos).toEqual([...untouched, ['/nowhere', false]]);
     } finally {
       await new Promise((r) => server.close(r));
     }
