@@ -49,11 +49,11 @@ export interface Executor {
   /** Releases connections; idempotent. */
   close(): Promise<void>;
   /**
-   * LISTEN on a channel (PostgreSQL, PGlite): onNotify runs for each notification, and once
-   * after every (re)connect, since notifications sent meanwhile are lost. Absent where the
-   * backend cannot listen; callers then poll.
+   * LISTEN on a channel (PostgreSQL, PGlite): onNotify runs for each notification (`delivered`
+   * true), and once after every (re)connect (false), since notifications sent meanwhile are
+   * lost. Absent where the backend cannot listen; callers then poll.
    */
-  listen?(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  listen?(channel: string, onNotify: (delivered: boolean) => void): Promise<() => Promise<void>>;
 }
 
 /** Each row of a SELECT to onRow, in order: streamed where the executor can (queryEach), else from one query(). Returns the row count. */

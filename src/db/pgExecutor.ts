@@ -173,7 +173,7 @@ export function createPgExecutor(opts: PgExecutorOptions): Executor & { pool: pg
    * session to someone else). Behind a transaction-pooling PgBouncer LISTEN does not work:
    * point this URL at PostgreSQL itself, or rely on polling.
    */
-  async function listen(channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+  async function listen(channel: string, onNotify: (delivered: boolean) => void): Promise<() => Promise<void>> {
     checkChannel(channel);
     let client: pg.Client | null = null;
     let stopped = false;
@@ -197,13 +197,13 @@ export function createPgExecutor(opts: PgExecutorOptions): Executor & { pool: pg
       });
       c.on('error', reconnectLater);
       c.on('notification', (n) => {
-        if (n.channel === channel) onNotify();
+        if (n.channel === channel) onNotify(true);
       });
       await c.connect();
       await c.query(`LISTEN ${channel}`);
       if (stopped) return void (await c.end().catch(() => {}));
       client = c;
-      onNotify();
+      onNotify(false);
     };
     await connectOnce();
     const stop = async () => {

@@ -69,9 +69,9 @@ export async function createPgliteExecutor(opts: PgliteExecutorOptions = {}): Pr
     },
     db,
   );
-  const listen = async (channel: string, onNotify: () => void) => {
-    const unlisten = await db.listen(checkChannel(channel), () => onNotify());
-    onNotify();
+  const listen = async (channel: string, onNotify: (delivered: boolean) => void) => {
+    const unlisten = await db.listen(checkChannel(channel), () => onNotify(true));
+    onNotify(false);
     return async () => {
       if (!db.closed) await unlisten();
     };

@@ -47,8 +47,11 @@ export interface EventStore {
   epoch(): Promise<string>;
   /** Sends the append wake-up (NOTIFY); see appendSignal.ts for who calls it and how often. */
   signalAppended(): Promise<void>;
-  /** Subscribes to append wake-ups where the backend can LISTEN; resolves to an unsubscribe. */
-  onAppended?(onAppended: () => void): Promise<() => Promise<void>>;
+  /**
+   * Subscribes to append wake-ups where the backend can LISTEN; resolves to an unsubscribe.
+   * `delivered` is false for the one after each (re)connect (Executor.listen).
+   */
+  onAppended?(onAppended: (delivered: boolean) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -79,7 +82,7 @@ export function createEventStore(
     signalAppended: async () => {
       await db.query(`SELECT pg_notify('${APPENDED_CHANNEL}', '')`);
     },
-    ...(db.listen ? { onAppended: (fn: () => void) => db.listen!(APPENDED_CHANNEL, fn) } : {}),
+    ...(db.listen ? { onAppended: (fn: (delivered: boolean) => void) => db.listen!(APPENDED_CHANNEL, fn) } : {}),
     close: () => db.close(),
   };
 }

@@ -74,3 +74,66 @@ for (const backend of ['PostgreSQL 15', 'embedded PGlite'] as const) {
     });
   });
 }
+
+// Idle, a caught-up runner costs queries on the event store every poll. Once a NOTIFY has come
+// through, the poll is only the fallback: once a second, and the lag is read at lagIntervalMs
+// (1 s), not on every idle poll as well. Where none comes through (a transaction-pooling
+// PgBouncer accepts the LISTEN and delivers nothing), the runner keeps polling every 250 ms.
+for (const delivery of ['delivered', 'never delivered'] as const) {
+  describe(`an idle runner whose notifications are ${delivery} (PostgreSQL 15)`, () => {
+    let testDb: TestDb;
+    let store: EventStore;
+    let workers: ProjectionWorkers;
+    const calls = { readAll: 0, countAfter: 0 };
+
+    beforeAll(async () => {
+      testDb = await createPgTestDb('idlepoll');
+      const opened = await openEventStore({ url: testDb.url, migrate: true });
+      store = {
+        ...opened,
+        readAll: (o) => (calls.readAll++, opened.readAll(o)),
+        countAfter: (c) => (calls.countAfter++, opened.countAfter(c)),
+        // Never delivered: every wake-up looks like the one after connecting.
+        ...(delivery === 'never delivered' ? { onAppended: (fn) => opened.onAppended!(() => fn(false)) } : {}),
+      };
+      workers = createProjectionWorkers({
+        store,
+        projections: [{ module: createCounterProjection() }],
+        workers: 1,
+        logger: silentLogger(),
+      });
+      workers.start();
+      await store.append('count-0', [{ type: 'Counted', data: { amount: 1 } }]);
+      store.signalAppended().catch(() => {});
+      await until(store, 1, 20_000);
+    });
+    afterAll(async () => {
+      await workers?.stop();
+      await store?.close();
+      await testDb?.drop();
+    });
+
+    it(delivery === 'delivered' ? 'polls and reads its lag once a second, and is still woken at once' : 'polls every 250 ms', async () => {
+      await sleep(1_500); // settled in its idle loop
+      const before = { ...calls };
+      await sleep(4_000);
+      const reads = calls.readAll - before.readAll;
+      const counts = calls.countAfter - before.countAfter;
+      if (delivery === 'never delivered') {
+        expect(reads).toBeGreaterThanOrEqual(14); // ~16 polls, plus a lag read each second
+        return;
+      }
+      // ~4 step reads and ~4 lag reads (a count and a one-event read). At the 250 ms poll
+      // with a lag read on every idle poll it was ~32 reads and ~16 counts.
+      expect(reads).toBeGreaterThanOrEqual(4);
+      expect(reads).toBeLessThanOrEqual(12);
+      expect(counts).toBeGreaterThanOrEqual(2);
+      expect(counts).toBeLessThanOrEqual(6);
+      const t0 = Date.now();
+      await store.append('count-1', [{ type: 'Counted', data: { amount: 1 } }]);
+      createAppendSignal(store)();
+      await until(store, 2, 10_000);
+      expect(Date.now() - t0).toBeLessThan(900); // woken, not waiting out the 1 s poll
+    });
+  });
+}

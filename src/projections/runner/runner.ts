@@ -30,7 +30,7 @@ export interface ProjectionRunnerOptions {
   maxBatchSize?: number;
   /** Lease lifetime; renewed at a third of it. A dead holder is replaced within about leaseMs + standbyMs. */
   leaseMs?: number;
-  /** Idle poll when caught up or paused. */
+  /** Idle poll when caught up or paused (default 250 ms; 1 s while the waker is listening, unless set). */
   pollMs?: number;
   /** Wakes the runner early when events are appended (LISTEN/NOTIFY); it polls without. */
   waker?: Waker;
@@ -76,6 +76,9 @@ export function createProjectionRunner(o: ProjectionRunnerOptions): ProjectionRu
   const sizer = createBatchSizer({ base: o.batchSize ?? 50, ...(o.maxBatchSize ? { max: o.maxBatchSize } : {}) });
   const leaseMs = o.leaseMs ?? 5_000;
   const pollMs = o.pollMs ?? 250;
+  // While append notifications arrive, the poll is only the fallback for one that did not (a
+  // PgBouncer in between), and each idle poll is two queries: once a second is enough.
+  const listeningPollMs = o.pollMs ?? 1_000;
   const standbyMs = o.standbyMs ?? 1_000;
   const lagIntervalMs = o.lagIntervalMs ?? 1_000;
   const upcast = o.upcast ?? noUpcast;
@@ -210,6 +213,7 @@ export function createProjectionRunner(o: ProjectionRunnerOptions): ProjectionRu
 
   async function loop(): Promise<void> {
     let errorBackoff = 0;
+    let lastRead = 0; // events the previous step read
     while (!abort.signal.aborted) {
       try {
         if (!row || row.status === 'paused' || clock() - renewedAt > leaseMs / 3) {
@@ -228,8 +232,12 @@ export function createProjectionRunner(o: ProjectionRunnerOptions): ProjectionRu
         const { read, full } = await gate(() => step(current));
         errorBackoff = 0;
         lastError = null;
-        await refreshLag(read === 0);
-        if (!full) await (o.waker ? o.waker.wait(pollMs, abort.signal, seen) : idle(pollMs, abort.signal));
+        // Read as soon as the runner has just caught up (the lag drops to 0 at once); while it
+        // stays caught up, at lagIntervalMs like the rest, not one more query per idle poll.
+        await refreshLag(read === 0 && lastRead > 0);
+        lastRead = read;
+        if (!full)
+          await (o.waker ? o.waker.wait(o.waker.listening ? listeningPollMs : pollMs, abort.signal, seen) : idle(pollMs, abort.signal));
       } catch (err) {
         if (err instanceof Stopping) break;
         if (err instanceof LeaseLostError) {

@@ -44,6 +44,11 @@ export function createWaker() {
   const waiting = new Set<() => void>();
   let wakes = 0;
   return {
+    /**
+     * Set once append notifications arrive (LISTEN took effect): runners then poll only as a
+     * fallback, less often (runner.ts, listeningPollMs).
+     */
+    listening: false,
     wake(): void {
       wakes++;
       for (const resolve of [...waiting]) resolve();

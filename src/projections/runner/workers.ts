@@ -93,10 +93,19 @@ export function createProjectionWorkers(o: ProjectionWorkersOptions): Projection
       // (a notification lost while the listening connection reconnects, a PgBouncer in between).
       unlisten = store.onAppended
         ? store
-            .onAppended(() => waker.wake())
-            // Appends made before the LISTEN took effect sent their NOTIFY to no one: one
-            // wake-up once listening covers them instead of the first poll interval.
-            .then((off) => (waker.wake(), off))
+            .onAppended((delivered) => {
+              // A NOTIFY got through: the poll becomes the fallback (runner.ts). Behind a
+              // transaction-pooling PgBouncer LISTEN is accepted but nothing is delivered.
+              if (delivered) waker.listening = true;
+              waker.wake();
+            })
+            // Appends made before the LISTEN took effect sent their NOTIFY to no one: the
+            // wake-up on connecting covers them instead of the first poll interval. One NOTIFY
+            // of our own shows whether they are delivered, before any append.
+            .then((off) => {
+              store.signalAppended().catch(() => {});
+              return off;
+            })
             .catch((err: Error) => {
               logger.warn({ err: err.message }, 'cannot LISTEN for appends; projection runners poll');
               return null;
