@@ -6,6 +6,9 @@
  *     bare http-proxy-middleware in front of it (bench/upstream/hpm.mjs: the library with the
  *     sidecar's options, nothing else) and the sidecar in front of it (a path not named in the
  *     spec, so the passthrough route). passthrough_vs_hpm is what the sidecar keeps of the library.
+ *   - passthrough_cpu_vs_hpm_paced: CPU per request of the sidecar over bare hpm, both loaded at
+ *     the same time at ~1,900 req/s each (so the host's slow stretches hit both alike), the
+ *     median of 8 paired rounds: the steadiest figure of what the sidecar costs above the library.
  *   - passthrough_added_p50/p99_ms: sidecar minus direct latency at ~1,800 req/s with SPREAD
  *     arrivals (16 connections, a random 1-15 ms pause before each request), well below
  *     saturation; hpm_added_* and nginx_added_* the same for the references, and
@@ -77,6 +80,12 @@ const CONNECTIONS = 32; // DESIGN.md's table: wrk -t1 -c32
 // delay(), whole ms), about 1,900 req/s; the pause dwarfs the latency, so the rates differ by a
 // few % only (both are reported). The saturated figures are kept too (suffix _c32).
 const LATENCY_CONNECTIONS = 16;
+// passthrough_cpu_vs_hpm_paced: hpm and the sidecar loaded together, each by its own wrk with
+// 8 connections and a random 1-5 ms pause (~1,900 req/s each), 8 rounds of 5 s.
+const PACED_CONNECTIONS = 8;
+const PACED_PAUSE_MS: [number, number] = [1, 5];
+const PACED_SECONDS = 5;
+const PACED_ROUNDS = 8;
 /** The burst pattern (figures *_burst): one fixed pause for every connection. */
 const LATENCY_DELAY_MS = 8;
 /** The headline pattern: a random pause in [min, max] ms before each request, so arrivals spread. */
@@ -332,27 +341,47 @@ done = function(s, lat, req)
 end
 `;
 
-function wrkLoad(wrk: string, scriptFile: string, spec: LoadSpec): LoadResult {
+function wrkCommand(scriptFile: string, spec: LoadSpec): { args: string[]; env: NodeJS.ProcessEnv; timeoutMs: number } {
   const fixedPath = spec.path.replace('{n}', '1').replace('{m}', '1');
-  const r = spawnSync(
-    wrk,
-    ['-t1', `-c${spec.connections}`, `-d${spec.seconds}s`, '--timeout', '5s', '-s', scriptFile, `${spec.url}${fixedPath}`],
-    {
-      env: {
-        ...process.env,
-        BENCH_METHOD: spec.method ?? 'GET',
-        BENCH_PATH: spec.path,
-        BENCH_BODY: spec.body ?? '',
-        BENCH_DELAY_MS: String(spec.delayMs ?? 0),
-        BENCH_DELAY_MIN_MS: String(spec.delayRangeMs?.[0] ?? 0),
-        BENCH_DELAY_MAX_MS: String(spec.delayRangeMs?.[1] ?? 0),
-        BENCH_MOD: String(spec.mod ?? 0),
-      },
-      encoding: 'utf8',
-      timeout: (spec.seconds + 20) * 1000,
+  return {
+    args: ['-t1', `-c${spec.connections}`, `-d${spec.seconds}s`, '--timeout', '5s', '-s', scriptFile, `${spec.url}${fixedPath}`],
+    env: {
+      ...process.env,
+      BENCH_METHOD: spec.method ?? 'GET',
+      BENCH_PATH: spec.path,
+      BENCH_BODY: spec.body ?? '',
+      BENCH_DELAY_MS: String(spec.delayMs ?? 0),
+      BENCH_DELAY_MIN_MS: String(spec.delayRangeMs?.[0] ?? 0),
+      BENCH_DELAY_MAX_MS: String(spec.delayRangeMs?.[1] ?? 0),
+      BENCH_MOD: String(spec.mod ?? 0),
     },
-  );
-  return wrkResult(r);
+    timeoutMs: (spec.seconds + 20) * 1000,
+  };
+}
+
+function wrkLoad(wrk: string, scriptFile: string, spec: LoadSpec): LoadResult {
+  const { args, env, timeoutMs } = wrkCommand(scriptFile, spec);
+  return wrkResult(spawnSync(wrk, args, { env, encoding: 'utf8', timeout: timeoutMs }));
+}
+
+/** wrkLoad without blocking, so several wrk processes can load several targets at once. */
+function wrkLoadAsync(wrk: string, scriptFile: string, spec: LoadSpec): Promise<LoadResult> {
+  const { args, env, timeoutMs } = wrkCommand(scriptFile, spec);
+  return new Promise((resolve, reject) => {
+    const child = spawn(wrk, args, { env, timeout: timeoutMs });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (status) => {
+      try {
+        resolve(wrkResult({ stdout, stderr, status } as SpawnSyncReturns<string>));
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  });
 }
 
 /** The `WRKJSON {…}` line the benches' wrk scripts print at the end, as figures. */
@@ -458,6 +487,7 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
     passthroughPath: 'GET /bench/items/42 (not named in the spec)',
     cpuPerRequest:
       'user+system CPU of the proxy process (upstream for direct) over a saturated run / requests, from /proc; passthrough_cpu_vs_hpm the median of the per-round paired ratios. It moves with the host too (every process here used up to 1.7x the CPU per request in a slow stretch)',
+    cpuPerRequestPaced: `passthrough_cpu_vs_hpm_paced: hpm and the sidecar loaded at the same time, each by its own wrk -t1 -c${PACED_CONNECTIONS} with a random ${PACED_PAUSE_MS[0]}-${PACED_PAUSE_MS[1]} ms pause before each request, ${PACED_ROUNDS} rounds of ${PACED_SECONDS} s; CPU per request from /proc; median of the per-round ratios (wrk only)`,
     sidecarStore: { passthrough: 'memory', command: 'PostgreSQL 15 (startPostgres)' },
     nginx: nginxBin
       ? `${nginxBin}: master_process off (one process), keepalive 64 to upstream, X-Forwarded-*/X-Request-Id set like the sidecar`
@@ -560,6 +590,36 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
     figures.passthrough_vs_hpm_min = round(Math.min(...hpmRatios), 3);
     figures.passthrough_vs_hpm_max = round(Math.max(...hpmRatios), 3);
     figures.passthrough_cpu_vs_hpm = round(median(cpu.passthrough!.map((c, i) => c / cpu.hpm![i]!)), 3);
+
+    // The same comparison with both loaded at the same time, at a fixed moderate pace: the
+    // host's slow stretches then hit both alike (the saturated runs above take turns, and a
+    // pair straddling a change of pace is skewed). Two copies of one process measured this
+    // way came out within 1 % of each other; sequential rounds moved by ±15 %.
+    if (wrkBin) {
+      const pair = targets.filter((t) => t.name === 'hpm' || t.name === 'passthrough');
+      const paced: Record<string, number[]> = {};
+      const pacedRps: number[] = [];
+      for (let r = 0; r < PACED_ROUNDS; r++) {
+        const before = pair.map((t) => cpuSeconds(t.pid));
+        const spec = { connections: PACED_CONNECTIONS, seconds: PACED_SECONDS, delayRangeMs: PACED_PAUSE_MS };
+        const res = await Promise.all(pair.map((t) => wrkLoadAsync(wrkBin, scriptFile, getSpec(t.url, spec))));
+        pair.forEach((t, i) => {
+          check(res[i]!, `${t.name} paced round ${r + 1}`);
+          (paced[t.name] ??= []).push(((cpuSeconds(t.pid) - before[i]!) * 1e6) / res[i]!.requests);
+          if (t.name === 'passthrough') pacedRps.push(res[i]!.rps);
+        });
+        console.log(
+          `  paced round ${r + 1}: ${pair.map((t, i) => `${t.name} ${Math.round(res[i]!.rps)} req/s ${paced[t.name]!.at(-1)!.toFixed(1)} us CPU/req`).join(', ')}`,
+        );
+      }
+      const pacedRatios = paced.passthrough!.map((c, i) => c / paced.hpm![i]!);
+      figures.paced_rps = round(median(pacedRps), 0);
+      figures.paced_hpm_cpu_us_per_req = round(median(paced.hpm!), 1);
+      figures.paced_passthrough_cpu_us_per_req = round(median(paced.passthrough!), 1);
+      figures.passthrough_cpu_vs_hpm_paced = round(median(pacedRatios), 3);
+      figures.passthrough_cpu_vs_hpm_paced_min = round(Math.min(...pacedRatios), 3);
+      figures.passthrough_cpu_vs_hpm_paced_max = round(Math.max(...pacedRatios), 3);
+    }
 
     // Latency well below saturation, every target at about the same rate. The headline: spread
     // arrivals (random pauses). Then the burst pattern (one fixed pause), as *_burst. A p99 from
@@ -774,6 +834,10 @@ export async function run(opts: { seconds?: number; rounds?: number } = {}): Pro
         [
           'CPU per request (proxy process)',
           `passthrough ${v(figures.passthrough_cpu_us_per_req)} us, bare hpm ${v(figures.hpm_cpu_us_per_req)} us (paired: ${v(figures.passthrough_cpu_vs_hpm)}x), nginx ${v(figures.nginx_cpu_us_per_req)} us (upstream ${v(figures.upstream_cpu_us_per_req)} us)`,
+        ],
+        [
+          `CPU per request, both at once @ ~${v(figures.paced_rps)} req/s`,
+          `passthrough ${v(figures.paced_passthrough_cpu_us_per_req)} us, bare hpm ${v(figures.paced_hpm_cpu_us_per_req)} us: ${v(figures.passthrough_cpu_vs_hpm_paced)}x (rounds ${v(figures.passthrough_cpu_vs_hpm_paced_min)}..${v(figures.passthrough_cpu_vs_hpm_paced_max)})`,
         ],
         [
           `added latency @ ~${v(figures.latency_rate_rps)} req/s, spread`,
