@@ -91,29 +91,35 @@ export function createAdminServer(opts: AdminServerOptions): http.Server {
     if (probe === undefined) return void app(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return json(res, 405, { title: 'method_not_allowed', status: 405, detail: `${url.split('?')[0]} answers GET.` }, { allow: 'GET' });
-    probe(res);
+    probe(res).catch((err: unknown) => {
+      opts.logger.error({ err: err instanceof Error ? err.message : String(err), path: url }, 'admin probe failed');
+      if (res.headersSent) res.destroy();
+      else json(res, 500, { title: 'internal_error', status: 500, detail: err instanceof Error ? err.message : String(err) });
+    });
   });
 }
 
 /** GET (and HEAD) of each probe path, answered without Express: `/healthz`, `/readyz`, `/health/event-store`, `/metrics`. */
-function probeHandlers(opts: AdminServerOptions): Map<string, (res: http.ServerResponse) => void> {
+type Probe = (res: http.ServerResponse) => Promise<void>;
+
+function probeHandlers(opts: AdminServerOptions): Map<string, Probe> {
   const { readiness, logger } = opts;
   const health = opts.eventStoreHealth;
-  const probes = new Map<string, (res: http.ServerResponse) => void>();
-  probes.set('/healthz', (res) => json(res, 200, { status: 'ok' }));
-  probes.set('/readyz', (res) => {
-    readiness.details().then(
+  const probes = new Map<string, Probe>();
+  probes.set('/healthz', async (res) => json(res, 200, { status: 'ok' }));
+  probes.set('/readyz', async (res) => {
+    await readiness.details().then(
       (details) => json(res, readiness.ready() ? 200 : 503, { status: readiness.ready() ? 'ready' : 'not_ready', ...details }),
       (err: Error) => json(res, 503, { status: 'not_ready', error: err.message }),
     );
   });
   if (!health)
-    probes.set('/health/event-store', (res) =>
+    probes.set('/health/event-store', async (res) =>
       json(res, 404, { title: 'not_found', status: 404, detail: 'The event store health check is not enabled on this sidecar.' }),
     );
   else
-    probes.set('/health/event-store', (res) => {
-      health().then(
+    probes.set('/health/event-store', async (res) => {
+      await health().then(
         (h) => json(res, h.ok ? 200 : 503, { status: h.ok ? 'healthy' : 'unhealthy', ...h }),
         (err: Error) => {
           logger.error({ err }, 'event store health check failed');
@@ -121,8 +127,8 @@ function probeHandlers(opts: AdminServerOptions): Map<string, (res: http.ServerR
         },
       );
     });
-  probes.set('/metrics', (res) => {
-    opts.registry.metrics().then(
+  probes.set('/metrics', async (res) => {
+    await opts.registry.metrics().then(
       (text) => {
         res.writeHead(200, { 'content-type': opts.registry.contentType });
         res.end(text);

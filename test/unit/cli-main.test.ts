@@ -229,4 +229,20 @@ describe('admin server probes and 404', () => {
       await new Promise((r) => server.close(r));
     }
   });
+
+  it('answers 500 with the reason when a probe throws, and keeps serving', async () => {
+    const details = () => {
+      throw new Error('spool unreadable');
+    };
+    const server = createAdminServer({ registry: new Registry(), logger: silentLogger(), readiness: { ready: () => true, details } });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const res = await fetch(`${base}/readyz`);
+      expect([res.status, ((await res.json()) as { detail: string }).detail]).toEqual([500, 'spool unreadable']);
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
 });
